@@ -1,0 +1,5 @@
+"""PySpark programs that run as EMR steps or on a local Spark session.
+
+Nothing here imports dagster: every module is a plain set of DataFrame functions plus a ``main()`` CLI, so the
+same file runs under ``spark-submit`` on a cluster and inside a local Dagster run.
+"""

@@ -1,0 +1,91 @@
+"""(year, word) -> (year, word, count, rank): how often each word appears in each year's titles.
+
+    spark-submit spark_scripts/count_words.py --input out/titles --output out/counts --years 1995-2015
+
+Each year is written as one parquet file ordered by rank, so a reader can take the top N words of a year
+without a JVM. The sum of a year's counts equals the number of words ``preprocess_titles`` kept for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from spark_scripts import job_cli
+from spark_scripts.reviews import ReviewDataError
+
+TOP_WORDS_IN_METRICS = 10
+
+
+def count_words(words: DataFrame) -> DataFrame:
+    """(year, word, count) from one row per word occurrence."""
+    return words.groupBy("year", "word").agg(F.count("*").alias("count"))
+
+
+def rank_words(counts: DataFrame) -> DataFrame:
+    """Adds ``rank`` within each year: 1 for the most frequent word, ties broken alphabetically."""
+    by_frequency = Window.partitionBy("year").orderBy(F.desc("count"), F.asc("word"))
+    return counts.withColumn("rank", F.row_number().over(by_frequency))
+
+
+def count(spark: SparkSession, input_uri: str, output_uri: str, years: Sequence[int]):
+    """Counts the requested years of ``input_uri`` into ``output_uri``; returns the metrics."""
+    if not job_cli.has_data(spark, input_uri):
+        raise ReviewDataError(
+            f"no preprocessed titles under {input_uri}: materialize preprocessed_titles first"
+        )
+    words = spark.read.parquet(input_uri).where(F.col("year").isin(*years))
+    ranked = rank_words(count_words(words)).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        job_cli.write_year_partitions(
+            ranked.sortWithinPartitions("year", "rank"), output_uri, years
+        )
+        summary = (
+            ranked.groupBy("year")
+            .agg(F.sum("count").alias("tokens"), F.count("*").alias("distinct_words"))
+            .collect()
+        )
+        top = ranked.where(F.col("rank") <= TOP_WORDS_IN_METRICS).collect()
+    finally:
+        ranked.unpersist()
+
+    per_year: dict[str, Any] = {
+        str(year): {"tokens": 0, "distinct_words": 0, "top_words": []} for year in years
+    }
+    for row in summary:
+        per_year[str(row["year"])].update(
+            tokens=row["tokens"], distinct_words=row["distinct_words"]
+        )
+    for row in sorted(top, key=lambda r: (r["year"], r["rank"])):
+        per_year[str(row["year"])]["top_words"].append([row["word"], row["count"]])
+    return {
+        "input": input_uri,
+        "output": output_uri,
+        "years": list(years),
+        "tokens": sum(y["tokens"] for y in per_year.values()),
+        "distinct_words": sum(y["distinct_words"] for y in per_year.values()),
+        "by_year": per_year,
+    }
+
+
+def parser() -> argparse.ArgumentParser:
+    p = job_cli.base_parser(__doc__.splitlines()[0])
+    p.prog = "count_words"
+    return p
+
+
+def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, Any]:
+    return count(spark, args.input, args.output, args.years)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    return job_cli.run_main(parser(), run, argv)
+
+
+if __name__ == "__main__":
+    main()

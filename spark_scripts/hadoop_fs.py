@@ -1,0 +1,68 @@
+"""File operations through Spark's own Hadoop FileSystem.
+
+Going through the JVM keeps one code path for every location Spark can read: local folders here, ``s3://``
+(EMRFS) on EMR, ``hdfs://`` anywhere. Python-side libraries would each need their own S3 setup on the cluster.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import SparkSession
+
+
+def _fs_and_path(spark: SparkSession, uri: str):
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
+
+
+def _is_hidden(name: str) -> bool:
+    # Spark's own markers (_SUCCESS, .crc files, _temporary) are not data.
+    return name.startswith(("_", "."))
+
+
+def list_files(spark: SparkSession, uri: str) -> list[str]:
+    """Every visible data file below ``uri``, recursively, sorted; empty when ``uri`` does not exist."""
+    fs, path = _fs_and_path(spark, uri)
+    if not fs.exists(path):
+        return []
+    found = []
+    iterator = fs.listFiles(path, True)
+    while iterator.hasNext():
+        file_path = iterator.next().getPath()
+        relative = file_path.toString()[len(fs.makeQualified(path).toString()) :]
+        if not any(_is_hidden(part) for part in relative.split("/") if part):
+            found.append(file_path.toString())
+    return sorted(found)
+
+
+def read_first_line(spark: SparkSession, uri: str) -> str | None:
+    """The first line of a text file, decompressed by extension (.gz, .bz2) like Spark does."""
+    jvm = spark.sparkContext._jvm
+    fs, path = _fs_and_path(spark, uri)
+    codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(
+        spark.sparkContext._jsc.hadoopConfiguration()
+    ).getCodec(path)
+    stream = fs.open(path)
+    if codec is not None:
+        stream = codec.createInputStream(stream)
+    reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, "UTF-8"))
+    try:
+        return reader.readLine()
+    finally:
+        reader.close()
+
+
+def write_text(spark: SparkSession, uri: str, text: str) -> None:
+    """Writes (replaces) a small text file, such as a job's metrics."""
+    fs, path = _fs_and_path(spark, uri)
+    out = fs.create(path, True)
+    try:
+        out.write(bytearray(text.encode("utf-8")))
+    finally:
+        out.close()
+
+
+def delete(spark: SparkSession, uri: str) -> bool:
+    """Deletes a file or folder recursively; False when there was nothing to delete."""
+    fs, path = _fs_and_path(spark, uri)
+    return bool(fs.exists(path) and fs.delete(path, True))

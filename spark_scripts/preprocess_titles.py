@@ -1,0 +1,176 @@
+"""Raw reviews -> (year, word): the titles of the chosen category, cleaned, tokenized and lemmatized.
+
+    spark-submit spark_scripts/preprocess_titles.py --input data/reviews --output out/titles --years 2003
+
+Rows that cannot be used (malformed, blank title, unparseable date) are dropped and counted by reason, never
+fatal and never silent. Counting unit: ``titles`` counts a word once per distinct title per year, as the
+original template did; ``reviews`` counts it once per review, weighting titles by popularity.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from spark_scripts import job_cli, text
+from spark_scripts.reviews import CORRUPT_RECORD, ReviewDataError, read_reviews, year_column
+
+COUNTING_UNITS = ("titles", "reviews")
+BACKENDS = ("sparkml", "sparknlp")
+DROP_REASONS = ("malformed_row", "blank_title", "unparseable_date", "other_category", "other_year")
+
+
+@dataclass(frozen=True)
+class PreprocessOptions:
+    years: Sequence[int]
+    category: str = "Books"
+    counting: str = "titles"
+    backend: str = "sparkml"
+    domain_stopwords: Sequence[str] = field(default=text.DEFAULT_DOMAIN_STOPWORDS)
+    min_token_length: int = text.DEFAULT_MIN_TOKEN_LENGTH
+
+
+def with_drop_reason(reviews: DataFrame, category: str, years: Sequence[int]) -> DataFrame:
+    """(year, product_title, drop_reason): why each row cannot be used, null for rows kept."""
+    corrupt = F.col(CORRUPT_RECORD) if CORRUPT_RECORD in reviews.columns else F.lit(None)
+    title = F.col("product_title")
+    year = year_column(reviews)
+    reason = (
+        F.when(corrupt.isNotNull(), "malformed_row")
+        .when(title.isNull() | (F.trim(title) == ""), "blank_title")
+        .when(year.isNull(), "unparseable_date")
+        .when(F.col("product_category") != category, "other_category")
+        .when(~year.isin(*years), "other_year")
+    )
+    return reviews.select(
+        year.alias("year"), title.alias("product_title"), reason.alias("drop_reason")
+    )
+
+
+def titles_to_count(kept: DataFrame, counting: str) -> DataFrame:
+    """The (year, title) rows whose words are counted: distinct titles, or every review."""
+    if counting not in COUNTING_UNITS:
+        raise ValueError(f"counting must be one of {COUNTING_UNITS}, not {counting!r}")
+    titles = kept.select("year", "product_title")
+    return titles.distinct() if counting == "titles" else titles
+
+
+def to_words(titles: DataFrame, options: PreprocessOptions) -> DataFrame:
+    """(year, word) rows by the configured NLP backend; both backends share this output contract."""
+    if options.backend == "sparkml":
+        stopwords = text.stopword_set(options.domain_stopwords)
+        return text.titles_to_words(titles, stopwords, options.min_token_length)
+    if options.backend == "sparknlp":
+        from spark_scripts import sparknlp_backend
+
+        return sparknlp_backend.titles_to_words(titles, options)
+    raise ValueError(f"backend must be one of {BACKENDS}, not {options.backend!r}")
+
+
+def preprocess(spark: SparkSession, input_uri: str, output_uri: str, options: PreprocessOptions):
+    """Reads, filters, tokenizes and writes the requested years; returns the metrics."""
+    reviews = read_reviews(spark, input_uri)
+    frame = reviews.frame
+    if reviews.layout == "parquet":
+        # Partition pruning and parquet statistics: other categories and years are never read.
+        frame = frame.where(F.col("product_category") == options.category)
+        if "year" in frame.columns:
+            frame = frame.where(F.col("year").isin(*options.years))
+    annotated = with_drop_reason(frame, options.category, options.years).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
+    try:
+        by_reason = {
+            row["drop_reason"]: row["count"]
+            for row in annotated.groupBy("drop_reason").count().collect()
+        }
+        rows_read = sum(by_reason.values())
+        if rows_read == 0:
+            raise ReviewDataError(
+                f"the review files under {input_uri} hold no rows"
+                + (f" of category {options.category!r}" if reviews.layout == "parquet" else "")
+            )
+        kept = annotated.where(F.col("drop_reason").isNull())
+        titles = titles_to_count(kept, options.counting)
+        words = to_words(titles, options).select("year", "word")
+        job_cli.write_year_partitions(words.repartition("year"), output_uri, options.years)
+    finally:
+        annotated.unpersist()
+
+    per_year = _tokens_per_year(spark, output_uri, options.years)
+    return {
+        "input": input_uri,
+        "output": output_uri,
+        "layout": reviews.layout,
+        "files_read": len(reviews.files),
+        "years": list(options.years),
+        "category": options.category,
+        "counting": options.counting,
+        "backend": options.backend,
+        "rows_read": rows_read,
+        "rows_kept": by_reason.get(None, 0),
+        "rows_dropped": {reason: by_reason.get(reason, 0) for reason in DROP_REASONS},
+        "tokens": sum(y["tokens"] for y in per_year.values()),
+        "tokens_by_year": {year: y["tokens"] for year, y in per_year.items()},
+        "distinct_words_by_year": {year: y["distinct_words"] for year, y in per_year.items()},
+    }
+
+
+def _tokens_per_year(spark: SparkSession, output_uri: str, years: Sequence[int]) -> dict[str, Any]:
+    counts = {str(year): {"tokens": 0, "distinct_words": 0} for year in years}
+    if not job_cli.has_data(spark, output_uri):
+        return counts
+    rows = (
+        spark.read.parquet(output_uri)
+        .where(F.col("year").isin(*years))
+        .groupBy("year")
+        .agg(F.count("*").alias("tokens"), F.countDistinct("word").alias("distinct_words"))
+        .collect()
+    )
+    for row in rows:
+        counts[str(row["year"])] = {
+            "tokens": row["tokens"],
+            "distinct_words": row["distinct_words"],
+        }
+    return counts
+
+
+def parser() -> argparse.ArgumentParser:
+    p = job_cli.base_parser(__doc__.splitlines()[0])
+    p.prog = "preprocess_titles"
+    p.add_argument("--category", default="Books", help="product_category to keep")
+    p.add_argument("--counting", choices=COUNTING_UNITS, default="titles")
+    p.add_argument("--backend", choices=BACKENDS, default="sparkml")
+    p.add_argument(
+        "--stopwords",
+        default=",".join(text.DEFAULT_DOMAIN_STOPWORDS),
+        help="domain stop words added to the English list, comma-separated",
+    )
+    p.add_argument("--min-token-length", type=int, default=text.DEFAULT_MIN_TOKEN_LENGTH)
+    return p
+
+
+def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, Any]:
+    options = PreprocessOptions(
+        years=args.years,
+        category=args.category,
+        counting=args.counting,
+        backend=args.backend,
+        domain_stopwords=tuple(w for w in args.stopwords.split(",") if w.strip()),
+        min_token_length=args.min_token_length,
+    )
+    return preprocess(spark, args.input, args.output, options)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    return job_cli.run_main(parser(), run, argv)
+
+
+if __name__ == "__main__":
+    main()

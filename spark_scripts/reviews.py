@@ -1,0 +1,152 @@
+"""Reading the Amazon Customer Reviews dataset in either of its published layouts.
+
+The TSV edition is gzip'd, tab-separated, one header line, no quoting (titles contain unbalanced quotes). The
+parquet edition is partitioned by ``product_category`` and adds an integer ``year``. A folder or prefix holds
+one layout; which one is detected from the file names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from spark_scripts import hadoop_fs
+
+REVIEW_COLUMNS = (
+    "marketplace",
+    "customer_id",
+    "review_id",
+    "product_id",
+    "product_parent",
+    "product_title",
+    "product_category",
+    "star_rating",
+    "helpful_votes",
+    "total_votes",
+    "vine",
+    "verified_purchase",
+    "review_headline",
+    "review_body",
+    "review_date",
+)
+# What the word count needs; every other column may be absent.
+REQUIRED_TSV_COLUMNS = ("product_title", "product_category", "review_date")
+CORRUPT_RECORD = "_corrupt_record"
+TSV_SUFFIXES = (".tsv", ".tsv.gz", ".tsv.bz2")
+PARQUET_SUFFIXES = (".parquet",)
+
+
+class ReviewDataError(ValueError):
+    """The review data cannot be used as it is; the message says which file and what to change."""
+
+
+@dataclass(frozen=True)
+class Reviews:
+    """The raw reviews as Spark reads them, with the layout they came in and the files read."""
+
+    frame: DataFrame
+    layout: str
+    files: tuple[str, ...]
+
+
+def detect_layout(files: list[str], location: str) -> str:
+    """'tsv' or 'parquet' from the file names under ``location``; a clear error for anything else."""
+    tsv = [f for f in files if f.lower().endswith(TSV_SUFFIXES)]
+    parquet = [f for f in files if f.lower().endswith(PARQUET_SUFFIXES)]
+    if tsv and parquet:
+        raise ReviewDataError(
+            f"{location} holds both TSV ({tsv[0]}) and parquet ({parquet[0]}) files; "
+            "point WORDCLOUD_REVIEWS_URI at a folder holding one layout"
+        )
+    if tsv:
+        return "tsv"
+    if parquet:
+        return "parquet"
+    listed = ", ".join(files[:3]) or "no files at all"
+    raise ReviewDataError(
+        f"no review data under {location}: expected *.tsv.gz or *.parquet files, found {listed}"
+    )
+
+
+def read_reviews(spark: SparkSession, location: str) -> Reviews:
+    """Reads every review file under ``location`` (a folder or an s3:// prefix)."""
+    files = hadoop_fs.list_files(spark, location)
+    layout = detect_layout(files, location)
+    if layout == "tsv":
+        tsv_files = [f for f in files if f.lower().endswith(TSV_SUFFIXES)]
+        return Reviews(_read_tsv(spark, tsv_files), "tsv", tuple(tsv_files))
+    parquet_files = [f for f in files if f.lower().endswith(PARQUET_SUFFIXES)]
+    return Reviews(_read_parquet(spark, location, parquet_files), "parquet", tuple(parquet_files))
+
+
+def _tsv_header(spark: SparkSession, file: str) -> list[str]:
+    line = hadoop_fs.read_first_line(spark, file)
+    if not line:
+        raise ReviewDataError(f"{file} is empty: a review TSV starts with a header line")
+    return line.rstrip("\r\n").split("\t")
+
+
+def _read_tsv(spark: SparkSession, files: list[str]) -> DataFrame:
+    header = _tsv_header(spark, files[0])
+    for file in files:
+        columns = header if file == files[0] else _tsv_header(spark, file)
+        missing = [c for c in REQUIRED_TSV_COLUMNS if c not in columns]
+        if missing:
+            raise ReviewDataError(
+                f"{file} has no column {missing[0]!r} (its header has: {', '.join(columns)})"
+            )
+        if columns != header:
+            raise ReviewDataError(
+                f"{file} has columns in another order than {files[0]}; files read together must "
+                "share one header"
+            )
+    # With column pruning Spark parses only the columns a query uses, so a short row just looks like a
+    # row with a null date. Parsing whole rows is what lets a short or long row be seen as malformed.
+    spark.conf.set("spark.sql.csv.parser.columnPruning.enabled", "false")
+    # Every column as a string: types are parsed where they are used, so one bad value drops one
+    # row instead of failing the read. Short or long rows land in the corrupt-record column.
+    schema = T.StructType(
+        [T.StructField(name, T.StringType()) for name in header]
+        + [T.StructField(CORRUPT_RECORD, T.StringType())]
+    )
+    return (
+        spark.read.option("sep", "\t")
+        .option("header", True)
+        .option("quote", "")
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", CORRUPT_RECORD)
+        .schema(schema)
+        .csv(files)
+    )
+
+
+def _read_parquet(spark: SparkSession, location: str, files: list[str]) -> DataFrame:
+    frame = spark.read.option("basePath", location).parquet(location)
+    has_date = "year" in frame.columns or "review_date" in frame.columns
+    for column in ("product_title", "product_category"):
+        if column not in frame.columns:
+            raise ReviewDataError(
+                f"{files[0]} (and the other parquet files under {location}) has no column "
+                f"{column!r}; found: {', '.join(frame.columns)}"
+            )
+    if not has_date:
+        raise ReviewDataError(
+            f"{files[0]} has neither 'year' nor 'review_date': the year of a review is unknown"
+        )
+    return frame
+
+
+def year_column(frame: DataFrame) -> Column:
+    """The review's year: the parquet edition's ``year``, else parsed from ``review_date``.
+
+    An unparseable date gives null (``try_to_timestamp``), so the row is dropped and counted, not fatal.
+    """
+    if "year" in frame.columns:
+        return F.col("year").cast("int")
+    date_type = frame.schema["review_date"].dataType
+    if isinstance(date_type, T.DateType | T.TimestampType):
+        return F.year("review_date")
+    return F.year(F.try_to_timestamp(F.trim(F.col("review_date")), F.lit("yyyy-MM-dd")))

@@ -1,0 +1,137 @@
+"""Title text to words, with native Spark only (the ``sparkml`` backend).
+
+Every step is a Spark SQL expression, so the whole chain is code-generated and runs without Python UDFs or
+extra jars: lowercase, HTML entities removed, split on anything that is not a letter, stop words and short
+tokens dropped, plurals folded to their singular by rules (a light lemmatizer; spark-nlp's dictionary
+lemmatizer is the ``sparknlp`` backend on EMR).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+# The original template's extra stop words, plus "novel" ("A Novel" is publisher boilerplate).
+DEFAULT_DOMAIN_STOPWORDS = ("book", "edition", "series", "serie", "volume", "vol", "guide", "novel")
+DEFAULT_MIN_TOKEN_LENGTH = 3
+
+# Anything that is not a letter separates words; letters include non-ASCII ones (é, ë, ñ).
+TOKEN_SEPARATOR = r"[^\p{L}]+"
+_APOSTROPHE_ENTITIES = r"&(#0*39|#x0*27|apos|rsquo|lsquo);"
+_OTHER_ENTITIES = r"&(#[0-9]+|#x[0-9a-f]+|[a-z]+);"
+_HTML_TAGS = r"<[^>]*>"
+
+# Plurals the suffix rules get wrong.
+IRREGULAR_PLURALS = {
+    "children": "child",
+    "men": "man",
+    "women": "woman",
+    "people": "person",
+    "lives": "life",
+    "wives": "wife",
+    "knives": "knife",
+    "leaves": "leaf",
+    "wolves": "wolf",
+    "thieves": "thief",
+    "halves": "half",
+    "shelves": "shelf",
+    "elves": "elf",
+    "dwarves": "dwarf",
+    "mice": "mouse",
+    "geese": "goose",
+    "feet": "foot",
+    "teeth": "tooth",
+    "heroes": "hero",
+    "potatoes": "potato",
+    "tomatoes": "tomato",
+    "cookies": "cookie",
+    "movies": "movie",
+    "zombies": "zombie",
+    "calories": "calorie",
+    "brownies": "brownie",
+    "pies": "pie",
+    "lies": "lie",
+    "ties": "tie",
+    "smoothies": "smoothie",
+    "headaches": "headache",
+    "aches": "ache",
+}
+# Words that end in "s" but are not plurals (names, places, -ics subjects).
+NOT_PLURALS = frozenset(
+    """news series species physics mathematics economics politics ethics statistics always perhaps
+    christmas paris texas kansas arkansas vegas dallas atlas canvas bias lens chaos jesus james jones
+    dickens charles holmes thomas nicholas douglas marcus hastings williams adams athens""".split()
+)
+
+
+def english_stopwords() -> list[str]:
+    """Spark ML's English stop-word list, with apostrophes removed as titles are cleaned the same way."""
+    from pyspark.ml.feature import StopWordsRemover
+
+    return sorted({w.replace("'", "") for w in StopWordsRemover.loadDefaultStopWords("english")})
+
+
+def stopword_set(domain_stopwords: Iterable[str]) -> list[str]:
+    """English stop words plus the domain list, lowercased, as one sorted list."""
+    return sorted(set(english_stopwords()) | {w.strip().lower() for w in domain_stopwords if w})
+
+
+def clean_title(title: Column) -> Column:
+    """Lowercased title with HTML tags and entities removed and apostrophes dropped ("don't" -> "dont")."""
+    text = F.lower(title)
+    text = F.regexp_replace(text, _HTML_TAGS, " ")
+    text = F.regexp_replace(text, _APOSTROPHE_ENTITIES, "'")
+    text = F.regexp_replace(text, _OTHER_ENTITIES, " ")
+    text = F.regexp_replace(text, "['\u2019]s\\b", "")
+    return F.regexp_replace(text, "['\u2019]", "")
+
+
+def _drop_suffix(word: Column, length: int) -> Column:
+    return word.substr(F.lit(1), F.length(word) - length)
+
+
+def lemmatize(word: Column) -> Column:
+    """Folds an English plural to its singular: stories -> story, churches -> church, dragons -> dragon."""
+    irregular = F.create_map(*[F.lit(x) for pair in IRREGULAR_PLURALS.items() for x in pair])
+    known = F.try_element_at(irregular, word)
+    return (
+        F.when(word.isin(*NOT_PLURALS), word)
+        .when(known.isNotNull(), known)
+        .when(word.endswith("sses"), _drop_suffix(word, 2))
+        .when(word.rlike("(ch|sh|x)es$"), _drop_suffix(word, 2))
+        .when(
+            word.endswith("ies") & (F.length(word) > 4), F.concat(_drop_suffix(word, 3), F.lit("y"))
+        )
+        .when(word.rlike("[^siu']s$") & (F.length(word) > 3), _drop_suffix(word, 1))
+        .otherwise(word)
+    )
+
+
+def titles_to_words(
+    titles: DataFrame,
+    stopwords: Iterable[str],
+    min_token_length: int = DEFAULT_MIN_TOKEN_LENGTH,
+    title_column: str = "product_title",
+) -> DataFrame:
+    """One row per kept word of each title: ``titles`` columns except the title, plus ``word``.
+
+    Stop words and short tokens are dropped before and after lemmatizing, so "guides" goes when "guide" is a
+    stop word.
+    """
+    stop = sorted(set(stopwords))
+
+    def keep(word: Column) -> Column:
+        return (F.length(word) >= min_token_length) & ~word.isin(*stop)
+
+    others = [c for c in titles.columns if c != title_column]
+    tokens = titles.select(
+        *others,
+        F.explode(F.split(clean_title(F.col(title_column)), TOKEN_SEPARATOR)).alias("token"),
+    )
+    return (
+        tokens.where(keep(F.col("token")))
+        .select(*others, lemmatize(F.col("token")).alias("word"))
+        .where(keep(F.col("word")))
+    )

@@ -1,0 +1,72 @@
+"""word_clouds: one PNG per year, drawn in the Dagster process from that year's top words."""
+
+import dagster as dg
+
+from wordcloud_pipeline import clouds, files, metadata
+from wordcloud_pipeline.assets.counts import words_by_year
+from wordcloud_pipeline.partitions import partition_years, year_partitions
+from wordcloud_pipeline.resources.settings import CloudStyle
+from wordcloud_pipeline.resources.storage import PipelineStorage
+
+TOP_WORDS_SHOWN = 10
+
+
+def cloud_uri(storage: PipelineStorage, year: int) -> str:
+    return files.join(storage.asset_location(word_clouds.key), f"{year}.png")
+
+
+@dg.asset(
+    partitions_def=year_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[words_by_year],
+    group_name="wordcloud",
+    kinds={"python", "png"},
+    # Each year is recorded as its own materialization (below), so its preview shows on its partition.
+    output_required=False,
+)
+def word_clouds(
+    context: dg.AssetExecutionContext, storage: PipelineStorage, cloud_style: CloudStyle
+) -> None:
+    """One word cloud per year of the most frequent title words, on a map of the US."""
+    counts_uri = storage.upstream_location(context)
+    for year in partition_years(context):
+        frequencies = files.read_year_counts(counts_uri, year, cloud_style.max_words)
+        if frequencies:
+            png = clouds.render_cloud(
+                frequencies,
+                cloud_style.width,
+                cloud_style.height,
+                mask=cloud_style.mask,
+                background_color=cloud_style.background_color,
+                colormap=cloud_style.colormap,
+                font_path=cloud_style.font_path,
+                seed=cloud_style.seed,
+            )
+        else:
+            context.log.warning(
+                f"{year}: no words counted, drawing a placeholder instead of a cloud"
+            )
+            png = clouds.render_placeholder(
+                f"no book titles in {year}", cloud_style.width, cloud_style.height
+            )
+        uri = cloud_uri(storage, year)
+        files.write_bytes(uri, png)
+        context.log.info(f"{year}: {len(frequencies)} words drawn to {uri}")
+        top = frequencies[:TOP_WORDS_SHOWN]
+        context.log_event(
+            dg.AssetMaterialization(
+                asset_key=context.asset_key,
+                partition=str(year),
+                metadata={
+                    "preview": dg.MetadataValue.md(
+                        clouds.preview_markdown(png, alt=f"word cloud {year}")
+                    ),
+                    "top_words": dg.MetadataValue.md(
+                        metadata.top_words_table({str(year): [list(t) for t in top]})
+                    ),
+                    "words_drawn": dg.MetadataValue.int(len(frequencies)),
+                    "path": dg.MetadataValue.path(uri),
+                    "size": f"{cloud_style.width}x{cloud_style.height}",
+                },
+            )
+        )

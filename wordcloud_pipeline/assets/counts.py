@@ -1,0 +1,38 @@
+"""words_by_year: the second Spark job, reading what preprocessed_titles wrote."""
+
+import dagster as dg
+
+from spark_scripts.job_cli import format_years
+from wordcloud_pipeline import metadata
+from wordcloud_pipeline.assets.titles import preprocessed_titles
+from wordcloud_pipeline.partitions import partition_years, year_partitions
+from wordcloud_pipeline.resources.spark_launcher import SparkJob, SparkJobLauncher
+from wordcloud_pipeline.resources.storage import PipelineStorage
+
+
+@dg.asset(
+    partitions_def=year_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[preprocessed_titles],
+    group_name="wordcloud",
+    kinds={"spark", "parquet"},
+)
+def words_by_year(
+    context: dg.AssetExecutionContext, spark_jobs: SparkJobLauncher, storage: PipelineStorage
+) -> dg.MaterializeResult:
+    """How often each word appears in each year's titles, ranked."""
+    years = partition_years(context)
+    job = SparkJob(
+        script="count_words",
+        args=[
+            "--input",
+            storage.upstream_location(context),
+            "--output",
+            storage.asset_location(context.asset_key),
+            "--years",
+            format_years(years),
+        ],
+        name=f"words_by_year[{format_years(years)}]",
+    )
+    metrics = spark_jobs.run(context, job)
+    return dg.MaterializeResult(metadata=metadata.counts_metadata(metrics))

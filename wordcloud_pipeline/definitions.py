@@ -1,0 +1,51 @@
+"""The one place that wires assets, resources and the executor together."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import dagster as dg
+
+from wordcloud_pipeline.assets.clouds import word_clouds
+from wordcloud_pipeline.assets.counts import words_by_year
+from wordcloud_pipeline.assets.raw_reviews import raw_reviews
+from wordcloud_pipeline.assets.titles import preprocessed_titles
+from wordcloud_pipeline.resources.local_spark import LocalSparkLauncher
+from wordcloud_pipeline.resources.settings import CloudStyle, TitleProcessing
+from wordcloud_pipeline.resources.storage import PipelineStorage
+
+LAUNCHERS = ("local",)
+YEARLY_ASSETS = [preprocessed_titles, words_by_year, word_clouds]
+ALL_ASSETS = [raw_reviews, *YEARLY_ASSETS]
+
+
+def local_resources() -> dict[str, Any]:
+    """Everything on this machine: a local Spark session, outputs under the storage root."""
+    return {
+        "spark_jobs": LocalSparkLauncher(),
+        "storage": PipelineStorage(),
+        "title_processing": TitleProcessing(),
+        "cloud_style": CloudStyle(),
+    }
+
+
+def resources_for(launcher: str) -> dict[str, Any]:
+    if launcher == "local":
+        return local_resources()
+    raise ValueError(f"WORDCLOUD_LAUNCHER must be one of {LAUNCHERS}, not {launcher!r}")
+
+
+def build_defs(launcher: str | None = None) -> dg.Definitions:
+    """Definitions for ``launcher`` (default: ``WORDCLOUD_LAUNCHER``, else 'local')."""
+    launcher = launcher or os.environ.get("WORDCLOUD_LAUNCHER", "local")
+    return dg.Definitions(
+        assets=ALL_ASSETS,
+        resources=resources_for(launcher),
+        # Locally, one process per run shares one Spark session across assets; Spark itself
+        # uses every core, so Dagster-level step parallelism would only compete for them.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_defs()

@@ -1,0 +1,77 @@
+"""Turning a Spark job's metrics into what the Dagster UI shows on a materialization."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import dagster as dg
+
+
+def top_words_table(top_by_year: Mapping[str, Sequence[Sequence[Any]]]) -> str:
+    """Markdown: one column per year when there is one year, else one row per year."""
+    if len(top_by_year) == 1:
+        ((year, top),) = top_by_year.items()
+        rows = [f"| {rank} | {word} | {count:,} |" for rank, (word, count) in enumerate(top, 1)]
+        return "\n".join([f"| rank | word ({year}) | count |", "|---:|---|---:|", *rows])
+    rows = [
+        f"| {year} | " + ", ".join(f"{word} ({count:,})" for word, count in top) + " |"
+        for year, top in sorted(top_by_year.items())
+    ]
+    return "\n".join(["| year | top words (count) |", "|---|---|", *rows])
+
+
+def per_year_table(values_by_name: Mapping[str, Mapping[str, int]]) -> str:
+    """Markdown: one row per year, one column per named count."""
+    names = list(values_by_name)
+    years = sorted({year for values in values_by_name.values() for year in values})
+    header = "| year | " + " | ".join(names) + " |"
+    rule = "|---|" + "---:|" * len(names)
+    rows = [
+        f"| {year} | " + " | ".join(f"{values_by_name[n].get(year, 0):,}" for n in names) + " |"
+        for year in years
+    ]
+    return "\n".join([header, rule, *rows])
+
+
+def preprocess_metadata(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    dropped = metrics["rows_dropped"]
+    return {
+        "rows_read": dg.MetadataValue.int(metrics["rows_read"]),
+        "rows_kept": dg.MetadataValue.int(metrics["rows_kept"]),
+        **{f"rows_dropped_{reason}": dg.MetadataValue.int(n) for reason, n in dropped.items()},
+        "tokens": dg.MetadataValue.int(metrics["tokens"]),
+        "per_year": dg.MetadataValue.md(
+            per_year_table(
+                {
+                    "tokens": metrics["tokens_by_year"],
+                    "distinct words": metrics["distinct_words_by_year"],
+                }
+            )
+        ),
+        "input_layout": metrics["layout"],
+        "files_read": dg.MetadataValue.int(metrics["files_read"]),
+        "counting": metrics["counting"],
+        "backend": metrics["backend"],
+        "path": dg.MetadataValue.path(metrics["output"]),
+    }
+
+
+def counts_metadata(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    by_year = metrics["by_year"]
+    return {
+        "tokens": dg.MetadataValue.int(metrics["tokens"]),
+        "distinct_words": dg.MetadataValue.int(metrics["distinct_words"]),
+        "top_words": dg.MetadataValue.md(
+            top_words_table({year: y["top_words"] for year, y in by_year.items()})
+        ),
+        "per_year": dg.MetadataValue.md(
+            per_year_table(
+                {
+                    "tokens": {year: y["tokens"] for year, y in by_year.items()},
+                    "distinct words": {year: y["distinct_words"] for year, y in by_year.items()},
+                }
+            )
+        ),
+        "path": dg.MetadataValue.path(metrics["output"]),
+    }

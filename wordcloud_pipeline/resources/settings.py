@@ -1,0 +1,57 @@
+"""What the pipeline computes and how clouds look: settings a user changes without touching code."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import dagster as dg
+from pydantic import Field
+
+from spark_scripts.text import DEFAULT_DOMAIN_STOPWORDS, DEFAULT_MIN_TOKEN_LENGTH
+
+
+class TitleProcessing(dg.ConfigurableResource):
+    """Which reviews count and how titles become words (passed to ``spark_scripts/preprocess_titles.py``)."""
+
+    category: str = Field(default="Books", description="product_category whose titles are counted")
+    counting: Literal["titles", "reviews"] = Field(
+        default="titles",
+        description="'titles': a word once per distinct title per year (the original template); "
+        "'reviews': once per review, so popular books weigh more",
+    )
+    backend: Literal["sparkml", "sparknlp"] = Field(
+        default="sparkml",
+        description="'sparkml': native Spark, runs anywhere; 'sparknlp': spark-nlp pipeline (EMR only)",
+    )
+    domain_stopwords: list[str] = Field(
+        default=list(DEFAULT_DOMAIN_STOPWORDS),
+        description="words dropped besides the English stop words",
+    )
+    min_token_length: int = Field(default=DEFAULT_MIN_TOKEN_LENGTH, ge=1)
+
+    def script_args(self) -> list[str]:
+        return [
+            "--category",
+            self.category,
+            "--counting",
+            self.counting,
+            "--backend",
+            self.backend,
+            "--stopwords",
+            ",".join(self.domain_stopwords),
+            "--min-token-length",
+            str(self.min_token_length),
+        ]
+
+
+class CloudStyle(dg.ConfigurableResource):
+    """Size and look of the word clouds; the same settings and counts always give the same PNG."""
+
+    width: int = Field(default=1200, ge=100, le=6000)
+    height: int = Field(default=800, ge=100, le=6000)
+    max_words: int = Field(default=200, ge=1, le=20_000)
+    background_color: str = "white"
+    colormap: str = "viridis"
+    mask: str = Field(default="usa", description="'usa', 'none', or the path of a mask image")
+    font_path: str | None = None
+    seed: int = 42

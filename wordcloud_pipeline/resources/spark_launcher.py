@@ -1,0 +1,35 @@
+"""The seam between assets and where Spark runs: a local session or an EMR step.
+
+Assets describe a job (which script of ``spark_scripts/``, which arguments) and get its metrics back; they
+never know which launcher runs it. Switching launchers is a swap of this resource.
+"""
+
+from __future__ import annotations
+
+import shlex
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+
+
+@dataclass(frozen=True)
+class SparkJob:
+    """One run of a ``spark_scripts/<script>.py`` program with its command-line arguments."""
+
+    script: str
+    args: Sequence[str]
+    name: str
+
+    def command_line(self) -> str:
+        """The equivalent ``spark-submit`` command, logged so any run can be reproduced by hand."""
+        return shlex.join(["spark-submit", f"spark_scripts/{self.script}.py", *self.args])
+
+
+class SparkJobLauncher(dg.ConfigurableResource, ABC):
+    """Runs a ``SparkJob`` to completion and returns the metrics its script reported."""
+
+    @abstractmethod
+    def run(self, context: dg.AssetExecutionContext, job: SparkJob) -> dict[str, Any]: ...
