@@ -1,0 +1,57 @@
+"""Fixtures shared by every test: one local Spark session, small generated samples, local resources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from wordcloud_pipeline.resources.local_spark import DEFAULT_LOCAL_SPARK_CONF, LocalSparkLauncher
+from wordcloud_pipeline.resources.settings import CloudStyle, TitleProcessing
+from wordcloud_pipeline.resources.storage import PipelineStorage
+from wordcloud_pipeline.sample_data import write_sample
+
+# Small enough to run in seconds, big enough that every year 1995-2015 has Books titles.
+SAMPLE_ROWS = 4_000
+TEST_SPARK_CONF = {
+    **DEFAULT_LOCAL_SPARK_CONF,
+    "spark.master": "local[2]",
+    "spark.driver.memory": "2g",
+}
+
+
+@pytest.fixture(scope="session")
+def spark() -> SparkSession:
+    """The one JVM of the test session; LocalSparkLauncher's getOrCreate reuses it."""
+    builder = SparkSession.builder
+    for key, value in TEST_SPARK_CONF.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def sample_tsv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SAMPLE_ROWS seeded reviews in the TSV.gz layout (read-only: copy before changing)."""
+    return write_sample(tmp_path_factory.mktemp("reviews_tsv"), SAMPLE_ROWS, "tsv")
+
+
+@pytest.fixture(scope="session")
+def sample_parquet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same reviews in the parquet layout (partitioned by product_category, with year)."""
+    return write_sample(tmp_path_factory.mktemp("reviews_parquet"), SAMPLE_ROWS, "parquet")
+
+
+def local_test_resources(reviews: Path | str, storage: Path | str, **style) -> dict[str, object]:
+    """The local resource set pointed at test folders, with small clouds to keep drawing fast."""
+    return {
+        "spark_jobs": LocalSparkLauncher(spark_conf=TEST_SPARK_CONF, log_level="ERROR"),
+        "storage": PipelineStorage(reviews_uri=str(reviews), storage_uri=str(storage)),
+        "title_processing": TitleProcessing(),
+        "cloud_style": CloudStyle(
+            **{"width": 300, "height": 200, "max_words": 60, **style},
+        ),
+    }
