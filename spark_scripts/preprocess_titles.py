@@ -81,7 +81,8 @@ def preprocess(spark: SparkSession, input_uri: str, output_uri: str, options: Pr
         # Partition pruning and parquet statistics: other categories and years are never read.
         frame = frame.where(F.col("product_category") == options.category)
         if "year" in frame.columns:
-            frame = frame.where(F.col("year").isin(*options.years))
+            # Null years stay in so they are counted as unparseable dates, not silently skipped.
+            frame = frame.where(F.col("year").isin(*options.years) | F.col("year").isNull())
     annotated = with_drop_reason(frame, options.category, options.years).persist(
         StorageLevel.MEMORY_AND_DISK
     )

@@ -165,7 +165,10 @@ def make_catalog(rng: random.Random, rows: int) -> list[Product]:
     categories = list(CATEGORIES)
     catalog = []
     for i in range(size):
-        release = rng.choices(years, weights=list(weights.values()))[0]
+        # The first products cover every year once, so even a tiny sample has titles in each year.
+        release = (
+            years[i] if i < len(years) else rng.choices(years, weights=list(weights.values()))[0]
+        )
         category = rng.choices(categories, weights=list(CATEGORIES.values()))[0]
         ebook = category == "Digital_Ebook_Purchase"
         product_id = f"B00{rng.randrange(10**7):07d}" if ebook else f"{rng.randrange(10**10):010d}"

@@ -1,5 +1,7 @@
 """word_clouds: one PNG per year, drawn in the Dagster process from that year's top words."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from wordcloud_pipeline import clouds, files, metadata
@@ -21,12 +23,13 @@ def cloud_uri(storage: PipelineStorage, year: int) -> str:
     deps=[words_by_year],
     group_name="wordcloud",
     kinds={"python", "png"},
-    # Each year is recorded as its own materialization (below), so its preview shows on its partition.
+    # Each year is yielded as its own materialization (and no output), so every partition shows its
+    # own preview; returning a value would add a second, metadata-less materialization per year.
     output_required=False,
 )
 def word_clouds(
     context: dg.AssetExecutionContext, storage: PipelineStorage, cloud_style: CloudStyle
-) -> None:
+) -> Iterator[dg.AssetMaterialization]:
     """One word cloud per year of the most frequent title words, on a map of the US."""
     counts_uri = storage.upstream_location(context)
     for year in partition_years(context):
@@ -53,20 +56,18 @@ def word_clouds(
         files.write_bytes(uri, png)
         context.log.info(f"{year}: {len(frequencies)} words drawn to {uri}")
         top = frequencies[:TOP_WORDS_SHOWN]
-        context.log_event(
-            dg.AssetMaterialization(
-                asset_key=context.asset_key,
-                partition=str(year),
-                metadata={
-                    "preview": dg.MetadataValue.md(
-                        clouds.preview_markdown(png, alt=f"word cloud {year}")
-                    ),
-                    "top_words": dg.MetadataValue.md(
-                        metadata.top_words_table({str(year): [list(t) for t in top]})
-                    ),
-                    "words_drawn": dg.MetadataValue.int(len(frequencies)),
-                    "path": dg.MetadataValue.path(uri),
-                    "size": f"{cloud_style.width}x{cloud_style.height}",
-                },
-            )
+        yield dg.AssetMaterialization(
+            asset_key=context.asset_key,
+            partition=str(year),
+            metadata={
+                "preview": dg.MetadataValue.md(
+                    clouds.preview_markdown(png, alt=f"word cloud {year}")
+                ),
+                "top_words": dg.MetadataValue.md(
+                    metadata.top_words_table({str(year): [list(t) for t in top]})
+                ),
+                "words_drawn": dg.MetadataValue.int(len(frequencies)),
+                "path": dg.MetadataValue.path(uri),
+                "size": f"{cloud_style.width}x{cloud_style.height}",
+            },
         )

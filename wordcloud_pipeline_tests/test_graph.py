@@ -1,0 +1,122 @@
+"""The whole local graph on a small generated sample, as a user materializes it."""
+
+import io
+from pathlib import Path
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+
+from wordcloud_pipeline.definitions import ALL_ASSETS, YEARLY_ASSETS
+from wordcloud_pipeline.demo import range_tags
+from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR
+from wordcloud_pipeline_tests.conftest import local_test_resources
+
+pytestmark = pytest.mark.slow
+YEARS = range(FIRST_YEAR, LAST_YEAR + 1)
+
+
+def materialize(resources, instance, *, partition_key=None, tags=None):
+    return dg.materialize(
+        ALL_ASSETS,
+        resources=resources,
+        instance=instance,
+        selection=YEARLY_ASSETS,
+        partition_key=partition_key,
+        tags=tags,
+    )
+
+
+def year_table(root: Path, asset: str, year: int):
+    return pq.read_table(root / asset / f"year={year}")
+
+
+@pytest.fixture(scope="module")
+def graph(spark, sample_tsv, tmp_path_factory):
+    """Every year 1995-2015 materialized as ONE run (a single-run backfill)."""
+    storage = tmp_path_factory.mktemp("storage")
+    resources = local_test_resources(sample_tsv, storage)
+    instance = dg.DagsterInstance.ephemeral()
+    result = materialize(resources, instance, tags=range_tags(FIRST_YEAR, LAST_YEAR))
+    assert result.success
+    return storage, resources, instance, result
+
+
+def test_a_range_runs_as_one_run_with_one_spark_job_per_asset(graph):
+    _, _, instance, result = graph
+    assert len(instance.get_runs()) == 1
+    logs = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert sum("preprocessed_titles[1995-2015]: running locally" in m for m in logs) == 1
+    assert sum("words_by_year[1995-2015]: running locally" in m for m in logs) == 1
+    materialized = instance.get_materialized_partitions(dg.AssetKey("word_clouds"))
+    assert materialized == {str(y) for y in YEARS}
+
+
+def test_every_year_has_a_png_of_the_configured_size_and_years_differ(graph):
+    storage, _, _, _ = graph
+    pngs = {year: (storage / "word_clouds" / f"{year}.png").read_bytes() for year in YEARS}
+    for png in pngs.values():
+        image = Image.open(io.BytesIO(png))
+        assert image.format == "PNG"
+        assert image.size == (300, 200)
+    assert pngs[2000] != pngs[2012]
+    # Words were drawn, not a blank canvas: many distinct colours.
+    assert len(Image.open(io.BytesIO(pngs[2012])).convert("RGB").getcolors(maxcolors=100_000)) > 50
+
+
+def test_counts_conserve_every_kept_token(graph):
+    storage, _, _, _ = graph
+    for year in (1995, 2005, 2015):
+        tokens = year_table(storage, "preprocessed_titles", year).num_rows
+        counts = year_table(storage, "words_by_year", year).column("count").to_pylist()
+        assert tokens > 0
+        assert sum(counts) == tokens
+
+
+def test_cloud_metadata_has_a_preview_and_top_words(graph):
+    _, _, instance, _ = graph
+    event = instance.get_latest_materialization_event(dg.AssetKey("word_clouds"))
+    materialization = event.asset_materialization
+    assert materialization.partition == "2015"
+    assert materialization.metadata["preview"].value.startswith("![word cloud 2015](data:image/png")
+    assert "| rank | word (2015) | count |" in materialization.metadata["top_words"].value
+
+    titles = instance.get_latest_materialization_event(dg.AssetKey("preprocessed_titles"))
+    meta = titles.asset_materialization.metadata
+    assert meta["rows_read"].value == 4_000
+    assert meta["rows_dropped_malformed_row"].value > 0
+    assert (
+        meta["rows_kept"].value
+        + sum(
+            meta[f"rows_dropped_{r}"].value
+            for r in (
+                "malformed_row",
+                "blank_title",
+                "unparseable_date",
+                "other_category",
+                "other_year",
+            )
+        )
+        == meta["rows_read"].value
+    )
+
+
+def test_rematerializing_one_year_replaces_it_and_leaves_the_others_untouched(graph):
+    storage, resources, instance, _ = graph
+    other_files = {
+        p: p.stat().st_mtime_ns for p in (storage / "preprocessed_titles" / "year=2004").iterdir()
+    }
+    before = year_table(storage, "words_by_year", 2005).to_pylist()
+    other_png = (storage / "word_clouds" / "2004.png").read_bytes()
+
+    assert materialize(resources, instance, partition_key="2005").success
+
+    after = year_table(storage, "words_by_year", 2005).to_pylist()
+    assert sorted(after, key=lambda r: r["rank"]) == sorted(before, key=lambda r: r["rank"])
+    tokens = year_table(storage, "preprocessed_titles", 2005).num_rows
+    assert sum(r["count"] for r in after) == tokens  # replaced, not appended twice
+    assert {
+        p: p.stat().st_mtime_ns for p in (storage / "preprocessed_titles" / "year=2004").iterdir()
+    } == other_files
+    assert (storage / "word_clouds" / "2004.png").read_bytes() == other_png

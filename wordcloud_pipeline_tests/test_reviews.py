@@ -1,0 +1,124 @@
+"""Reading both layouts, and what happens with bad input: clear errors, or rows dropped and counted."""
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from spark_scripts.preprocess_titles import PreprocessOptions, preprocess
+from spark_scripts.reviews import REVIEW_COLUMNS, ReviewDataError, detect_layout, read_reviews
+
+
+def write_tsv(path: Path, rows: list[list[str]], header=REVIEW_COLUMNS) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write("\t".join(header) + "\n")
+        for row in rows:
+            f.write("\t".join(row) + "\n")
+    return path
+
+
+def review(title: str, date: str, category: str = "Books") -> list[str]:
+    values = dict.fromkeys(REVIEW_COLUMNS, "x")
+    values.update(product_title=title, review_date=date, product_category=category)
+    return [values[c] for c in REVIEW_COLUMNS]
+
+
+def test_detect_layout():
+    assert detect_layout(["s3://b/r/a.tsv.gz"], "s3://b/r") == "tsv"
+    assert detect_layout(["/r/product_category=Books/part-0.parquet"], "/r") == "parquet"
+    with pytest.raises(ReviewDataError, match="both TSV"):
+        detect_layout(["/r/a.tsv", "/r/b.parquet"], "/r")
+    with pytest.raises(ReviewDataError, match=r"no review data under /r: .*found /r/notes.txt"):
+        detect_layout(["/r/notes.txt"], "/r")
+
+
+def test_both_published_layouts_read_the_same_reviews(spark, sample_tsv, sample_parquet):
+    tsv = read_reviews(spark, str(sample_tsv))
+    parquet = read_reviews(spark, str(sample_parquet))
+    assert (tsv.layout, parquet.layout) == ("tsv", "parquet")
+    assert set(REVIEW_COLUMNS) <= set(tsv.frame.columns)
+    assert set(REVIEW_COLUMNS) | {"year"} <= set(parquet.frame.columns)
+    books = "product_category = 'Books' AND product_title != ''"
+    # The parquet edition has no short (malformed) rows; both share every well-formed review.
+    assert (
+        parquet.frame.where(books).count()
+        == tsv.frame.where(books + " AND _corrupt_record IS NULL").count()
+    )
+
+
+def test_missing_required_column_names_the_column_and_the_file(spark, tmp_path):
+    write_tsv(tmp_path / "good.tsv.gz", [review("Dune", "2001-02-03")])
+    header = [c for c in REVIEW_COLUMNS if c != "review_date"]
+    bad = write_tsv(tmp_path / "bad.tsv.gz", [review("Dune", "2001-02-03")[:-1]], header)
+    with pytest.raises(ReviewDataError) as error:
+        read_reviews(spark, str(tmp_path))
+    assert "'review_date'" in str(error.value)
+    assert bad.name in str(error.value)
+
+
+def test_empty_input_fails_with_a_clear_message(spark, tmp_path):
+    with pytest.raises(ReviewDataError, match="no review data under"):
+        read_reviews(spark, str(tmp_path / "nothing-here"))
+    write_tsv(tmp_path / "only_header.tsv.gz", [])
+    with pytest.raises(ReviewDataError, match="hold no rows"):
+        preprocess(spark, str(tmp_path), str(tmp_path / "out"), PreprocessOptions(years=[2001]))
+
+
+def test_bad_rows_are_dropped_and_counted_by_reason(spark, tmp_path):
+    rows = [
+        review("Wizard Dragons", "2001-05-06"),
+        review("Wizard Dragons", "2001-07-08"),  # same title, same year: counted once (titles)
+        review("", "2001-01-01"),
+        review("Lost Dates", "2001-13-45"),
+        review("Lost Dates", "n/a"),
+        review("Music Album", "2001-01-01", category="Music"),
+        review("Other Year", "1999-01-01"),
+        review("Short Row", "2001-01-01")[:8],
+    ]
+    write_tsv(tmp_path / "in" / "r.tsv.gz", rows)
+    metrics = preprocess(
+        spark, str(tmp_path / "in"), str(tmp_path / "out"), PreprocessOptions(years=[2001])
+    )
+    assert metrics["rows_read"] == 8
+    assert metrics["rows_kept"] == 2
+    assert metrics["rows_dropped"] == {
+        "malformed_row": 1,
+        "blank_title": 1,
+        "unparseable_date": 2,
+        "other_category": 1,
+        "other_year": 1,
+    }
+    assert metrics["tokens"] == 2
+    words = spark.read.parquet(str(tmp_path / "out")).collect()
+    assert sorted((r["year"], r["word"]) for r in words) == [(2001, "dragon"), (2001, "wizard")]
+
+
+def test_counting_reviews_weights_titles_by_popularity(spark, tmp_path):
+    rows = [
+        review("Wizard", "2001-05-06"),
+        review("Wizard", "2001-07-08"),
+        review("Dragon", "2001-01-02"),
+    ]
+    write_tsv(tmp_path / "in" / "r.tsv.gz", rows)
+    out = tmp_path / "out"
+    titles = preprocess(spark, str(tmp_path / "in"), str(out), PreprocessOptions(years=[2001]))
+    reviews = preprocess(
+        spark, str(tmp_path / "in"), str(out), PreprocessOptions(years=[2001], counting="reviews")
+    )
+    assert (titles["tokens"], reviews["tokens"]) == (2, 3)
+
+
+def test_parquet_year_column_is_used_and_other_categories_are_never_read(spark, sample_parquet):
+    metrics = preprocess(
+        spark, str(sample_parquet), str(sample_parquet.parent / "pq_out"), PreprocessOptions([2010])
+    )
+    assert metrics["layout"] == "parquet"
+    # Category and year filters are pushed into the parquet scan, so nothing else is even read.
+    assert metrics["rows_dropped"]["other_category"] == 0
+    assert metrics["rows_dropped"]["other_year"] == 0
+    # Reviews with a bad date have a null year: read and counted, not filtered away unseen.
+    assert metrics["rows_dropped"]["unparseable_date"] > 0
+    dropped = metrics["rows_dropped"]["blank_title"] + metrics["rows_dropped"]["unparseable_date"]
+    assert metrics["rows_read"] == metrics["rows_kept"] + dropped
+    assert metrics["tokens_by_year"]["2010"] > 0

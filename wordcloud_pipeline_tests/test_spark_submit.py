@@ -1,0 +1,50 @@
+"""The scripts run under plain spark-submit, as EMR runs them: no Dagster, metrics to a JSON file."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import spark_scripts
+
+pytestmark = pytest.mark.slow
+SPARK_SUBMIT = Path(sys.executable).with_name("spark-submit")
+
+
+def test_preprocess_then_count_with_spark_submit(sample_parquet, tmp_path):
+    scripts = Path(spark_scripts.__file__).parent
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+
+    def submit(script: str, *args: str) -> dict:
+        metrics = tmp_path / f"{script}.json"
+        command = [str(SPARK_SUBMIT), "--master", "local[1]", str(scripts / f"{script}.py")]
+        subprocess.run(
+            [*command, *args, "--metrics-out", str(metrics)],
+            check=True,
+            env=env,
+            capture_output=True,
+            timeout=300,
+        )
+        return json.loads(metrics.read_text())
+
+    titles = submit(
+        "preprocess_titles",
+        *("--input", str(sample_parquet), "--output", str(tmp_path / "titles")),
+        *("--years", "2010-2011", "--counting", "reviews"),
+    )
+    counts = submit(
+        "count_words",
+        *("--input", str(tmp_path / "titles"), "--output", str(tmp_path / "counts")),
+        *("--years", "2010-2011"),
+    )
+    assert titles["counting"] == "reviews"
+    assert titles["tokens"] > 0
+    assert counts["tokens"] == titles["tokens"]
+    assert sorted(p.name for p in (tmp_path / "counts").glob("year=*")) == [
+        "year=2010",
+        "year=2011",
+    ]
+    assert len(counts["by_year"]["2011"]["top_words"]) == 10
