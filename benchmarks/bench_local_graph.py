@@ -1,0 +1,191 @@
+"""Benchmark: the whole local graph on N generated reviews, against the same word count in DuckDB.
+
+    python benchmarks/bench_local_graph.py --rows 1000000
+
+Prints wall seconds, rows per second and peak memory of the Dagster run (its Python process and the Spark JVM
+together), then the same count in DuckDB on the same files, the Spark/DuckDB ratio, and whether both counted
+the same number of words. Targets on 2 cores: the 20,000-review demo sample end to end in under 90 s; the
+1M-review graph without cloud drawing within 3x of DuckDB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+
+from spark_scripts.text import IRREGULAR_PLURALS, NOT_PLURALS, TOKEN_SEPARATOR
+from wordcloud_pipeline.sample_data import write_sample
+
+CHILD = """
+import json, sys, time
+import dagster as dg
+from spark_scripts import text
+from wordcloud_pipeline.definitions import ALL_ASSETS, YEARLY_ASSETS, local_resources
+from wordcloud_pipeline.demo import range_tags
+started = time.monotonic()
+instance = dg.DagsterInstance.ephemeral()
+result = dg.materialize(ALL_ASSETS, resources=local_resources(), instance=instance,
+                        selection=YEARLY_ASSETS, tags=range_tags(1995, 2015))
+wall = time.monotonic() - started
+steps = {}
+for entry in instance.all_logs(result.run_id):
+    event = entry.dagster_event
+    if event is not None and event.event_type_value in ("STEP_START", "STEP_SUCCESS"):
+        steps.setdefault(event.step_key, []).append(entry.timestamp)
+titles = instance.get_latest_materialization_event(dg.AssetKey("preprocessed_titles"))
+meta = titles.asset_materialization.metadata
+json.dump({
+    "wall_seconds": wall,
+    "steps": {k: v[-1] - v[0] for k, v in steps.items()},
+    "tokens": meta["tokens"].value,
+    "rows_read": meta["rows_read"].value,
+    "stopwords": text.stopword_set(text.DEFAULT_DOMAIN_STOPWORDS),
+}, open(sys.argv[1], "w"))
+"""
+
+
+class PeakMemory:
+    """Samples the summed RSS of a process and all its descendants (the Spark JVM is a grandchild)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _tree_rss(self) -> int:
+        parents: dict[int, int] = {}
+        rss: dict[int, int] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                parents[int(entry)] = int(stat[1])
+                rss[int(entry)] = int(stat[21]) * os.sysconf("SC_PAGE_SIZE")
+            except (OSError, IndexError, ValueError):
+                continue
+        tree, frontier = {self.pid}, [self.pid]
+        while frontier:
+            parent = frontier.pop()
+            children = [p for p, pp in parents.items() if pp == parent and p not in tree]
+            tree.update(children)
+            frontier.extend(children)
+        return sum(rss.get(p, 0) for p in tree)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            self.peak = max(self.peak, self._tree_rss())
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def run_graph(reviews: Path, storage: Path, out: Path) -> dict:
+    env = {
+        **os.environ,
+        "WORDCLOUD_REVIEWS_URI": str(reviews),
+        "WORDCLOUD_STORAGE_URI": str(storage),
+    }
+    process = subprocess.Popen([sys.executable, "-c", CHILD, str(out)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    memory = PeakMemory(process.pid)
+    if process.wait() != 0:
+        raise SystemExit("the graph run failed; run it by hand to see why")
+    result = json.loads(out.read_text())
+    result["peak_rss_bytes"] = memory.stop()
+    return result
+
+
+def duckdb_count(reviews: Path, stopwords: list[str], output: Path) -> tuple[float, int]:
+    """The same filters, tokenizing, stop words, lemmatizing and counting, in DuckDB's SQL."""
+    irregular = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in IRREGULAR_PLURALS.items())
+    keep_list = ", ".join(f"'{w}'" for w in sorted(NOT_PLURALS))
+    stop_list = ", ".join(f"'{w}'" for w in stopwords)
+    sql = f"""
+    COPY (
+      WITH reviews AS (
+        SELECT product_title AS title,
+               year(try_strptime(trim(review_date), '%Y-%m-%d')) AS year
+        FROM read_csv('{reviews}/*.tsv.gz', delim='\t', header=true, quote='', escape='',
+                      all_varchar=true, ignore_errors=true, null_padding=false)
+        WHERE product_category = 'Books' AND trim(coalesce(product_title, '')) <> ''
+      ),
+      titles AS (SELECT DISTINCT year, title FROM reviews WHERE year BETWEEN 1995 AND 2015),
+      cleaned AS (
+        SELECT year, regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+                 regexp_replace(lower(title), '<[^>]*>', ' ', 'g'),
+                 '&(#0*39|#x0*27|apos|rsquo|lsquo);', '''', 'g'),
+                 '&(#[0-9]+|#x[0-9a-f]+|[a-z]+);', ' ', 'g'),
+                 '[''\u2019]s\\b', '', 'g'), '[''\u2019]', '', 'g'), '^$', '', 'g') AS text
+        FROM titles
+      ),
+      tokens AS (
+        SELECT year, unnest(regexp_split_to_array(text, '{TOKEN_SEPARATOR}')) AS token FROM cleaned
+      ),
+      kept AS (
+        SELECT year, token FROM tokens
+        WHERE length(token) >= 3 AND token NOT IN ({stop_list})
+      ),
+      lemmas AS (
+        SELECT year, CASE
+          WHEN token IN ({keep_list}) THEN token
+          WHEN (CASE token {irregular} END) IS NOT NULL THEN (CASE token {irregular} END)
+          WHEN suffix(token, 'sses') THEN token[:-3]
+          WHEN regexp_matches(token, '(ch|sh|x)es$') THEN token[:-3]
+          WHEN suffix(token, 'ies') AND length(token) > 4 THEN token[:-4] || 'y'
+          WHEN regexp_matches(token, '[^siu'']s$') AND length(token) > 3 THEN token[:-2]
+          ELSE token END AS word
+        FROM kept
+      )
+      SELECT year, word, count(*) AS count FROM lemmas
+      WHERE length(word) >= 3 AND word NOT IN ({stop_list})
+      GROUP BY year, word
+    ) TO '{output}' (FORMAT parquet, PARTITION_BY (year), OVERWRITE_OR_IGNORE)
+    """
+    started = time.monotonic()
+    connection = duckdb.connect()
+    connection.execute(sql)
+    seconds = time.monotonic() - started
+    total = connection.execute(f"SELECT sum(count) FROM read_parquet('{output}/**/*.parquet')")
+    return seconds, int(total.fetchone()[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--workdir", type=Path, default=Path("benchmarks/out"))
+    args = parser.parse_args()
+    work = args.workdir.resolve() / f"rows_{args.rows}"
+    reviews = work / "reviews"
+    if not reviews.exists():
+        started = time.monotonic()
+        write_sample(reviews, args.rows, "tsv")
+        print(f"generated {args.rows:,} reviews in {time.monotonic() - started:.1f} s")
+    graph = run_graph(reviews, work / "storage", work / "graph.json")
+    spark_seconds = graph["steps"]["preprocessed_titles"] + graph["steps"]["words_by_year"]
+    duck_seconds, duck_tokens = duckdb_count(reviews, graph["stopwords"], work / "duckdb_counts")
+    print(f"rows: {args.rows:,} reviews (TSV.gz), cores: {os.cpu_count()}")
+    print(f"graph end to end (run wall, incl. JVM start and clouds): {graph['wall_seconds']:.1f} s")
+    print(f"  rows per second end to end: {args.rows / graph['wall_seconds']:,.0f}")
+    for step, seconds in graph["steps"].items():
+        print(f"  step {step}: {seconds:.1f} s")
+    print(f"  peak memory (Python + JVM): {graph['peak_rss_bytes'] / 2**20:,.0f} MiB")
+    print(f"spark word count (preprocessed_titles + words_by_year): {spark_seconds:.1f} s")
+    print(f"duckdb, same count on the same files: {duck_seconds:.1f} s")
+    print(f"ratio spark/duckdb: {spark_seconds / duck_seconds:.2f}x")
+    same = "same" if duck_tokens == graph["tokens"] else "DIFFERENT"
+    print(f"words counted: spark {graph['tokens']:,}, duckdb {duck_tokens:,} ({same})")
+
+
+if __name__ == "__main__":
+    main()
