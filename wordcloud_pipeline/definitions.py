@@ -7,8 +7,10 @@ from typing import Any
 
 import dagster as dg
 
+from wordcloud_pipeline.assets.animation import word_cloud_animation
 from wordcloud_pipeline.assets.clouds import word_clouds
 from wordcloud_pipeline.assets.counts import words_by_year
+from wordcloud_pipeline.assets.rank_plot import word_rank_trends
 from wordcloud_pipeline.assets.raw_reviews import raw_reviews
 from wordcloud_pipeline.assets.titles import preprocessed_titles
 from wordcloud_pipeline.resources.local_spark import LocalSparkLauncher
@@ -17,7 +19,9 @@ from wordcloud_pipeline.resources.storage import PipelineStorage
 
 LAUNCHERS = ("local",)
 YEARLY_ASSETS = [preprocessed_titles, words_by_year, word_clouds]
-ALL_ASSETS = [raw_reviews, *YEARLY_ASSETS]
+# Unpartitioned pictures of all years, refreshed after a batch of years (not in a partition range).
+SUMMARY_ASSETS = [word_cloud_animation, word_rank_trends]
+ALL_ASSETS = [raw_reviews, *YEARLY_ASSETS, *SUMMARY_ASSETS]
 
 
 def local_resources() -> dict[str, Any]:

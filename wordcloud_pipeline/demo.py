@@ -34,8 +34,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     home = os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster_home"))
     os.makedirs(home, exist_ok=True)
+    from wordcloud_pipeline.assets.animation import animation_uri
     from wordcloud_pipeline.assets.clouds import cloud_uri
-    from wordcloud_pipeline.definitions import ALL_ASSETS, YEARLY_ASSETS, build_defs
+    from wordcloud_pipeline.assets.rank_plot import plot_uri
+    from wordcloud_pipeline.definitions import ALL_ASSETS, SUMMARY_ASSETS, YEARLY_ASSETS, build_defs
 
     defs = build_defs()
     resources = defs.resources
@@ -47,12 +49,16 @@ def main(argv: Sequence[str] | None = None) -> None:
             selection=YEARLY_ASSETS,
             tags=range_tags(args.first_year, args.last_year),
         )
+        # Unpartitioned, so not part of the range run: refreshed once the years are done.
+        dg.materialize(ALL_ASSETS, resources=resources, instance=instance, selection=SUMMARY_ASSETS)
     storage = resources["storage"]
     clouds = [cloud_uri(storage, y) for y in range(args.first_year, args.last_year + 1)]
     out = [
         f"Run {result.run_id} succeeded.",
         f"Word clouds: {files.join(storage.asset_location(dg.AssetKey('word_clouds')))}/<year>.png",
         f"  e.g. {clouds[-1]}",
+        f"Animation: {animation_uri(storage)}",
+        f"Rank plot: {plot_uri(storage)}",
         f"See them in the UI: DAGSTER_HOME={home} dagster dev",
     ]
     print("\n".join(out))  # noqa: T201 - the command's result for the person who ran it

@@ -45,7 +45,7 @@ class TitleProcessing(dg.ConfigurableResource):
 
 
 class CloudStyle(dg.ConfigurableResource):
-    """Size and look of the word clouds; the same settings and counts always give the same PNG."""
+    """Size and look of the clouds, their animation and the rank plot: same settings and counts, same bytes."""
 
     width: int = Field(default=1200, ge=100, le=6000)
     height: int = Field(default=800, ge=100, le=6000)
@@ -53,5 +53,23 @@ class CloudStyle(dg.ConfigurableResource):
     background_color: str = "white"
     colormap: str = "viridis"
     mask: str = Field(default="usa", description="'usa', 'none', or the path of a mask image")
-    font_path: str | None = None
+    font_path: str | None = Field(
+        default=None,
+        description="TrueType font for the clouds, the animation's year labels and the rank plot; "
+        "unset: the fonts bundled with wordcloud and matplotlib",
+    )
     seed: int = 42
+    # word_cloud_animation: the clouds of every year in one GIF.
+    frame_width: int = Field(
+        default=480, ge=100, le=3000, description="width of the animation's frames, in pixels"
+    )
+    frame_duration_ms: int = Field(default=1000, ge=50, le=10_000)
+    animation_colors: int = Field(
+        default=128, ge=2, le=256, description="size of the GIF's shared palette"
+    )
+    label_color: str = Field(default="black", description="colour of the year on each frame")
+    # word_rank_trends: how the ranks of the most frequent words move across the years.
+    plot_words: int = Field(default=10, ge=1, le=20, description="how many words the plot follows")
+    plot_width: int = Field(default=1200, ge=300, le=4000)
+    plot_height: int = Field(default=700, ge=200, le=4000)
+    plot_colormap: str = Field(default="tab20", description="a matplotlib colormap for the lines")

@@ -1,0 +1,74 @@
+"""word_cloud_animation: the yearly clouds as one animated GIF, refreshed after a batch of years."""
+
+import dagster as dg
+
+from wordcloud_pipeline import animation, files
+from wordcloud_pipeline.assets.clouds import cloud_uri, word_clouds
+from wordcloud_pipeline.partitions import year_partitions
+from wordcloud_pipeline.resources.settings import CloudStyle
+from wordcloud_pipeline.resources.storage import PipelineStorage
+
+# The UI preview is a smaller GIF than the file: it is stored in the event log with every materialization.
+PREVIEW_WIDTH = 240
+PREVIEW_COLORS = 32
+
+
+def animation_uri(storage: PipelineStorage) -> str:
+    return files.join(storage.asset_location(word_cloud_animation.key), "word_clouds.gif")
+
+
+def read_clouds(storage: PipelineStorage) -> tuple[list[tuple[str, bytes]], list[int]]:
+    """The PNG of every year that has one, in year order, and the years that have none."""
+    frames: list[tuple[str, bytes]] = []
+    missing: list[int] = []
+    for key in year_partitions.get_partition_keys():
+        try:
+            frames.append((key, files.read_bytes(cloud_uri(storage, int(key)))))
+        except FileNotFoundError:
+            missing.append(int(key))
+    return frames, missing
+
+
+@dg.asset(deps=[word_clouds], group_name="wordcloud", kinds={"python", "gif"})
+def word_cloud_animation(
+    context: dg.AssetExecutionContext, storage: PipelineStorage, cloud_style: CloudStyle
+) -> dg.MaterializeResult:
+    """The word clouds of all years in order, as one animated GIF with the year on each frame."""
+    frames, missing = read_clouds(storage)
+    if not frames:
+        raise dg.Failure(
+            "no word cloud found under "
+            f"{storage.asset_location(word_clouds.key)}: materialize word_clouds first"
+        )
+    if missing:
+        context.log.info(f"years without a cloud, left out: {missing}")
+    options = {
+        "frame_duration_ms": cloud_style.frame_duration_ms,
+        "font_path": cloud_style.font_path,
+        "label_color": cloud_style.label_color,
+        "background": cloud_style.background_color,
+    }
+    gif = animation.render_animation(
+        frames, width=cloud_style.frame_width, colors=cloud_style.animation_colors, **options
+    )
+    uri = animation_uri(storage)
+    files.write_bytes(uri, gif)
+    preview = animation.render_animation(
+        frames, width=PREVIEW_WIDTH, colors=PREVIEW_COLORS, **options
+    )
+    years = [label for label, _ in frames]
+    context.log.info(f"{len(frames)} frames ({years[0]}..{years[-1]}) written to {uri}")
+    width, height = animation.gif_frames(gif)[0][0].size
+    return dg.MaterializeResult(
+        metadata={
+            "preview": dg.MetadataValue.md(
+                animation.preview_markdown(preview, alt="word clouds by year")
+            ),
+            "frames": dg.MetadataValue.int(len(frames)),
+            "years": ", ".join(years),
+            "years_missing": ", ".join(str(y) for y in missing) or "none",
+            "size": f"{width}x{height}",
+            "bytes": dg.MetadataValue.int(len(gif)),
+            "path": dg.MetadataValue.path(uri),
+        }
+    )

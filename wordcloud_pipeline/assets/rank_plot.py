@@ -1,0 +1,53 @@
+"""word_rank_trends: a plot of how the most frequent words' ranks move from year to year."""
+
+import dagster as dg
+
+from wordcloud_pipeline import clouds, files, plots
+from wordcloud_pipeline.assets.counts import words_by_year
+from wordcloud_pipeline.partitions import year_partitions
+from wordcloud_pipeline.resources.settings import CloudStyle
+from wordcloud_pipeline.resources.storage import PipelineStorage
+
+# How deep into each year's ranking a word is followed; below it, the plot shows a gap.
+RANK_DEPTH = 30
+
+
+def plot_uri(storage: PipelineStorage) -> str:
+    return files.join(storage.asset_location(word_rank_trends.key), "word_rank_trends.png")
+
+
+@dg.asset(deps=[words_by_year], group_name="wordcloud", kinds={"python", "png"})
+def word_rank_trends(
+    context: dg.AssetExecutionContext, storage: PipelineStorage, cloud_style: CloudStyle
+) -> dg.MaterializeResult:
+    """How the ranks of the most frequent title words move across the years (a bump chart)."""
+    counts_uri = storage.upstream_location(context)
+    top_by_year = {
+        int(key): files.read_year_counts(counts_uri, int(key), RANK_DEPTH)
+        for key in year_partitions.get_partition_keys()
+    }
+    if not any(top_by_year.values()):
+        raise dg.Failure(f"no counted words under {counts_uri}: materialize words_by_year first")
+    trends = plots.rank_trends(top_by_year, cloud_style.plot_words, RANK_DEPTH)
+    png = plots.render_rank_plot(
+        trends,
+        width=cloud_style.plot_width,
+        height=cloud_style.plot_height,
+        colormap=cloud_style.plot_colormap,
+        font_path=cloud_style.font_path,
+    )
+    uri = plot_uri(storage)
+    files.write_bytes(uri, png)
+    context.log.info(f"ranks of {len(trends.ranks)} words over {len(trends.years)} years: {uri}")
+    return dg.MaterializeResult(
+        metadata={
+            "preview": dg.MetadataValue.md(
+                clouds.preview_markdown(png, width=640, alt="word rank trends")
+            ),
+            "ranks": dg.MetadataValue.md(plots.rank_table(trends)),
+            "years": dg.MetadataValue.int(len(trends.years)),
+            "words": ", ".join(trends.ranks),
+            "size": f"{cloud_style.plot_width}x{cloud_style.plot_height}",
+            "path": dg.MetadataValue.path(uri),
+        }
+    )
