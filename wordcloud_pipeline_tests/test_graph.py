@@ -81,6 +81,7 @@ def test_cloud_metadata_has_a_preview_and_top_words(graph):
     assert materialization.partition == "2015"
     assert materialization.metadata["preview"].value.startswith("![word cloud 2015](data:image/png")
     assert "| rank | word (2015) | count |" in materialization.metadata["top_words"].value
+    assert materialization.metadata["counting"].value == "titles"
 
     titles = instance.get_latest_materialization_event(dg.AssetKey("preprocessed_titles"))
     meta = titles.asset_materialization.metadata
