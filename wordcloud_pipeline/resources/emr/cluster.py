@@ -1,0 +1,328 @@
+"""The EMR cluster a run uses: found or created by tag, reused in shared mode, always terminated.
+
+Dagster's multiprocess executor runs each asset in its own process, so nothing about the cluster is kept in
+memory: every process finds the run's cluster by its tags (project + ``dagster/run_id``). Termination is
+decided from the same tags by the run-end sensor and the cost-guard sweeper, which is why every decision
+here is a function of what EMR reports, not of what this process remembers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import dagster as dg
+from botocore.config import Config as BotoConfig
+from pydantic import Field
+
+from wordcloud_pipeline.resources.emr import job_flow
+from wordcloud_pipeline.resources.emr.config import (
+    ClusterConfig,
+    ClusterMode,
+    EmrConfigError,
+    validate,
+)
+from wordcloud_pipeline.resources.emr.cost import PriceTable
+
+ACTIVE_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
+FINISHED_RUN_STATUSES = frozenset(
+    {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+)
+SECURITY_GROUP_ROLE_TAG = "wordcloud:security-group"
+# Adaptive retries: botocore backs off on throttling for every call, not only for our polling loop.
+BOTO_CONFIG = BotoConfig(retries={"mode": "adaptive", "max_attempts": 10})
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """What the lifecycle needs from ``DescribeCluster``."""
+
+    id: str
+    name: str
+    state: str
+    tags: dict[str, str]
+    created: datetime
+    ready: datetime | None
+    ended: datetime | None
+    raw: dict[str, Any]
+
+    @classmethod
+    def from_description(cls, cluster: dict[str, Any]) -> ClusterInfo:
+        timeline = cluster["Status"].get("Timeline", {})
+        return cls(
+            id=cluster["Id"],
+            name=cluster.get("Name", ""),
+            state=cluster["Status"]["State"],
+            tags={t["Key"]: t["Value"] for t in cluster.get("Tags", [])},
+            created=timeline["CreationDateTime"],
+            ready=timeline.get("ReadyDateTime"),
+            ended=timeline.get("EndDateTime"),
+            raw=cluster,
+        )
+
+    @property
+    def run_id(self) -> str | None:
+        return self.tags.get(job_flow.RUN_TAG)
+
+    @property
+    def mode(self) -> str:
+        return self.tags.get(job_flow.MODE_TAG, "per_run")
+
+
+def project_clusters(
+    emr: Any, states: Iterable[str] = ACTIVE_STATES, name: str | None = None
+) -> list[ClusterInfo]:
+    """This project's clusters in ``states`` (optionally with one exact name), oldest first."""
+    found = []
+    for page in emr.get_paginator("list_clusters").paginate(ClusterStates=list(states)):
+        for summary in page.get("Clusters", []):
+            if not summary.get("Name", "").startswith("wordcloud-"):
+                continue
+            if name is not None and summary["Name"] != name:
+                continue
+            info = ClusterInfo.from_description(
+                emr.describe_cluster(ClusterId=summary["Id"])["Cluster"]
+            )
+            if info.tags.get(job_flow.PROJECT_TAG) == job_flow.PROJECT:
+                found.append(info)
+    return sorted(found, key=lambda c: (c.created, c.id))
+
+
+def run_clusters(emr: Any, run_id: str) -> list[ClusterInfo]:
+    return [
+        c
+        for c in project_clusters(emr, name=job_flow.cluster_name("per_run", run_id, ""))
+        if c.run_id == run_id
+    ]
+
+
+def terminate(emr: Any, clusters: Iterable[ClusterInfo], reason: str, log: Log) -> list[str]:
+    """Terminates ``clusters``; returns their ids. Logs each one with the reason."""
+    ids = [c.id for c in clusters]
+    if not ids:
+        return []
+    emr.terminate_job_flows(JobFlowIds=ids)
+    for cluster in clusters:
+        log(f"terminated EMR cluster {cluster.id} ({cluster.name}): {reason}")
+    return ids
+
+
+class EmrClusterResource(dg.ConfigurableResource):
+    """Owns the run's EMR cluster: settings, AWS clients, find-or-create, terminate.
+
+    Unset fields fall back to environment variables read when used (never at import):
+    ``WORDCLOUD_EMR_BUCKET``, ``WORDCLOUD_EMR_REGION`` (else ``AWS_REGION`` / ``AWS_DEFAULT_REGION``),
+    ``WORDCLOUD_EMR_CLUSTER_MODE`` and ``WORDCLOUD_EMR_SUBNET_IDS`` (comma-separated).
+    """
+
+    bucket: str | None = Field(default=None, description="project bucket for code, logs, metrics")
+    prefix: str = Field(default="wordcloud", description="key prefix inside the bucket")
+    region: str | None = None
+    cluster_mode: str | None = Field(
+        default=None,
+        description="'per_run' (default): a cluster per run, terminated at its end; "
+        "'shared': reuse a WAITING cluster with the same settings, ended by its idle timeout",
+    )
+    cluster: ClusterConfig = ClusterConfig()
+    prices: PriceTable = PriceTable()
+    max_cluster_hours: float = Field(default=12.0, gt=0, description="sweeper: hard age limit")
+    orphan_grace_minutes: float = Field(
+        default=60.0, ge=0, description="sweeper: age before a cluster of an unknown run is ended"
+    )
+
+    # -- settings resolved at use ------------------------------------------------------------
+    def region_name(self) -> str:
+        return (
+            self.region
+            or os.environ.get("WORDCLOUD_EMR_REGION")
+            or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION")
+            or "us-east-1"
+        )
+
+    def bucket_name(self) -> str:
+        bucket = self.bucket or os.environ.get("WORDCLOUD_EMR_BUCKET")
+        if not bucket:
+            raise EmrConfigError(
+                "EMR mode needs the project bucket: set WORDCLOUD_EMR_BUCKET "
+                "(`wordcloud-infra up` creates it and prints the value)"
+            )
+        return bucket
+
+    def mode(self) -> ClusterMode:
+        mode = self.cluster_mode or os.environ.get("WORDCLOUD_EMR_CLUSTER_MODE") or "per_run"
+        if mode not in ("per_run", "shared"):
+            raise EmrConfigError(
+                f"WORDCLOUD_EMR_CLUSTER_MODE must be per_run or shared, not {mode!r}"
+            )
+        return mode  # type: ignore[return-value]
+
+    def cluster_config(self) -> ClusterConfig:
+        subnets = os.environ.get("WORDCLOUD_EMR_SUBNET_IDS", "")
+        if self.cluster.subnet_ids or not subnets.strip():
+            return self.cluster
+        return self.cluster.model_copy(
+            update={"subnet_ids": [s.strip() for s in subnets.split(",") if s.strip()]}
+        )
+
+    def root_uri(self) -> str:
+        return f"s3://{self.bucket_name()}/{self.prefix.strip('/')}"
+
+    def log_uri(self) -> str:
+        return f"{self.root_uri()}/logs/emr/"
+
+    def code_root_uri(self) -> str:
+        return f"{self.root_uri()}/code"
+
+    def metrics_uri(self, run_id: str, step_name: str) -> str:
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in step_name)
+        return f"{self.root_uri()}/runs/{run_id}/metrics/{safe}.json"
+
+    def client(self, service: str) -> Any:
+        """A boto3 client; ``AWS_ENDPOINT_URL`` (botocore's own setting) points it at an emulator."""
+        return boto3.client(service, region_name=self.region_name(), config=BOTO_CONFIG)
+
+    def validate(self) -> None:
+        """All checks that need no AWS call (fleet shapes, executor memory, release)."""
+        validate(self.cluster_config())
+        self.mode()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def _security_groups(self, config: ClusterConfig) -> dict[str, str]:
+        """Security groups made by ``wordcloud-infra up`` in the subnet's VPC, for those not set."""
+        if not config.subnet_ids or all(
+            (
+                config.master_security_group,
+                config.worker_security_group,
+                config.service_access_security_group,
+            )
+        ):
+            return {}
+        ec2 = self.client("ec2")
+        vpc = ec2.describe_subnets(SubnetIds=config.subnet_ids[:1])["Subnets"][0]["VpcId"]
+        groups = ec2.describe_security_groups(
+            Filters=[
+                {"Name": "vpc-id", "Values": [vpc]},
+                {"Name": f"tag:{job_flow.PROJECT_TAG}", "Values": [job_flow.PROJECT]},
+            ]
+        )["SecurityGroups"]
+        by_role = {
+            t["Value"]: g["GroupId"]
+            for g in groups
+            for t in g.get("Tags", [])
+            if t["Key"] == SECURITY_GROUP_ROLE_TAG
+        }
+        keys = {
+            "master": "EmrManagedMasterSecurityGroup",
+            "worker": "EmrManagedSlaveSecurityGroup",
+            "service": "ServiceAccessSecurityGroup",
+        }
+        return {keys[role]: gid for role, gid in by_role.items() if role in keys}
+
+    def cluster_request(self, run_id: str | None, bootstrap_uri: str) -> dict[str, Any]:
+        config = self.cluster_config()
+        validate(config)
+        return job_flow.run_job_flow_request(
+            config,
+            mode=self.mode(),
+            run_id=run_id if self.mode() == "per_run" else None,
+            log_uri=self.log_uri(),
+            bootstrap_uri=bootstrap_uri,
+            security_groups=self._security_groups(config),
+        )
+
+    def ensure_cluster(self, emr: Any, run_id: str, bootstrap_uri: str, log: Log) -> ClusterInfo:
+        """The cluster this run's steps go to: found by tag, or created (per-run or shared)."""
+        if self.mode() == "shared":
+            return self._ensure_shared(emr, bootstrap_uri, log)
+        existing = run_clusters(emr, run_id)
+        if existing:
+            return existing[0]
+        request = self.cluster_request(run_id, bootstrap_uri)
+        created = emr.run_job_flow(**request)["JobFlowId"]
+        log(f"created EMR cluster {created} ({request['Name']}) for run {run_id}")
+        # Two step processes of one run may both have found nothing and both created a cluster: keep the
+        # oldest, end the others, so every process of the run converges on one cluster.
+        clusters = run_clusters(emr, run_id)
+        keeper, extra = clusters[0], clusters[1:]
+        terminate(emr, extra, f"duplicate of {keeper.id} for run {run_id}", log)
+        return keeper
+
+    def _ensure_shared(self, emr: Any, bootstrap_uri: str, log: Log) -> ClusterInfo:
+        fingerprint = self.cluster_config().fingerprint()
+        candidates = [
+            c
+            for c in project_clusters(
+                emr, states=("WAITING", "RUNNING", "STARTING", "BOOTSTRAPPING")
+            )
+            if c.mode == "shared" and c.tags.get(job_flow.FINGERPRINT_TAG) == fingerprint
+        ]
+        # A WAITING cluster starts our step at once; a busy one queues it.
+        candidates.sort(key=lambda c: (c.state != "WAITING", c.created))
+        if candidates:
+            log(f"reusing shared EMR cluster {candidates[0].id} ({candidates[0].state})")
+            return candidates[0]
+        request = self.cluster_request(None, bootstrap_uri)
+        created = emr.run_job_flow(**request)["JobFlowId"]
+        log(
+            f"created shared EMR cluster {created}; EMR ends it after "
+            f"{self.cluster.idle_timeout_minutes} idle minutes"
+        )
+        return ClusterInfo.from_description(emr.describe_cluster(ClusterId=created)["Cluster"])
+
+    def terminate_run_clusters(self, emr: Any, run_id: str, reason: str, log: Log) -> list[str]:
+        return terminate(emr, run_clusters(emr, run_id), reason, log)
+
+
+# -- sweeping -------------------------------------------------------------------------------------
+def last_activity(emr: Any, cluster: ClusterInfo) -> datetime:
+    """When the cluster last did something: the latest step end, else when it became ready."""
+    steps = emr.list_steps(ClusterId=cluster.id).get("Steps", [])
+    ends = [
+        s["Status"]["Timeline"]["EndDateTime"]
+        for s in steps
+        if s["Status"].get("Timeline", {}).get("EndDateTime")
+    ]
+    return max(ends, default=cluster.ready or cluster.created)
+
+
+def sweep_reasons(
+    emr: Any,
+    clusters: Iterable[ClusterInfo],
+    run_status: Callable[[str], dg.DagsterRunStatus | None],
+    now: datetime,
+    *,
+    idle_timeout: timedelta,
+    max_age: timedelta,
+    orphan_grace: timedelta,
+) -> list[tuple[ClusterInfo, str]]:
+    """Which project clusters to end and why: the run ended, the run is unknown, idle, or too old."""
+    doomed = []
+    for cluster in clusters:
+        age = now - cluster.created
+        reason = None
+        if cluster.run_id is not None:
+            status = run_status(cluster.run_id)
+            if status in FINISHED_RUN_STATUSES:
+                reason = f"its run {cluster.run_id} ended ({status.value})"
+            elif status is None and age > orphan_grace:
+                reason = f"its run {cluster.run_id} is unknown to this Dagster instance"
+        if reason is None and age > max_age:
+            reason = f"alive {age.total_seconds() / 3600:.1f} h, over the {max_age} limit"
+        if reason is None and cluster.state == "WAITING":
+            idle = now - last_activity(emr, cluster)
+            if idle > idle_timeout:
+                reason = f"idle for {idle.total_seconds() / 60:.0f} min"
+        if reason is not None:
+            doomed.append((cluster, reason))
+    return doomed
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

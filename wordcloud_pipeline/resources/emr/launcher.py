@@ -1,0 +1,183 @@
+"""``EmrSparkLauncher``: each Spark asset becomes one step on the run's EMR cluster.
+
+The launcher ships the scripts, finds or creates the cluster by tag, submits ``spark-submit`` with the
+asset's arguments, waits with backoff, and returns the metrics the script wrote to S3. A failed step raises
+a ``dagster.Failure`` carrying the tail of the step's stderr; an interrupted run cancels its step and ends a
+run-owned cluster at once (the run-end sensor and EMR's idle timeout are the backstops).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import dagster as dg
+from botocore.exceptions import ClientError
+from pydantic import Field
+
+from wordcloud_pipeline.resources.emr import cost, steps
+from wordcloud_pipeline.resources.emr.cluster import EmrClusterResource, utcnow
+from wordcloud_pipeline.resources.emr.config import spark_nlp_coordinate
+from wordcloud_pipeline.resources.emr.job_flow import bootstrap_script
+from wordcloud_pipeline.resources.spark_launcher import SparkJob, SparkJobLauncher
+
+
+class EmrLocationError(ValueError):
+    """A job reads or writes a local path, which no EMR node can see."""
+
+
+def check_locations(job: SparkJob) -> None:
+    args = list(job.args)
+    for flag in ("--input", "--output"):
+        if flag in args:
+            value = args[args.index(flag) + 1]
+            if not value.startswith("s3://"):
+                raise EmrLocationError(
+                    f"{job.name}: {flag} {value} is not an s3:// location; in EMR mode set "
+                    "WORDCLOUD_REVIEWS_URI and WORDCLOUD_STORAGE_URI to s3:// prefixes"
+                )
+
+
+def uses_sparknlp(job: SparkJob) -> bool:
+    args = list(job.args)
+    return "--backend" in args and args[args.index("--backend") + 1] == "sparknlp"
+
+
+class EmrStepFailure(dg.Failure):
+    """An EMR step ended in another state than COMPLETED."""
+
+
+class EmrSparkLauncher(SparkJobLauncher):
+    """Runs each ``SparkJob`` as an EMR step on the cluster ``emr`` owns for the run."""
+
+    emr: EmrClusterResource
+    poll_initial_seconds: float = Field(default=5.0, gt=0)
+    poll_max_seconds: float = Field(default=60.0, gt=0)
+    step_timeout_hours: float = Field(default=24.0, gt=0)
+    stderr_tail_lines: int = Field(default=60, ge=1)
+    log_wait_attempts: int = Field(
+        default=12, ge=1, description="EMR copies step logs to S3 a few minutes after a failure"
+    )
+    log_wait_seconds: float = Field(default=20.0, ge=0)
+    spark_conf: dict[str, str] = Field(default_factory=dict, description="extra --conf per step")
+
+    def poll_policy(self) -> steps.PollPolicy:
+        return steps.PollPolicy(
+            initial_seconds=self.poll_initial_seconds,
+            max_seconds=self.poll_max_seconds,
+            timeout_seconds=self.step_timeout_hours * 3600,
+        )
+
+    def run(self, context: dg.AssetExecutionContext, job: SparkJob) -> dict[str, Any]:
+        # Everything that needs no AWS call first: a bad setting must not cost a cluster.
+        self.emr.validate()
+        check_locations(job)
+        log = context.log.info
+        run_id = context.run.run_id
+        s3, emr = self.emr.client("s3"), self.emr.client("emr")
+        config = self.emr.cluster_config()
+
+        code = steps.ship_code(
+            s3, self.emr.code_root_uri(), bootstrap_script(config.python_packages), log
+        )
+        cluster = self.emr.ensure_cluster(emr, run_id, code.bootstrap_uri, log)
+        metrics_uri = self.emr.metrics_uri(run_id, job.name)
+        packages = [spark_nlp_coordinate(config)] if uses_sparknlp(job) else []
+        args = steps.spark_submit_args(
+            job, code, metrics_uri=metrics_uri, packages=packages, spark_conf=self.spark_conf
+        )
+        submitted = utcnow()
+        step_id = emr.add_job_flow_steps(
+            JobFlowId=cluster.id, Steps=[steps.step_request(job, args)]
+        )["StepIds"][0]
+        log(f"{job.name}: step {step_id} on {cluster.id}, equivalent to `{job.command_line()}`")
+        step = self._wait(emr, cluster.id, step_id, run_id, log)
+        finished = utcnow()
+        if step["Status"]["State"] != "COMPLETED":
+            raise self._failure(s3, emr, cluster.id, step, job)
+
+        metrics = json.loads(self._read(s3, metrics_uri))
+        context.add_output_metadata(
+            self._cost_metadata(emr, cluster.id, step, submitted, finished)
+            | {
+                "emr_cluster_id": cluster.id,
+                "emr_step_id": step_id,
+                "emr_step_args": dg.MetadataValue.json(args),
+            }
+        )
+        return metrics
+
+    def _wait(self, emr: Any, cluster_id: str, step_id: str, run_id: str, log: Callable) -> dict:
+        try:
+            return steps.wait_for_step(emr, cluster_id, step_id, self.poll_policy(), log)
+        except BaseException:
+            # The run was cancelled (Dagster interrupts the step process) or polling broke: stop the
+            # step, and end a run-owned cluster now rather than when the sensor next looks.
+            steps.cancel_step(emr, cluster_id, step_id, log)
+            if self.emr.mode() == "per_run":
+                self.emr.terminate_run_clusters(emr, run_id, "its run was interrupted", log)
+            raise
+
+    def _read(self, s3: Any, uri: str) -> bytes:
+        bucket, key = steps.split_s3(uri)
+        try:
+            return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as error:
+            raise dg.Failure(
+                f"the step completed but wrote no metrics to {uri}: {error}"
+            ) from error
+
+    def _failure(
+        self, s3: Any, emr: Any, cluster_id: str, step: dict[str, Any], job: SparkJob
+    ) -> EmrStepFailure:
+        status = step["Status"]
+        details = status.get("FailureDetails") or {}
+        reason = details.get("Message") or details.get("Reason") or ""
+        if status["State"] == "CANCELLED":
+            cluster_status = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]
+            reason = reason or cluster_status.get("StateChangeReason", {}).get("Message", "")
+        log_uri = steps.step_log_uri(self.emr.log_uri(), cluster_id, step["Id"])
+        tail = steps.read_log_tail(
+            s3, log_uri, self.stderr_tail_lines, self.log_wait_attempts, self.log_wait_seconds
+        )
+        shown = tail if tail is not None else f"(no stderr at {log_uri} yet)"
+        return EmrStepFailure(
+            description=(
+                f"EMR step {step['Id']} ({job.name}) on {cluster_id} ended {status['State']}"
+                + (f": {reason}" if reason else "")
+                + f"\n--- last {self.stderr_tail_lines} lines of stderr ({log_uri}) ---\n{shown}"
+            ),
+            metadata={
+                "emr_cluster_id": cluster_id,
+                "emr_step_id": step["Id"],
+                "stderr_tail": dg.MetadataValue.text(shown),
+                "stderr_log": dg.MetadataValue.url(log_uri),
+            },
+        )
+
+    def _cost_metadata(
+        self,
+        emr: Any,
+        cluster_id: str,
+        step: dict[str, Any],
+        submitted: datetime,
+        finished: datetime,
+    ) -> dict[str, Any]:
+        """This step's and the run-so-far's instance-hours, spot share and estimated cost."""
+        described = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
+        usages, basis = cost.cluster_usages(emr, described, self.emr.cluster_config())
+        timeline = step["Status"].get("Timeline", {})
+        step_start = timeline.get("StartDateTime") or submitted
+        step_end = timeline.get("EndDateTime") or finished
+        cluster_start = described["Status"]["Timeline"]["CreationDateTime"]
+        step_cost = cost.summarize(usages, step_start, step_end, self.emr.prices, basis)
+        so_far = cost.summarize(usages, cluster_start, finished, self.emr.prices, basis)
+        return {
+            "emr_step_seconds": dg.MetadataValue.float(
+                round((step_end - step_start).total_seconds(), 1)
+            ),
+            **step_cost.metadata("emr_step"),
+            **so_far.metadata("emr_cluster_so_far"),
+        }

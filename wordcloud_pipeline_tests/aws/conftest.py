@@ -1,0 +1,116 @@
+"""A moto server on 127.0.0.1 for every AWS test, with fake credentials so nothing can reach real AWS.
+
+The server runs in this process (``ThreadedMotoServer``) so tests can also reach moto's backend objects,
+which is how the step harness completes steps moto would leave RUNNING forever. Real boto3 (and pyarrow's
+S3 filesystem) talk to it over HTTP through ``AWS_ENDPOINT_URL``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import boto3
+import pytest
+import requests
+from moto.server import ThreadedMotoServer
+
+from wordcloud_pipeline.resources.emr import EmrClusterResource, EmrSparkLauncher
+from wordcloud_pipeline_tests.aws.step_harness import REGION
+
+BUCKET = "wordcloud-test-project"
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def fake_aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> str:
+    """Fake credentials and the moto endpoint for every AWS client; a clean moto state per test."""
+    empty = tmp_path_factory.mktemp("aws_config")
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    for name in ("WORDCLOUD_EMR_BUCKET", "WORDCLOUD_EMR_CLUSTER_MODE", "WORDCLOUD_EMR_SUBNET_IDS"):
+        monkeypatch.delenv(name, raising=False)
+    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    return moto_endpoint
+
+
+@pytest.fixture
+def bucket(fake_aws: str) -> str:
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    return BUCKET
+
+
+@pytest.fixture
+def emr_client(fake_aws: str):
+    return boto3.client("emr")
+
+
+def emr_test_resource(**overrides) -> EmrClusterResource:
+    return EmrClusterResource(bucket=BUCKET, **overrides)
+
+
+def emr_test_launcher(emr: EmrClusterResource | None = None, **overrides) -> EmrSparkLauncher:
+    """A launcher that polls every few milliseconds and does not wait for logs that never come."""
+    return EmrSparkLauncher(
+        emr=emr or emr_test_resource(),
+        poll_initial_seconds=0.02,
+        poll_max_seconds=0.1,
+        log_wait_attempts=1,
+        log_wait_seconds=0,
+        **overrides,
+    )
+
+
+def active_clusters(emr) -> list[dict]:
+    return emr.list_clusters(ClusterStates=["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"])[
+        "Clusters"
+    ]
+
+
+class SentRequests:
+    """Every AWS request body as botocore sent it over HTTP, by operation name (e.g. 'RunJobFlow')."""
+
+    def __init__(self) -> None:
+        self.by_operation: dict[str, list[dict]] = {}
+
+    def __call__(self, request, event_name: str, **_) -> None:
+        operation = event_name.rsplit(".", 1)[-1]
+        body = request.body or b""
+        parsed: dict = {}
+        if isinstance(body, bytes | str) and body[:1] in (b"{", "{"):
+            parsed = json.loads(body)
+        self.by_operation.setdefault(operation, []).append(parsed)
+
+    def count(self, operation: str) -> int:
+        return len(self.by_operation.get(operation, []))
+
+    def total(self) -> int:
+        return sum(len(v) for v in self.by_operation.values())
+
+
+@pytest.fixture
+def sent(fake_aws: str) -> Iterator[SentRequests]:
+    """Records requests of every boto3 client created after this fixture (they copy the session's hooks)."""
+    recorder = SentRequests()
+    boto3.setup_default_session()
+    boto3.DEFAULT_SESSION.events.register("before-send", recorder)
+    yield recorder
+    boto3.DEFAULT_SESSION.events.unregister("before-send", recorder)
