@@ -59,26 +59,19 @@ def base_parser(description: str) -> argparse.ArgumentParser:
 def write_year_partitions(frame: DataFrame, output: str, years: Sequence[int]) -> None:
     """Replaces exactly ``years`` under ``output`` (partitioned by year), leaving other years alone.
 
-    Dynamic partition overwrite only replaces the years present in ``frame``; a requested year that now has
-    no rows is deleted explicitly so stale data cannot survive a re-run.
+    The requested years are deleted first, then written with dynamic partition overwrite: a year that now
+    has no rows cannot keep stale data, and a re-run never appends twice. ``frame`` must not read from
+    ``output`` (no script here does).
     """
+    spark = frame.sparkSession
+    for year in years:
+        hadoop_fs.delete(spark, f"{output.rstrip('/')}/year={year}")
     (
         frame.write.mode("overwrite")
         .option("partitionOverwriteMode", "dynamic")
         .partitionBy("year")
         .parquet(output)
     )
-    spark = frame.sparkSession
-    if not has_data(spark, output):
-        return
-    written = {
-        int(row["year"])
-        for row in spark.read.parquet(output).select("year").distinct().collect()
-        if row["year"] is not None
-    }
-    for year in years:
-        if year not in written:
-            hadoop_fs.delete(spark, f"{output.rstrip('/')}/year={year}")
 
 
 def has_data(spark: SparkSession, uri: str) -> bool:

@@ -122,3 +122,18 @@ def test_parquet_year_column_is_used_and_other_categories_are_never_read(spark, 
     dropped = metrics["rows_dropped"]["blank_title"] + metrics["rows_dropped"]["unparseable_date"]
     assert metrics["rows_read"] == metrics["rows_kept"] + dropped
     assert metrics["tokens_by_year"]["2010"] > 0
+
+
+def test_a_year_that_lost_its_rows_is_emptied_not_left_stale(spark, tmp_path):
+    write_tsv(
+        tmp_path / "in" / "r.tsv.gz", [review("Wizard", "2001-05-06"), review("Moon", "2002-01-01")]
+    )
+    out = tmp_path / "out"
+    preprocess(spark, str(tmp_path / "in"), str(out), PreprocessOptions(years=[2001, 2002]))
+    assert sorted(p.name for p in out.glob("year=*")) == ["year=2001", "year=2002"]
+
+    # The 2001 review is gone from the input (say, a corrected file): re-running 2001 empties it.
+    write_tsv(tmp_path / "in" / "r.tsv.gz", [review("Moon", "2002-01-01")])
+    metrics = preprocess(spark, str(tmp_path / "in"), str(out), PreprocessOptions(years=[2001]))
+    assert metrics["tokens_by_year"] == {"2001": 0}
+    assert sorted(p.name for p in out.glob("year=*")) == ["year=2002"]
