@@ -174,7 +174,8 @@ def main() -> None:
     graph = run_graph(reviews, work / "storage", work / "graph.json")
     spark_seconds = graph["steps"]["preprocessed_titles"] + graph["steps"]["words_by_year"]
     duck_seconds, duck_tokens = duckdb_count(reviews, graph["stopwords"], work / "duckdb_counts")
-    print(f"rows: {args.rows:,} reviews (TSV.gz), cores: {os.cpu_count()}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"rows: {args.rows:,} reviews (TSV.gz), cores: {os.cpu_count()}, load average: {load}")
     print(f"graph end to end (run wall, incl. JVM start and clouds): {graph['wall_seconds']:.1f} s")
     print(f"  rows per second end to end: {args.rows / graph['wall_seconds']:,.0f}")
     for step, seconds in graph["steps"].items():
