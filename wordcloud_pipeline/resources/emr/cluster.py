@@ -314,7 +314,8 @@ def sweep_reasons(
             elif status is None and age > orphan_grace:
                 reason = f"its run {cluster.run_id} is unknown to this Dagster instance"
         if reason is None and age > max_age:
-            reason = f"alive {age.total_seconds() / 3600:.1f} h, over the {max_age} limit"
+            hours, limit = age.total_seconds() / 3600, max_age.total_seconds() / 3600
+            reason = f"alive {hours:.1f} h, over the {limit:g} h limit"
         if reason is None and cluster.state == "WAITING":
             idle = now - last_activity(emr, cluster)
             if idle > idle_timeout:

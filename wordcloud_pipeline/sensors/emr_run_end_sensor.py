@@ -1,0 +1,77 @@
+"""emr_run_end_sensor: terminate a run's EMR cluster once the run has ended, whatever its outcome.
+
+One sensor covers success, failure and cancellation: each tick lists this project's active run-owned
+clusters (by tag) and ends those whose run is finished in this Dagster instance. Deciding from EMR's tags and
+the run's status, not from events, makes a missed tick harmless: the next one finds the same cluster. The
+run gets its cluster's instance-hours, spot share and estimated cost as run tags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import dagster as dg
+
+from wordcloud_pipeline.resources.emr import cost
+from wordcloud_pipeline.resources.emr.cluster import (
+    FINISHED_RUN_STATUSES,
+    ClusterInfo,
+    EmrClusterResource,
+    project_clusters,
+    terminate,
+    utcnow,
+)
+
+COST_TAG_PREFIX = "wordcloud/emr_"
+
+
+def run_cost_tags(
+    emr: object, cluster: ClusterInfo, resource: EmrClusterResource
+) -> dict[str, str]:
+    """The run's EMR bill, as strings for run tags (shown on the run page)."""
+    usages, basis = cost.cluster_usages(emr, cluster.raw, resource.cluster_config())
+    summary = cost.summarize(usages, cluster.created, utcnow(), resource.prices, basis)
+    return {
+        f"{COST_TAG_PREFIX}cluster_id": cluster.id,
+        f"{COST_TAG_PREFIX}instance_hours": f"{summary.instance_hours:.3f}",
+        f"{COST_TAG_PREFIX}spot_share": f"{summary.spot_share:.3f}",
+        f"{COST_TAG_PREFIX}cost_usd_estimate": f"{summary.cost_usd:.2f}",
+        f"{COST_TAG_PREFIX}cost_basis": summary.basis,
+    }
+
+
+def end_clusters_of_finished_runs(
+    resource: EmrClusterResource, instance: dg.DagsterInstance, log: Callable[[str], None]
+) -> list[str]:
+    """Terminates every active run-owned cluster whose run has finished; returns their ids."""
+    emr = resource.client("emr")
+    ended = []
+    for cluster in project_clusters(emr):
+        if cluster.run_id is None:
+            continue  # shared clusters end by their idle timeout
+        run = instance.get_run_by_id(cluster.run_id)
+        if run is None or run.status not in FINISHED_RUN_STATUSES:
+            continue  # still running, or a run of another instance (the sweeper's job)
+        tags = run_cost_tags(emr, cluster, resource)
+        ended += terminate(emr, [cluster], f"its run {run.run_id} ended ({run.status.value})", log)
+        instance.add_run_tags(run.run_id, tags)
+        log(
+            f"run {run.run_id}: {tags[COST_TAG_PREFIX + 'instance_hours']} instance-hours, "
+            f"spot share {tags[COST_TAG_PREFIX + 'spot_share']}, "
+            f"about ${tags[COST_TAG_PREFIX + 'cost_usd_estimate']}"
+        )
+    return ended
+
+
+@dg.sensor(
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Terminates the EMR cluster of each finished run (success, failure or cancel).",
+)
+def emr_run_end_sensor(
+    context: dg.SensorEvaluationContext, emr: EmrClusterResource
+) -> dg.SkipReason:
+    ended = end_clusters_of_finished_runs(emr, context.instance, context.log.info)
+    if ended:
+        return dg.SkipReason(f"terminated {len(ended)} cluster(s): {', '.join(ended)}")
+    return dg.SkipReason("no cluster of a finished run is active")
