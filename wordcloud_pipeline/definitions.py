@@ -16,6 +16,7 @@ from wordcloud_pipeline.assets.titles import preprocessed_titles
 from wordcloud_pipeline.resources.local_spark import LocalSparkLauncher
 from wordcloud_pipeline.resources.settings import CloudStyle, TitleProcessing
 from wordcloud_pipeline.resources.storage import PipelineStorage
+from wordcloud_pipeline.sensors.automation_sensor import wordcloud_automation_sensor
 from wordcloud_pipeline.sensors.new_reviews_sensor import new_reviews_sensor
 
 LAUNCHERS = ("local",)
@@ -47,7 +48,7 @@ def build_defs(launcher: str | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=ALL_ASSETS,
         resources=resources_for(launcher),
-        sensors=[new_reviews_sensor],
+        sensors=[new_reviews_sensor, wordcloud_automation_sensor],
         # Locally, one process per run shares one Spark session across assets; Spark itself
         # uses every core, so Dagster-level step parallelism would only compete for them.
         executor=dg.in_process_executor,

@@ -4,6 +4,7 @@ import dagster as dg
 
 from wordcloud_pipeline import animation, files
 from wordcloud_pipeline.assets.clouds import cloud_uri, word_clouds
+from wordcloud_pipeline.automation import after_upstream_batch
 from wordcloud_pipeline.partitions import year_partitions
 from wordcloud_pipeline.resources.settings import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
@@ -29,7 +30,12 @@ def read_clouds(storage: PipelineStorage) -> tuple[list[tuple[str, bytes]], list
     return frames, missing
 
 
-@dg.asset(deps=[word_clouds], group_name="wordcloud", kinds={"python", "gif"})
+@dg.asset(
+    deps=[word_clouds],
+    group_name="wordcloud",
+    kinds={"python", "gif"},
+    automation_condition=after_upstream_batch(),
+)
 def word_cloud_animation(
     context: dg.AssetExecutionContext, storage: PipelineStorage, cloud_style: CloudStyle
 ) -> dg.MaterializeResult:

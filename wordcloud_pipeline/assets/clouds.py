@@ -6,6 +6,7 @@ import dagster as dg
 
 from wordcloud_pipeline import clouds, files, metadata
 from wordcloud_pipeline.assets.counts import words_by_year
+from wordcloud_pipeline.automation import follows_upstream_years
 from wordcloud_pipeline.partitions import partition_years, year_partitions
 from wordcloud_pipeline.resources.settings import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
@@ -35,6 +36,7 @@ def cloud_uri(storage: PipelineStorage, year: int) -> str:
     partitions_def=year_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[words_by_year],
+    automation_condition=follows_upstream_years(),
     group_name="wordcloud",
     kinds={"python", "png"},
     # Each year is yielded as its own materialization (and no output), so every partition shows its

@@ -5,6 +5,7 @@ import dagster as dg
 from spark_scripts.job_cli import format_years
 from wordcloud_pipeline import metadata
 from wordcloud_pipeline.assets.titles import preprocessed_titles
+from wordcloud_pipeline.automation import follows_upstream_years
 from wordcloud_pipeline.partitions import partition_years, year_partitions
 from wordcloud_pipeline.resources.spark_launcher import SparkJob, SparkJobLauncher
 from wordcloud_pipeline.resources.storage import PipelineStorage
@@ -14,6 +15,7 @@ from wordcloud_pipeline.resources.storage import PipelineStorage
     partitions_def=year_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[preprocessed_titles],
+    automation_condition=follows_upstream_years(),
     group_name="wordcloud",
     kinds={"spark", "parquet"},
 )

@@ -4,6 +4,7 @@ import dagster as dg
 
 from wordcloud_pipeline import clouds, files, plots
 from wordcloud_pipeline.assets.counts import words_by_year
+from wordcloud_pipeline.automation import after_upstream_batch
 from wordcloud_pipeline.partitions import year_partitions
 from wordcloud_pipeline.resources.settings import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
@@ -16,7 +17,12 @@ def plot_uri(storage: PipelineStorage) -> str:
     return files.join(storage.asset_location(word_rank_trends.key), "word_rank_trends.png")
 
 
-@dg.asset(deps=[words_by_year], group_name="wordcloud", kinds={"python", "png"})
+@dg.asset(
+    deps=[words_by_year],
+    group_name="wordcloud",
+    kinds={"python", "png"},
+    automation_condition=after_upstream_batch(),
+)
 def word_rank_trends(
     context: dg.AssetExecutionContext, storage: PipelineStorage, cloud_style: CloudStyle
 ) -> dg.MaterializeResult:

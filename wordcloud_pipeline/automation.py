@@ -1,0 +1,51 @@
+"""When downstream assets follow an update without anyone clicking (declarative automation).
+
+Two conditions, evaluated by ``wordcloud_automation_sensor`` (stopped until switched on, see
+docs/automation.md):
+
+- ``follows_upstream_years()`` on ``words_by_year`` and ``word_clouds``: a year is requested when its
+  upstream year was updated (by the new-reviews sensor, a backfill or a person), for ANY year.
+  ``AutomationCondition.eager()`` only looks at the latest time window (2015 here, or the current year),
+  so an update of 2003 would never flow down with it; this is eager() without that restriction.
+- ``after_upstream_batch()`` on the unpartitioned pictures of all years (``word_cloud_animation``,
+  ``word_rank_trends``): requested once when a batch of upstream years has landed, not once per year. It
+  waits while any upstream year is still in progress (a run or a backfill) or about to be requested, so
+  a batch that lands over several runs ends in one refresh.
+
+An update made by a run that also targeted the downstream asset does not count (the run already refreshed
+it), which is what keeps a backfill of all yearly assets from being followed by a second round.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+AC = dg.AutomationCondition
+
+
+def follows_upstream_years() -> dg.AutomationCondition:
+    """eager() for every year partition: a year follows its updated upstream year, whatever its age."""
+    return (
+        (AC.newly_missing() | AC.any_deps_updated()).since_last_handled()
+        & ~AC.any_deps_missing()
+        & ~AC.any_deps_in_progress()
+        & ~AC.in_progress()
+    ).with_label("follows_upstream_years")
+
+
+def after_upstream_batch() -> dg.AutomationCondition:
+    """Once after upstream years were updated and none is still in progress or about to be requested."""
+    upstream_updated = AC.any_deps_match(
+        (AC.newly_updated() & ~AC.executed_with_root_target()).with_label(
+            "newly_updated_without_root"
+        )
+    ).with_label("any_upstream_year_updated")
+    upstream_requested = AC.any_deps_match(AC.will_be_requested()).with_label(
+        "any_upstream_year_requested"
+    )
+    return (
+        upstream_updated.since_last_handled()
+        & ~AC.any_deps_in_progress()
+        & ~upstream_requested
+        & ~AC.in_progress()
+    ).with_label("after_upstream_batch")
