@@ -184,9 +184,18 @@ class EmrClusterResource(dg.ConfigurableResource):
         safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in step_name)
         return f"{self.root_uri()}/runs/{run_id}/metrics/{safe}.json"
 
-    def client(self, service: str) -> Any:
-        """A boto3 client; ``AWS_ENDPOINT_URL`` (botocore's own setting) points it at an emulator."""
-        return boto3.client(service, region_name=self.region_name(), config=BOTO_CONFIG)
+    def client(self, service: str, max_attempts: int | None = None) -> Any:
+        """A boto3 client; ``AWS_ENDPOINT_URL`` (botocore's own setting) points it at an emulator.
+
+        ``max_attempts`` lowers the retries for calls made while a run is being torn down, where a
+        refused call should be reported quickly rather than retried for half a minute.
+        """
+        config = BOTO_CONFIG
+        if max_attempts is not None:
+            config = BOTO_CONFIG.merge(
+                BotoConfig(retries={"mode": "adaptive", "max_attempts": max_attempts})
+            )
+        return boto3.client(service, region_name=self.region_name(), config=config)
 
     def validate(self) -> None:
         """All checks that need no AWS call (fleet shapes, executor memory, release)."""

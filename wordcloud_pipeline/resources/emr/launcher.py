@@ -115,7 +115,7 @@ class EmrSparkLauncher(SparkJobLauncher):
         except BaseException:
             # The run was cancelled (Dagster interrupts the step process) or polling broke: stop the
             # step, and end a run-owned cluster now rather than when the sensor next looks.
-            steps.cancel_step(emr, cluster_id, step_id, log)
+            steps.cancel_step(self.emr.client("emr", max_attempts=2), cluster_id, step_id, log)
             if self.emr.mode() == "per_run":
                 self.emr.terminate_run_clusters(emr, run_id, "its run was interrupted", log)
             raise

@@ -1,0 +1,174 @@
+"""The yearly assets materialized in EMR mode, end to end, against moto and the step harness.
+
+Emulated (see step_harness.py): moto never runs a step, so the harness runs each step's script on the test's
+local Spark session, with the step's s3:// inputs and outputs mirrored between moto S3 and a local folder.
+Real: the launcher, cluster lifecycle, every AWS request (boto3 over HTTP), the metrics read back from S3,
+and the word clouds drawn from counts read with pyarrow from (moto) S3 and written back there.
+Small on purpose: the 4,000-review sample and three years.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import boto3
+import dagster as dg
+import pytest
+
+from wordcloud_pipeline.assets.clouds import word_clouds
+from wordcloud_pipeline.assets.counts import words_by_year
+from wordcloud_pipeline.assets.titles import preprocessed_titles
+from wordcloud_pipeline.resources.settings import CloudStyle, TitleProcessing
+from wordcloud_pipeline.resources.storage import PipelineStorage
+from wordcloud_pipeline.sensors.emr_run_end_sensor import emr_run_end_sensor
+from wordcloud_pipeline_tests.aws.conftest import (
+    BUCKET,
+    active_clusters,
+    emr_test_launcher,
+    emr_test_resource,
+)
+from wordcloud_pipeline_tests.aws.step_harness import StepHarness
+
+YEARS = ("2003", "2005")
+ASSETS = [preprocessed_titles, words_by_year, word_clouds]
+RANGE_TAGS = {
+    "dagster/asset_partition_range_start": YEARS[0],
+    "dagster/asset_partition_range_end": YEARS[1],
+}
+
+
+@pytest.fixture
+def reviews_in_s3(bucket: str, sample_parquet: Path) -> str:
+    s3 = boto3.client("s3")
+    for path in sample_parquet.rglob("*"):
+        if path.is_file():
+            key = f"reviews/{path.relative_to(sample_parquet).as_posix()}"
+            s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+    return f"s3://{bucket}/reviews"
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as test_instance:
+        yield test_instance
+
+
+def emr_resources(reviews_uri: str) -> dict[str, object]:
+    emr = emr_test_resource()
+    return {
+        "emr": emr,
+        "spark_jobs": emr_test_launcher(emr),
+        "storage": PipelineStorage(reviews_uri=reviews_uri, storage_uri=f"s3://{BUCKET}/storage"),
+        # spark-nlp's jar cannot be downloaded here, so the harness runs the native backend.
+        "title_processing": TitleProcessing(backend="sparkml"),
+        "cloud_style": CloudStyle(width=300, height=200, max_words=60),
+    }
+
+
+def end_finished_runs(instance: dg.DagsterInstance, resources: dict[str, object]) -> str:
+    with dg.build_sensor_context(instance=instance, resources={"emr": resources["emr"]}) as ctx:
+        return emr_run_end_sensor(ctx).skip_message
+
+
+def all_clusters(emr) -> list[dict]:
+    return emr.list_clusters()["Clusters"]
+
+
+def test_whole_graph_runs_on_one_cluster_one_step_per_spark_asset(
+    spark, reviews_in_s3, instance, tmp_path, sent
+):
+    resources = emr_resources(reviews_in_s3)
+    with StepHarness(tmp_path, instance) as harness:
+        result = dg.materialize(ASSETS, resources=resources, instance=instance, tags=RANGE_TAGS)
+    assert result.success
+
+    emr = boto3.client("emr")
+    (cluster,) = all_clusters(emr)
+    cluster_steps = emr.list_steps(ClusterId=cluster["Id"])["Steps"]
+    assert sorted(s["Name"] for s in cluster_steps) == [
+        "preprocessed_titles[2003-2005]",
+        "words_by_year[2003-2005]",
+    ]
+    assert {s["Status"]["State"] for s in cluster_steps} == {"COMPLETED"}
+    assert [h.outcome for h in harness.handled] == ["run", "run"]
+    assert sent.count("RunJobFlow") == 1
+
+    titles_args = next(
+        s["HadoopJarStep"]["Args"] for s in sent.by_operation["AddJobFlowSteps"][0]["Steps"]
+    )
+    assert titles_args[:3] == ["spark-submit", "--deploy-mode", "client"]
+    assert "--packages" not in titles_args  # sparkml backend: no spark-nlp jar
+    assert titles_args[titles_args.index("--input") + 1] == reviews_in_s3
+    assert titles_args[titles_args.index("--years") + 1] == "2003-2005"
+    assert titles_args[titles_args.index("--output") + 1] == (
+        f"s3://{BUCKET}/storage/preprocessed_titles"
+    )
+
+    s3 = boto3.client("s3")
+    clouds = s3.list_objects_v2(Bucket=BUCKET, Prefix="storage/word_clouds/")["Contents"]
+    # (pyarrow also writes a "storage/word_clouds/" directory marker)
+    assert sorted(o["Key"] for o in clouds if not o["Key"].endswith("/")) == [
+        f"storage/word_clouds/{year}.png" for year in (2003, 2004, 2005)
+    ]
+    png = s3.get_object(Bucket=BUCKET, Key="storage/word_clouds/2004.png")["Body"].read()
+    assert png.startswith(b"\x89PNG")
+
+    counts = result.asset_materializations_for_node("words_by_year")[0].metadata
+    assert counts["tokens"].value > 0
+    assert counts["emr_cluster_id"].value == cluster["Id"]
+    assert counts["emr_step_cost_basis"].value == "requested capacity"
+    assert 0 < counts["emr_step_spot_share"].value < 1
+
+    # The run is over: the run-end sensor leaves nothing running and bills the run.
+    assert cluster["Id"] in end_finished_runs(instance, resources)
+    assert active_clusters(emr) == []
+    assert instance.get_run_by_id(result.run_id).tags["wordcloud/emr_cluster_id"] == cluster["Id"]
+
+
+def test_failed_step_puts_its_stderr_tail_in_the_dagster_error(
+    spark, reviews_in_s3, instance, tmp_path
+):
+    resources = emr_resources(reviews_in_s3)
+    stderr = "\n".join(
+        [*(f"INFO noise line {i}" for i in range(100)), "ReviewDataError: year column 42 is bad"]
+    )
+    with StepHarness(tmp_path, instance) as harness:
+        harness.fail_next(stderr)
+        result = dg.materialize(
+            ASSETS, resources=resources, instance=instance, tags=RANGE_TAGS, raise_on_error=False
+        )
+
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.error.message
+    assert "ended FAILED" in message
+    assert "ReviewDataError: year column 42 is bad" in message
+    assert "INFO noise line 99" in message and "INFO noise line 5\n" not in message  # only the tail
+    emr = boto3.client("emr")
+    (cluster,) = all_clusters(emr)
+    assert len(emr.list_steps(ClusterId=cluster["Id"])["Steps"]) == 1  # downstream never submitted
+
+    end_finished_runs(instance, resources)
+    assert active_clusters(emr) == []
+
+
+def test_cancelled_run_cancels_its_step_and_ends_its_cluster(
+    spark, reviews_in_s3, instance, tmp_path, sent
+):
+    resources = emr_resources(reviews_in_s3)
+    with StepHarness(tmp_path, instance) as harness:
+        harness.cancel_next()
+        result = dg.materialize(
+            ASSETS, resources=resources, instance=instance, tags=RANGE_TAGS, raise_on_error=False
+        )
+
+    assert instance.get_run_by_id(result.run_id).status == dg.DagsterRunStatus.CANCELED
+    assert [h.outcome for h in harness.handled] == ["cancel"]
+    # CancelSteps was sent for the step (moto does not implement it: the launcher logs and goes on).
+    (step_id,) = {h.step_id for h in harness.handled}
+    assert sent.by_operation["CancelSteps"][0]["StepIds"] == [step_id]
+    emr = boto3.client("emr")
+    assert len(all_clusters(emr)) == 1
+    # Ended by the interrupted step itself, before any sensor tick.
+    assert active_clusters(emr) == []
+    assert "no cluster" in end_finished_runs(instance, resources)
