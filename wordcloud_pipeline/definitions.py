@@ -13,13 +13,16 @@ from wordcloud_pipeline.assets.counts import words_by_year
 from wordcloud_pipeline.assets.rank_plot import word_rank_trends
 from wordcloud_pipeline.assets.raw_reviews import raw_reviews
 from wordcloud_pipeline.assets.titles import preprocessed_titles
+from wordcloud_pipeline.resources.emr import EmrClusterResource, EmrSparkLauncher
 from wordcloud_pipeline.resources.local_spark import LocalSparkLauncher
 from wordcloud_pipeline.resources.settings import CloudStyle, TitleProcessing
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline.sensors.automation_sensor import wordcloud_automation_sensor
+from wordcloud_pipeline.sensors.emr_cost_guard_sensor import emr_cost_guard_sensor
+from wordcloud_pipeline.sensors.emr_run_end_sensor import emr_run_end_sensor
 from wordcloud_pipeline.sensors.new_reviews_sensor import new_reviews_sensor
 
-LAUNCHERS = ("local",)
+LAUNCHERS = ("local", "emr")
 YEARLY_ASSETS = [preprocessed_titles, words_by_year, word_clouds]
 # Unpartitioned pictures of all years, refreshed after a batch of years (not in a partition range).
 SUMMARY_ASSETS = [word_cloud_animation, word_rank_trends]
@@ -36,9 +39,29 @@ def local_resources() -> dict[str, Any]:
     }
 
 
+def emr_resources() -> dict[str, Any]:
+    """Spark assets as steps on an EMR cluster the ``emr`` resource owns (settings: docs/emr.md)."""
+    emr = EmrClusterResource()
+    return {
+        "emr": emr,
+        "spark_jobs": EmrSparkLauncher(emr=emr),
+        "storage": PipelineStorage(),
+        # The original template's spark-nlp pipeline; its jar is attached to the step on EMR.
+        "title_processing": TitleProcessing(backend="sparknlp"),
+        "cloud_style": CloudStyle(),
+    }
+
+
+def sensors_for(launcher: str) -> list[dg.SensorDefinition]:
+    """EMR mode adds the sensors that end every cluster it starts (per-run and orphaned)."""
+    return [emr_run_end_sensor, emr_cost_guard_sensor] if launcher == "emr" else []
+
+
 def resources_for(launcher: str) -> dict[str, Any]:
     if launcher == "local":
         return local_resources()
+    if launcher == "emr":
+        return emr_resources()
     raise ValueError(f"WORDCLOUD_LAUNCHER must be one of {LAUNCHERS}, not {launcher!r}")
 
 
@@ -48,7 +71,7 @@ def build_defs(launcher: str | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=ALL_ASSETS,
         resources=resources_for(launcher),
-        sensors=[new_reviews_sensor, wordcloud_automation_sensor],
+        sensors=[new_reviews_sensor, wordcloud_automation_sensor, *sensors_for(launcher)],
         # Locally, one process per run shares one Spark session across assets; Spark itself
         # uses every core, so Dagster-level step parallelism would only compete for them.
         executor=dg.in_process_executor,

@@ -1,0 +1,22 @@
+"""EMR mode is one setting: the definitions load with the EMR resources and the cleanup sensors."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from wordcloud_pipeline.definitions import build_defs
+from wordcloud_pipeline.resources.emr import EmrClusterResource, EmrSparkLauncher
+
+
+def test_emr_launcher_setting_swaps_resources_and_adds_cleanup_sensors(monkeypatch):
+    monkeypatch.setenv("WORDCLOUD_LAUNCHER", "emr")
+    defs = build_defs()
+    dg.Definitions.validate_loadable(defs)
+    assert isinstance(defs.resources["spark_jobs"], EmrSparkLauncher)
+    assert isinstance(defs.resources["emr"], EmrClusterResource)
+    assert defs.resources["title_processing"].backend == "sparknlp"
+    names = {s.name for s in defs.sensors}
+    assert {"emr_run_end_sensor", "emr_cost_guard_sensor"} <= names
+    assert not {"emr_run_end_sensor", "emr_cost_guard_sensor"} & {
+        s.name for s in build_defs("local").sensors
+    }
