@@ -214,6 +214,27 @@ def test_unreadable_only_tick_names_the_file_in_its_skip_reason(instance, tsv_re
     assert "amazon_reviews_us_Books_v1_08.tsv.gz" in result.skip_reason.skip_message
 
 
+def test_a_year_after_2015_is_requested_as_a_partition(instance, parquet_reviews):
+    """2016 is past the published dataset, but partitions run to the current year: it just runs."""
+    sensor = SensorHarness(instance, parquet_reviews)
+    sensor.tick()
+    write_parquet_file(
+        parquet_reviews / "product_category=Books" / "part-2016.parquet", [review("2016-01-05")]
+    )
+    assert requested_years(sensor.tick()) == [("2016", "2016")]
+
+
+def test_a_year_in_the_future_is_named_and_not_requested(instance, tsv_reviews):
+    sensor = SensorHarness(instance, tsv_reviews)
+    sensor.tick()
+    write_tsv_file(
+        tsv_reviews / "amazon_reviews_us_Books_v1_10.tsv.gz",
+        [review("2099-01-01"), review("2012-01-01")],
+    )
+    assert requested_years(sensor.tick()) == [("2012", "2012")]
+    assert any("2099" in w and "not partitions" in w for w in sensor.log.warnings())
+
+
 def test_year_ranges_groups_contiguous_years():
     assert year_ranges([2015, 2003, 2014, 2004, 1999]) == [(1999, 1999), (2003, 2004), (2014, 2015)]
     assert year_ranges([]) == []
