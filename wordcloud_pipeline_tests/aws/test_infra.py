@@ -1,0 +1,193 @@
+"""``wordcloud-infra`` against moto: idempotent up, complete down, least privilege."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from wordcloud_pipeline import infra
+from wordcloud_pipeline_tests.aws.conftest import emr_test_resource
+
+BUCKET = "wordcloud-infra-test"
+
+
+@pytest.fixture
+def clients(fake_aws, monkeypatch) -> infra.Clients:
+    # Let moto's IAM know AWS's managed policies (AmazonEMRServicePolicy_v2) so they can be attached.
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    return infra.Clients.connect("us-east-1")
+
+
+@pytest.fixture
+def settings() -> infra.InfraSettings:
+    return infra.InfraSettings(region="us-east-1", bucket=BUCKET, reviews_bucket="public-reviews")
+
+
+def snapshot(clients: infra.Clients, settings: infra.InfraSettings) -> dict:
+    """Everything `up` manages, as plain data, to compare before and after."""
+    iam, s3 = clients.iam, clients.s3
+    roles = {}
+    for role in (settings.service_role, settings.instance_role):
+        roles[role] = {
+            "trust": iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"],
+            "inline": {
+                name: iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+                for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+            },
+            "attached": sorted(
+                p["PolicyArn"]
+                for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+            ),
+        }
+    groups = {
+        role: (g["GroupId"], sorted(json.dumps(p, sort_keys=True) for p in g["IpPermissions"]))
+        for role, g in infra.project_security_groups(clients.ec2).items()
+    }
+    return {
+        "roles": roles,
+        "groups": groups,
+        "profile": iam.get_instance_profile(InstanceProfileName=settings.instance_profile)[
+            "InstanceProfile"
+        ]["Roles"][0]["RoleName"],
+        "bucket": (
+            s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"],
+            s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"],
+            s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"],
+            s3.get_bucket_policy(Bucket=BUCKET)["Policy"],
+        ),
+        "bucket_count": len(s3.list_buckets()["Buckets"]),
+    }
+
+
+def test_up_twice_changes_nothing_the_second_time(clients, settings):
+    first = infra.up(clients, settings)
+    assert first.changed()
+    state = snapshot(clients, settings)
+
+    second = infra.up(clients, settings)
+
+    assert not second.changed(), second.text()
+    assert snapshot(clients, settings) == state
+    assert state["profile"] == settings.instance_role
+    public, encryption, rules, _ = state["bucket"]
+    assert all(public.values())
+    assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert rules[0]["Filter"] == {"Prefix": "wordcloud/logs/"}
+    assert rules[0]["Expiration"] == {"Days": 30}
+
+
+def _allow_statements(document: dict) -> list[dict]:
+    statements = document["Statement"]
+    statements = statements if isinstance(statements, list) else [statements]
+    return [s for s in statements if s["Effect"] == "Allow"]
+
+
+def _as_list(value) -> list[str]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_policies_grant_no_wildcard_admin_rights(clients, settings):
+    infra.up(clients, settings)
+    iam = clients.iam
+    documents = []
+    for role in (settings.service_role, settings.instance_role):
+        documents += [
+            iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+            for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+        ]
+        for attached in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
+            assert "AdministratorAccess" not in attached["PolicyArn"]
+            assert "AmazonElasticMapReduceRole" not in attached["PolicyArn"]  # the broad v1 policy
+            policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+            version = iam.get_policy_version(
+                PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"]
+            )
+            documents.append(version["PolicyVersion"]["Document"])
+    assert len(documents) == 3
+    for document in documents:
+        for statement in _allow_statements(document):
+            actions = _as_list(statement.get("Action", []))
+            resources = _as_list(statement.get("Resource", []))
+            assert "*" not in actions and "*:*" not in actions, statement
+            assert not ("s3:*" in actions and "*" in resources), statement
+            assert "NotAction" not in statement, statement
+
+    bucket_access = iam.get_role_policy(
+        RoleName=settings.instance_role, PolicyName="project-bucket-access"
+    )["PolicyDocument"]
+    resources = {r for s in bucket_access["Statement"] for r in _as_list(s["Resource"])}
+    assert resources == {
+        f"arn:aws:s3:::{BUCKET}",
+        f"arn:aws:s3:::{BUCKET}/*",
+        "arn:aws:s3:::public-reviews",
+        "arn:aws:s3:::public-reviews/*",
+    }
+    pass_role = iam.get_role_policy(
+        RoleName=settings.service_role, PolicyName="pass-instance-role"
+    )["PolicyDocument"]["Statement"][0]
+    assert pass_role["Resource"] == f"arn:aws:iam::{clients.account}:role/{settings.instance_role}"
+
+
+def test_security_groups_have_no_open_ingress(clients, settings):
+    infra.up(clients, settings)
+    groups = infra.project_security_groups(clients.ec2)
+    assert set(groups) == {"master", "worker", "service"}
+    own_ids = {g["GroupId"] for g in groups.values()}
+    for group in groups.values():
+        for permission in group["IpPermissions"]:
+            assert permission.get("IpRanges", []) == []
+            assert permission.get("Ipv6Ranges", []) == []
+            assert {p["GroupId"] for p in permission["UserIdGroupPairs"]} <= own_ids
+
+
+def test_down_removes_what_up_created_and_nothing_else(clients):
+    # moto speaks plain HTTP, which the TLS-only bucket policy (rightly) denies: leave it out here.
+    settings = infra.InfraSettings(region="us-east-1", bucket=BUCKET, require_tls=False)
+    unrelated_bucket = "someone-elses-bucket"
+    clients.s3.create_bucket(Bucket=unrelated_bucket)
+    clients.iam.create_role(RoleName="someone-elses-role", AssumeRolePolicyDocument="{}")
+    vpc = infra.vpc_id(clients.ec2, settings)
+    other_group = clients.ec2.create_security_group(
+        GroupName="someone-elses-group", Description="not ours", VpcId=vpc
+    )["GroupId"]
+    infra.up(clients, settings)
+    clients.s3.put_object(Bucket=BUCKET, Key="wordcloud/logs/x.gz", Body=b"log")
+
+    kept = infra.down(clients, settings)
+    assert ("s3://wordcloud-infra-test", "kept (holds data; pass --delete-bucket)") in kept.lines
+    infra.down(clients, settings, delete_bucket=True)
+
+    buckets = {b["Name"] for b in clients.s3.list_buckets()["Buckets"]}
+    assert buckets == {unrelated_bucket}
+    roles = {r["RoleName"] for r in clients.iam.list_roles()["Roles"]}
+    assert "someone-elses-role" in roles
+    assert not {settings.service_role, settings.instance_role} & roles
+    assert clients.iam.list_instance_profiles()["InstanceProfiles"] == []
+    assert infra.project_security_groups(clients.ec2) == {}
+    remaining = {g["GroupId"] for g in clients.ec2.describe_security_groups()["SecurityGroups"]}
+    assert other_group in remaining
+    # and down again is a no-op that says so
+    again = infra.down(clients, settings, delete_bucket=True)
+    assert not again.changed()
+
+
+def test_down_refuses_while_a_project_cluster_runs(clients, settings):
+    infra.up(clients, settings)
+    emr = boto3.client("emr")
+    emr_test_resource().ensure_cluster(emr, "run-live", "s3://b/boot.sh", lambda _: None)
+    with pytest.raises(SystemExit, match="active project clusters"):
+        infra.down(clients, settings)
+    assert infra.project_security_groups(clients.ec2)  # nothing was removed
+
+
+def test_cli_up_prints_the_settings_to_export(clients, capsys):
+    assert infra.main(["up", "--bucket", BUCKET, "--allow-plain-http"]) == 0
+    out = capsys.readouterr().out
+    assert any(
+        line.startswith(f"s3://{BUCKET} ") and line.endswith("created") for line in out.splitlines()
+    )
+    assert f"WORDCLOUD_EMR_BUCKET={BUCKET}" in out
+    assert infra.main(["status", "--bucket", BUCKET]) == 0
+    assert "wordcloud-emr-service-role" in capsys.readouterr().out
