@@ -17,6 +17,7 @@ from wordcloud_pipeline.resources.emr.cluster import (
     utcnow,
 )
 from wordcloud_pipeline.resources.emr.config import ClusterConfig, FleetConfig, SparkSettings
+from wordcloud_pipeline.resources.spark_launcher import SparkJob
 from wordcloud_pipeline.sensors.emr_cost_guard_sensor import emr_cost_guard_sensor, sweep
 from wordcloud_pipeline.sensors.emr_run_end_sensor import emr_run_end_sensor
 from wordcloud_pipeline_tests.aws.conftest import active_clusters, emr_test_resource
@@ -160,7 +161,9 @@ def test_cost_guard_ends_idle_and_too_old_clusters(bucket, instance):
     idle = shared.ensure_cluster(emr, "ignored", BOOT, quiet).id
     live_run = run_with_status(instance, dg.DagsterRunStatus.STARTED)
     busy = emr_test_resource().ensure_cluster(emr, live_run, BOOT, quiet).id
-    emr.add_job_flow_steps(JobFlowId=busy, Steps=[steps.step_request(_job(), ["true"])])
+    emr.add_job_flow_steps(
+        JobFlowId=busy, Steps=[steps.step_request(SparkJob("count_words", [], "noop"), ["true"])]
+    )
     logged: list[str] = []
 
     # 31 minutes on: the shared cluster idled past its 30-minute timeout; the busy one is RUNNING.
@@ -173,12 +176,6 @@ def test_cost_guard_ends_idle_and_too_old_clusters(bucket, instance):
     assert ended == [busy]
     assert "alive 101.0 h, over the 100 h limit" in logged[1]
     assert active_clusters(emr) == []
-
-
-def _job():
-    from wordcloud_pipeline.resources.spark_launcher import SparkJob
-
-    return SparkJob("count_words", [], "noop")
 
 
 def test_cost_from_instances_and_from_requested_capacity():
