@@ -14,10 +14,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from wordcloud_pipeline.definitions import ALL_ASSETS
+from wordcloud_pipeline.review_years import list_review_files
 from wordcloud_pipeline.sample_data import COLUMNS, write_sample
 from wordcloud_pipeline.sensors.new_reviews_sensor import (
     TRIGGER_TAG,
+    ReviewsCursor,
     new_reviews_sensor,
+    plan_tick,
     year_ranges,
 )
 from wordcloud_pipeline_tests.conftest import local_test_resources
@@ -233,6 +236,17 @@ def test_a_year_in_the_future_is_named_and_not_requested(instance, tsv_reviews):
     )
     assert requested_years(sensor.tick()) == [("2012", "2012")]
     assert any("2099" in w and "not partitions" in w for w in sensor.log.warnings())
+
+
+def test_files_beyond_the_per_tick_budget_are_read_on_the_next_tick(tmp_path):
+    reviews = tmp_path / "reviews"
+    reviews.mkdir()
+    write_tsv_file(reviews / "a.tsv.gz", [review("2001-01-01")])
+    write_tsv_file(reviews / "b.tsv.gz", [review("2002-01-01")])
+    first = plan_tick(list_review_files(str(reviews)), ReviewsCursor(), "Books", max_files=1)
+    assert (len(first.years), first.deferred) == (1, 1)
+    second = plan_tick(list_review_files(str(reviews)), first.cursor, "Books", max_files=1)
+    assert (first.years | second.years, second.deferred) == ({2001, 2002}, 0)
 
 
 def test_year_ranges_groups_contiguous_years():

@@ -109,7 +109,8 @@ def plan_tick(
                 file.version, before.years if before else "", unreadable=True
             )
             continue
-        old = before.year_set() if before and not before.unreadable else set()
+        # For an unreadable entry, these are the years of the last version that could be read.
+        old = before.year_set() if before else set()
         years |= now | old
         seen[file.name] = SeenFile(file.version, format_years(sorted(now)) if now else "")
         triggers.append(f"{file.name}@{file.version}")
