@@ -8,6 +8,7 @@ import boto3
 import pytest
 
 from wordcloud_pipeline import infra
+from wordcloud_pipeline.resources.emr.config import ClusterConfig
 from wordcloud_pipeline_tests.aws.conftest import emr_test_resource
 
 BUCKET = "wordcloud-infra-test"
@@ -191,3 +192,22 @@ def test_cli_up_prints_the_settings_to_export(clients, capsys):
     assert f"WORDCLOUD_EMR_BUCKET={BUCKET}" in out
     assert infra.main(["status", "--bucket", BUCKET]) == 0
     assert "wordcloud-emr-service-role" in capsys.readouterr().out
+
+
+def test_clusters_in_a_subnet_use_the_security_groups_up_created(clients, settings, sent):
+    infra.up(clients, settings)
+    vpc = infra.vpc_id(clients.ec2, settings)
+    subnet = clients.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][
+        0
+    ]
+    resource = emr_test_resource(cluster=ClusterConfig(subnet_ids=[subnet["SubnetId"]]))
+
+    resource.ensure_cluster(boto3.client("emr"), "run-in-subnet", "s3://b/boot.sh", lambda _: None)
+
+    (request,) = sent.by_operation["RunJobFlow"]
+    groups = {role: g["GroupId"] for role, g in infra.project_security_groups(clients.ec2).items()}
+    instances = request["Instances"]
+    assert instances["Ec2SubnetIds"] == [subnet["SubnetId"]]
+    assert instances["EmrManagedMasterSecurityGroup"] == groups["master"]
+    assert instances["EmrManagedSlaveSecurityGroup"] == groups["worker"]
+    assert instances["ServiceAccessSecurityGroup"] == groups["service"]
