@@ -21,29 +21,32 @@ def join(root: str, *parts: str) -> str:
     return "/".join([root.rstrip("/"), *(p.strip("/") for p in parts)])
 
 
-def _resolve(uri: str) -> tuple[pafs.FileSystem, str]:
+def resolve(uri: str) -> tuple[pafs.FileSystem, str]:
+    """The filesystem of ``uri`` and the path in it, for local folders and s3:// alike."""
     if is_remote(uri):
-        return pafs.FileSystem.from_uri(uri)
-    path = uri.removeprefix("file://")
-    return pafs.LocalFileSystem(), str(Path(path).resolve())
+        filesystem, _decoded = pafs.FileSystem.from_uri(uri)
+        # from_uri percent-decodes the path, but keys are literal: Spark and pyarrow write hive folders
+        # like 'product_category=Video%20DVD', which decoded would name another key.
+        return filesystem, uri.split("://", 1)[1]
+    return pafs.LocalFileSystem(), str(Path(uri.removeprefix("file://")).resolve())
 
 
 def write_bytes(uri: str, data: bytes) -> None:
-    fs, path = _resolve(uri)
+    fs, path = resolve(uri)
     fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
     with fs.open_output_stream(path) as out:
         out.write(data)
 
 
 def read_bytes(uri: str) -> bytes:
-    fs, path = _resolve(uri)
+    fs, path = resolve(uri)
     with fs.open_input_stream(path) as stream:
         return stream.read()
 
 
 def has_files(uri: str) -> bool:
     """Whether anything but hidden files lies below ``uri``."""
-    fs, path = _resolve(uri)
+    fs, path = resolve(uri)
     if fs.get_file_info(path).type == pafs.FileType.NotFound:
         return False
     selector = pafs.FileSelector(path, recursive=True)
@@ -55,7 +58,7 @@ def has_files(uri: str) -> bool:
 
 def read_year_counts(counts_uri: str, year: int, limit: int) -> list[tuple[str, int]]:
     """The ``limit`` most frequent (word, count) pairs of ``year`` from ``words_by_year``'s output."""
-    fs, path = _resolve(join(counts_uri, f"year={year}"))
+    fs, path = resolve(join(counts_uri, f"year={year}"))
     if fs.get_file_info(path).type == pafs.FileType.NotFound:
         return []
     table = pads.dataset(path, filesystem=fs, format="parquet").to_table(

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import unquote
 
 import pyarrow as pa
@@ -29,6 +28,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from spark_scripts.reviews import PARQUET_SUFFIXES, REQUIRED_TSV_COLUMNS, TSV_SUFFIXES
+from wordcloud_pipeline import files
 
 HIVE_YEAR = re.compile(r"(?:^|/)year=(\d{4})(?:/|$)")
 HIVE_CATEGORY = re.compile(r"(?:^|/)product_category=([^/]+)(?:/|$)")
@@ -53,15 +53,6 @@ class ReviewFile:
     version: str
 
 
-def _resolve(uri: str) -> tuple[pafs.FileSystem, str]:
-    if "://" in uri and not uri.startswith("file://"):
-        filesystem, _decoded = pafs.FileSystem.from_uri(uri)
-        # from_uri percent-decodes the path, but keys are literal: pyarrow and Spark write hive folders
-        # like 'product_category=Video%20DVD', which decoded would name another key.
-        return filesystem, uri.split("://", 1)[1]
-    return pafs.LocalFileSystem(), str(Path(uri.removeprefix("file://")).resolve())
-
-
 def is_review_file(name: str) -> bool:
     """Whether the Spark job would read ``name``: a TSV or parquet file, not a marker file (``_SUCCESS``),
     a checksum (``.crc``) or anything in a hidden or temporary folder (``_temporary/``), which Spark skips.
@@ -73,7 +64,7 @@ def is_review_file(name: str) -> bool:
 
 def list_review_files(location: str) -> list[ReviewFile]:
     """Every review file below ``location``, oldest first; an absent location holds none."""
-    fs, root = _resolve(location)
+    fs, root = files.resolve(location)
     if fs.get_file_info(root).type == pafs.FileType.NotFound:
         return []
     found = []
@@ -128,7 +119,7 @@ def _parquet_years(uri: str, category: str | None) -> set[int]:
     # Folder names are escaped ('Video%20DVD'), as Spark and pyarrow write them.
     if category is not None and path_category and unquote(path_category.group(1)) != category:
         return set()
-    fs, path = _resolve(uri)
+    fs, path = files.resolve(uri)
     with fs.open_input_file(path) as handle:
         parquet = pq.ParquetFile(handle)
         names = parquet.schema_arrow.names
@@ -171,7 +162,7 @@ def _years_from_statistics(parquet: pq.ParquetFile) -> set[int] | None:
 
 
 def _tsv_years(uri: str, category: str | None) -> set[int]:
-    fs, path = _resolve(uri)
+    fs, path = files.resolve(uri)
     with fs.open_input_stream(path, compression="detect") as stream:
         header = _read_header(stream, uri)
     missing = [c for c in REQUIRED_TSV_COLUMNS if c not in header]
