@@ -30,6 +30,17 @@ def read_clouds(storage: PipelineStorage) -> tuple[list[tuple[str, bytes]], list
     return frames, missing
 
 
+def year_ranges(years: list[int]) -> str:
+    """Sorted years as compact ranges: [1995, 1996, 1997, 2001] -> '1995-1997, 2001'."""
+    spans: list[list[int]] = []
+    for year in sorted(years):
+        if spans and year == spans[-1][1] + 1:
+            spans[-1][1] = year
+        else:
+            spans.append([year, year])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
 @dg.asset(
     deps=[word_clouds],
     group_name="wordcloud",
@@ -72,7 +83,7 @@ def word_cloud_animation(
             ),
             "frames": dg.MetadataValue.int(len(frames)),
             "years": ", ".join(years),
-            "years_missing": ", ".join(str(y) for y in missing) or "none",
+            "years_missing": year_ranges(missing) or "none",
             "size": f"{width}x{height}",
             "bytes": dg.MetadataValue.int(len(gif)),
             "path": dg.MetadataValue.path(uri),

@@ -1,0 +1,312 @@
+"""A real browser on the real UI: materialize one year from the asset graph and see its cloud.
+
+Starts ``dagster-webserver`` on 127.0.0.1 (a free port, a temporary ``DAGSTER_HOME``, a small generated sample)
+and drives Debian's chromium with Playwright, as a user would: the asset graph, the partition dialog, the run
+page, the metadata preview. Screenshots land in ``test-artifacts/ui/`` (or ``$WORDCLOUD_UI_ARTIFACTS``); the
+README's pictures are taken this way (see docs/pictures.md). Every process started here is in one process
+group, stopped and checked gone at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from playwright.sync_api import Locator, Page, expect, sync_playwright
+
+from wordcloud_pipeline import clouds, files
+from wordcloud_pipeline.assets.clouds import cloud_uri
+from wordcloud_pipeline.resources.storage import PipelineStorage
+from wordcloud_pipeline.sample_data import write_sample
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REPO = Path(__file__).resolve().parents[1]
+# The run started from the UI is a separate process with its own JVM: keep its input small.
+SAMPLE_ROWS = 2_000
+YEAR = "2015"  # the sample's biggest year, so its cloud has the most words
+YEARLY_SELECTION = "key:preprocessed_titles or key:words_by_year or key:word_clouds"
+# Local runs start a JVM (~10 s) and count a small sample; 2 shared cores can make that slow.
+BOOT_TIMEOUT_S = 120
+UI_TIMEOUT_MS = 60_000
+RUN_TIMEOUT_MS = 240_000
+STOP_TIMEOUT_S = 30
+# Runs start at once in a subprocess (no daemon needed); no telemetry, no first-visit dialog in the way.
+DAGSTER_YAML = """\
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: DefaultRunCoordinator
+telemetry:
+  enabled: false
+nux:
+  enabled: false
+"""
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"{CHROMIUM} is absent: `apt-get install -y chromium` (CI installs it and never skips)",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Webserver:
+    url: str
+    storage: PipelineStorage
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of process group ``pgid``, read from /proc."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # "pid (comm) state ppid pgrp ...": comm may hold spaces, so split after its ')'.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended while we looked
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server's process group (webserver, code server, run, JVM), then SIGKILL what remains."""
+    pgid = process.pid  # start_new_session made the server the leader of its own group
+    for sig, grace in ((signal.SIGTERM, STOP_TIMEOUT_S), (signal.SIGKILL, 10)):
+        if not group_members(pgid):
+            break
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + grace
+        while group_members(pgid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    process.wait(timeout=10)
+    assert not group_members(pgid), f"processes of group {pgid} survived: {group_members(pgid)}"
+
+
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + BOOT_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"dagster-webserver exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/server_info", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"dagster-webserver not serving after {BOOT_TIMEOUT_S} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Webserver]:
+    root = tmp_path_factory.mktemp("ui")
+    reviews = write_sample(root / "reviews", SAMPLE_ROWS, "tsv")
+    storage = PipelineStorage(reviews_uri=str(reviews), storage_uri=str(root / "storage"))
+    home = root / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(DAGSTER_YAML)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "WORDCLOUD_LAUNCHER": "local",
+        "WORDCLOUD_REVIEWS_URI": str(reviews),
+        "WORDCLOUD_STORAGE_URI": str(root / "storage"),
+    }
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = root / "webserver.log"
+    command = [
+        str(Path(sys.executable).with_name("dagster-webserver")),
+        *("--host", "127.0.0.1", "--port", str(port), "-m", "wordcloud_pipeline"),
+    ]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        wait_until_serving(url, process, log)
+        yield Webserver(url=url, storage=storage, log=log)
+    finally:
+        stop_group(process)
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    folder = Path(os.environ.get("WORDCLOUD_UI_ARTIFACTS") or REPO / "test-artifacts" / "ui")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def page(webserver: Webserver) -> Iterator[Page]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.set_default_timeout(UI_TIMEOUT_MS)
+            yield page
+        finally:
+            browser.close()
+
+
+def wait_for_run(page: Page, webserver: Webserver) -> str:
+    """Finds the run the UI just launched (its toast names it) and waits on its page until it ends."""
+    toast = page.get_by_text(re.compile(r"^Launched run [0-9a-f]{8}$"))
+    expect(toast).to_be_visible()
+    short_id = toast.inner_text().split()[-1]
+    # The runs list links the short id to the run's page (its URL holds the full id).
+    page.goto(f"{webserver.url}/runs")
+    page.get_by_role("link", name=f"run {short_id}").first.click()
+    expect(page).to_have_url(re.compile(rf"/runs/{short_id}[0-9a-f-]{{28}}"))
+    run_id = page.url.rsplit("/", 1)[-1]
+    status = page.get_by_text(re.compile(r"^(Success|Failure|Canceled)$")).first
+    expect(status).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    outcome = status.inner_text()
+    assert outcome == "Success", f"run {run_id} ended with {outcome}:\n{webserver.log.read_text()}"
+    return run_id
+
+
+def settle(page: Page) -> None:
+    """Waits until finite CSS animations and transitions (dialogs fading in) are over, for screenshots."""
+    page.wait_for_function(
+        """() => document.getAnimations()
+            .filter(a => a.effect && a.effect.getTiming().iterations !== Infinity)
+            .every(a => a.playState !== "running")"""
+    )
+
+
+def center_graph(page: Page, leftmost: str, rightmost: str) -> None:
+    """Drags the zoomed graph so the nodes from ``leftmost`` to ``rightmost`` sit mid-screen."""
+    left = page.get_by_text(leftmost, exact=True).last.bounding_box()
+    right = page.get_by_text(rightmost, exact=True).last.bounding_box()
+    assert left and right, "graph nodes are on the page"
+    width = page.viewport_size["width"]
+    shift = width / 2 - (left["x"] + right["x"] + right["width"]) / 2
+    start_y = page.viewport_size["height"] - 80  # empty canvas below the nodes
+    page.mouse.move(width / 2, start_y)
+    page.mouse.down()
+    page.mouse.move(width / 2 + shift, start_y, steps=10)
+    page.mouse.up()
+    settle(page)
+
+
+def open_preview(page: Page, alt: str) -> Locator:
+    """Opens the 'preview' markdown of the latest materialization and returns its image."""
+    page.get_by_text("[Show Markdown]").first.click()
+    image = page.get_by_role("dialog").get_by_role("img", name=alt)
+    expect(image).to_be_visible()
+    # Decoded and drawn, not a broken-image icon: the browser knows its pixel size.
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+    )
+    settle(page)
+    return image
+
+
+def test_materialize_one_year_from_the_asset_graph_shows_its_cloud(
+    page: Page, webserver: Webserver, artifacts: Path
+) -> None:
+    page.goto(f"{webserver.url}/asset-groups")
+    for name in ("raw_reviews", "preprocessed_titles", "words_by_year", "word_clouds"):
+        expect(page.get_by_text(name, exact=True).first).to_be_visible()
+    page.screenshot(path=artifacts / "asset-graph.png")
+
+    # Select the year-partitioned assets in the graph's filter, then materialize them.
+    page.locator(".CodeMirror").filter(has_text="Search and filter assets").click()
+    page.keyboard.type(YEARLY_SELECTION)
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name=re.compile(r"Materialize all")).first.click()
+
+    # The partition dialog: one year, so one run (not a backfill, which would need the daemon).
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text("Launch runs to materialize 3 assets")).to_be_visible()
+    dialog.get_by_placeholder(re.compile(r"^ex: ")).fill(YEAR)
+    page.keyboard.press("Tab")
+    launch = dialog.get_by_role("button", name="Launch 1 run")
+    expect(launch).to_be_enabled()
+    settle(page)
+    page.screenshot(path=artifacts / "launch-dialog.png")
+    launch.click()
+
+    run_id = wait_for_run(page, webserver)
+    expect(page.get_by_text(f"partition: {YEAR}")).to_be_visible()
+    page.screenshot(path=artifacts / "run-success.png")
+
+    page.goto(f"{webserver.url}/assets/word_clouds?partition={YEAR}")
+    expect(page.get_by_text("top_words", exact=True)).to_be_visible()
+    image = open_preview(page, f"word cloud {YEAR}")
+    assert image.evaluate("img => img.naturalWidth") == 480  # clouds.preview_markdown's width
+    image.screenshot(path=artifacts / "cloud-preview-image.png")
+    page.screenshot(path=artifacts / "cloud-preview.png")
+
+    # The files behind the UI: the run wrote this year's cloud, and only this year's.
+    assert files.read_bytes(cloud_uri(webserver.storage, int(YEAR))).startswith(b"\x89PNG")
+    written = Path(webserver.storage.asset_location(dg.AssetKey("word_clouds")))
+    assert sorted(p.name for p in written.iterdir()) == [f"{YEAR}.png"], run_id
+
+    page.goto(f"{webserver.url}/asset-groups")
+    expect(page.get_by_text("word_cloud_animation", exact=True).first).to_be_visible()
+    # For the README: the graph alone, zoomed in far enough that nodes show their status and kinds.
+    page.get_by_role("button", name="Hide navigation").click()
+    page.get_by_role("button", name="panel_show_right").click()
+    details = page.get_by_text("Latest event").first
+    for _ in range(3):  # each click zooms in one step; nodes show details past a threshold
+        if details.is_visible():
+            break
+        page.get_by_role("button", name="zoom_in").click()
+        settle(page)
+    expect(details).to_be_visible()
+    center_graph(page, "raw_reviews", "word_cloud_animation")
+    page.screenshot(path=artifacts / "asset-graph-after-run.png")
+
+
+def test_the_animation_preview_plays_in_the_ui(
+    page: Page, webserver: Webserver, artifacts: Path
+) -> None:
+    """word_cloud_animation, materialized from its asset page, shows its GIF inline."""
+    # Independent of the test above: make sure at least one cloud exists to animate.
+    if not files.has_files(webserver.storage.asset_location(dg.AssetKey("word_clouds"))):
+        png = clouds.render_cloud([("wizard", 3), ("magic", 2), ("stone", 1)], 300, 200)
+        files.write_bytes(cloud_uri(webserver.storage, 1995), png)
+
+    page.goto(f"{webserver.url}/assets/word_cloud_animation")
+    page.get_by_role("button", name=re.compile(r"\bMaterialize$")).click()
+    wait_for_run(page, webserver)
+
+    page.goto(f"{webserver.url}/assets/word_cloud_animation")
+    expect(page.get_by_text("frames", exact=True)).to_be_visible()
+    image = open_preview(page, "word clouds by year")
+    assert image.get_attribute("src").startswith("data:image/gif;base64,")
+    page.screenshot(path=artifacts / "animation-preview.png")
