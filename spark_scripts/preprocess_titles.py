@@ -14,12 +14,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from py4j.protocol import Py4JJavaError
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spark_scripts import job_cli, text
-from spark_scripts.reviews import CORRUPT_RECORD, ReviewDataError, read_reviews, year_column
+from spark_scripts.reviews import (
+    CORRUPT_RECORD,
+    ReviewDataError,
+    Reviews,
+    read_reviews,
+    unreadable_files,
+    year_column,
+)
 
 COUNTING_UNITS = ("titles", "reviews")
 BACKENDS = ("sparkml", "sparknlp")
@@ -87,10 +95,7 @@ def preprocess(spark: SparkSession, input_uri: str, output_uri: str, options: Pr
         StorageLevel.MEMORY_AND_DISK
     )
     try:
-        by_reason = {
-            row["drop_reason"]: row["count"]
-            for row in annotated.groupBy("drop_reason").count().collect()
-        }
+        by_reason = _count_by_reason(spark, annotated, reviews)
         rows_read = sum(by_reason.values())
         if rows_read == 0:
             raise ReviewDataError(
@@ -121,6 +126,21 @@ def preprocess(spark: SparkSession, input_uri: str, output_uri: str, options: Pr
         "tokens_by_year": {year: y["tokens"] for year, y in per_year.items()},
         "distinct_words_by_year": {year: y["distinct_words"] for year, y in per_year.items()},
     }
+
+
+def _count_by_reason(spark: SparkSession, annotated: DataFrame, reviews: Reviews) -> dict:
+    """Rows per drop reason (None: kept); the first full read, so unreadable files surface here."""
+    try:
+        rows = annotated.groupBy("drop_reason").count().collect()
+    except Py4JJavaError as error:
+        broken = unreadable_files(spark, reviews)
+        if not broken:
+            raise
+        raise ReviewDataError(
+            "cannot read these review files (truncated or corrupt? fix or remove them): "
+            + "; ".join(broken)
+        ) from error
+    return {row["drop_reason"]: row["count"] for row in rows}
 
 
 def _tokens_per_year(spark: SparkSession, output_uri: str, years: Sequence[int]) -> dict[str, Any]:

@@ -135,6 +135,25 @@ def _read_parquet(spark: SparkSession, location: str, files: list[str]) -> DataF
     return frame
 
 
+def unreadable_files(spark: SparkSession, reviews: Reviews) -> list[str]:
+    """The files of ``reviews`` that fail to read on their own, each with its error's first line.
+
+    Only called after a read failed: Spark's error names the exception (say, a truncated gzip) but not
+    the file, and a user needs the file to fix or remove it.
+    """
+    found = []
+    for file in reviews.files:
+        try:
+            if reviews.layout == "tsv":
+                spark.read.text(file).count()
+            else:
+                spark.read.parquet(file).count()
+        except Exception as error:
+            first_line = str(error).strip().splitlines()[0][:200]
+            found.append(f"{file} ({first_line})")
+    return found
+
+
 def year_column(frame: DataFrame) -> Column:
     """The review's year: the parquet edition's ``year``, else parsed from ``review_date``.
 

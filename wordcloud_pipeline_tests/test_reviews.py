@@ -137,3 +137,12 @@ def test_a_year_that_lost_its_rows_is_emptied_not_left_stale(spark, tmp_path):
     metrics = preprocess(spark, str(tmp_path / "in"), str(out), PreprocessOptions(years=[2001]))
     assert metrics["tokens_by_year"] == {"2001": 0}
     assert sorted(p.name for p in out.glob("year=*")) == ["year=2002"]
+
+
+def test_a_corrupt_file_fails_the_read_with_its_name(spark, tmp_path):
+    write_tsv(tmp_path / "in" / "good.tsv.gz", [review("Wizard", "2001-05-06")])
+    bad = write_tsv(tmp_path / "in" / "truncated.tsv.gz", [review("Moon", "2001-01-01")] * 500)
+    bad.write_bytes(bad.read_bytes()[:-40])
+    with pytest.raises(ReviewDataError, match=r"cannot read .*truncated\.tsv\.gz") as error:
+        preprocess(spark, str(tmp_path / "in"), str(tmp_path / "out"), PreprocessOptions([2001]))
+    assert "good.tsv.gz" not in str(error.value)
