@@ -9,6 +9,7 @@ version stamp left out of the PNG so the bytes only change when the counts or se
 from __future__ import annotations
 
 import io
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,9 +17,29 @@ from dataclasses import dataclass
 import matplotlib
 from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 DPI = 100
+LABEL_HEIGHT_PX = 15
+
+
+def line_colors(colormap: str, count: int) -> list[tuple[float, float, float, float]]:
+    """``count`` colours: a qualitative map's own colours in order, else evenly spaced samples."""
+    cmap = matplotlib.colormaps[colormap]
+    if isinstance(cmap, ListedColormap) and cmap.N >= count and cmap.N <= 20:
+        return [cmap(i) for i in range(count)]
+    return [cmap(i / max(count - 1, 1)) for i in range(count)]
+
+
+def spread_labels(labels: Sequence[tuple[float, float, str, object]], gap: float) -> list[float]:
+    """Label heights (in rank units) for labels at (x, rank, ...): at least ``gap`` apart per x."""
+    heights = [rank for _, rank, _, _ in labels]
+    order = sorted(range(len(labels)), key=lambda i: (labels[i][0], labels[i][1], labels[i][2]))
+    for previous, current in itertools.pairwise(order):
+        if labels[previous][0] == labels[current][0]:
+            heights[current] = max(heights[current], heights[previous] + gap)
+    return heights
 
 
 @dataclass(frozen=True)
@@ -69,7 +90,7 @@ def render_rank_plot(
     *,
     width: int = 1200,
     height: int = 700,
-    colormap: str = "tab20",
+    colormap: str = "tab10",
     font_path: str | None = None,
 ) -> bytes:
     """PNG bytes of ``trends``: one line per word, rank 1 at the top, gaps where a word left the top."""
@@ -81,22 +102,26 @@ def render_rank_plot(
         figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
         FigureCanvasAgg(figure)
         axes = figure.add_subplot()
-        colors = matplotlib.colormaps[colormap].resampled(max(len(trends.ranks), 2))
-        for index, (word, ranks) in enumerate(trends.ranks.items()):
+        colors = line_colors(colormap, len(trends.ranks))
+        labels = []
+        for color, (word, ranks) in zip(colors, trends.ranks.items(), strict=True):
             values = [math.nan if rank is None else rank for rank in ranks]
-            color = colors(index)
-            axes.plot(trends.years, values, marker="o", linewidth=2.2, color=color, label=word)
+            axes.plot(trends.years, values, marker="o", markersize=4, linewidth=2, color=color)
             last = max(i for i, rank in enumerate(ranks) if rank is not None)
+            labels.append((trends.years[last], float(ranks[last]), word, color))
+        deepest = max((r for ranks in trends.ranks.values() for r in ranks if r), default=1)
+        # Labels sit right of each line's last point, pushed apart where lines end close together.
+        min_gap = LABEL_HEIGHT_PX * (deepest + 0.4) / (height * 0.8)
+        for (x, rank, word, color), y in zip(labels, spread_labels(labels, min_gap), strict=True):
             axes.annotate(
                 word,
-                (trends.years[last], ranks[last]),
-                xytext=(6, 0),
-                textcoords="offset points",
+                (x, rank),
+                xytext=(x + 0.3, y),
+                textcoords="data",
                 va="center",
                 color=color,
                 fontsize=10,
             )
-        deepest = max((r for ranks in trends.ranks.values() for r in ranks if r), default=1)
         axes.set_ylim(deepest + 0.7, 0.3)
         axes.set_xlim(trends.years[0] - 0.5, trends.years[-1] + 1.8)
         axes.set_xticks(trends.years)

@@ -122,3 +122,15 @@ def test_asset_plots_the_counts_on_disk(tmp_path: Path) -> None:
 def test_asset_fails_clearly_without_counts(tmp_path: Path) -> None:
     with pytest.raises(dg.Failure, match="materialize words_by_year first"):
         materialize_plot(tmp_path)
+
+
+def test_labels_ending_together_are_pushed_apart() -> None:
+    labels = [(2015, 10.0, "b", None), (2015, 10.0, "a", None), (2014, 10.2, "c", None)]
+    assert plots.spread_labels(labels, gap=0.7) == [10.7, 10.0, 10.2]
+
+
+def test_qualitative_colormaps_keep_their_distinct_colours() -> None:
+    import matplotlib
+
+    assert plots.line_colors("tab10", 3) == [matplotlib.colormaps["tab10"](i) for i in range(3)]
+    assert len(set(plots.line_colors("viridis", 5))) == 5

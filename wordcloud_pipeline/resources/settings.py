@@ -69,7 +69,7 @@ class CloudStyle(dg.ConfigurableResource):
     )
     label_color: str = Field(default="black", description="colour of the year on each frame")
     # word_rank_trends: how the ranks of the most frequent words move across the years.
-    plot_words: int = Field(default=10, ge=1, le=20, description="how many words the plot follows")
+    plot_words: int = Field(default=8, ge=1, le=20, description="how many words the plot follows")
     plot_width: int = Field(default=1200, ge=300, le=4000)
     plot_height: int = Field(default=700, ge=200, le=4000)
-    plot_colormap: str = Field(default="tab20", description="a matplotlib colormap for the lines")
+    plot_colormap: str = Field(default="tab10", description="a matplotlib colormap for the lines")
