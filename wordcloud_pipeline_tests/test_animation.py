@@ -182,3 +182,12 @@ def test_after_a_range_of_years_the_pictures_follow(
     }
     assert events["word_cloud_animation"]["years"].value == "2004, 2005, 2006"
     assert events["word_rank_trends"]["years"].value == 3
+
+
+def test_the_readme_pictures_stay_small() -> None:
+    """docs/images is embedded in the README: every picture must load fast (see docs/pictures.md)."""
+    images = Path(__file__).resolve().parents[1] / "docs" / "images"
+    sizes = {p.name: p.stat().st_size for p in images.iterdir()}
+    assert {"word_clouds.gif", "asset-graph.png", "cloud-preview.png"} <= set(sizes)
+    assert max(sizes.values()) < 600_000, sizes
+    assert len(animation.gif_frames((images / "word_clouds.gif").read_bytes())) == 21

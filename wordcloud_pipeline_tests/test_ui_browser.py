@@ -266,6 +266,8 @@ def test_materialize_one_year_from_the_asset_graph_shows_its_cloud(
 
     page.goto(f"{webserver.url}/assets/word_clouds?partition={YEAR}")
     expect(page.get_by_text("top_words", exact=True)).to_be_visible()
+    # The top words table sits next to the preview, rendered (not raw markdown).
+    expect(page.get_by_role("cell", name=f"word ({YEAR})")).to_be_visible()
     image = open_preview(page, f"word cloud {YEAR}")
     assert image.evaluate("img => img.naturalWidth") == 480  # clouds.preview_markdown's width
     image.screenshot(path=artifacts / "cloud-preview-image.png")

@@ -58,7 +58,7 @@ def word_cloud_animation(
             f"{storage.asset_location(word_clouds.key)}: materialize word_clouds first"
         )
     if missing:
-        context.log.info(f"years without a cloud, left out: {missing}")
+        context.log.info(f"years without a cloud, left out: {year_ranges(missing)}")
     options = {
         "frame_duration_ms": cloud_style.frame_duration_ms,
         "font_path": cloud_style.font_path,
