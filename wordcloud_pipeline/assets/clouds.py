@@ -66,7 +66,10 @@ def word_clouds(
                 f"{year}: no words counted, drawing a placeholder instead of a cloud"
             )
             png = clouds.render_placeholder(
-                f"no book titles in {year}", cloud_style.width, cloud_style.height
+                f"no book titles in {year}",
+                cloud_style.width,
+                cloud_style.height,
+                background_color=cloud_style.background_color,
             )
         uri = cloud_uri(storage, year)
         files.write_bytes(uri, png)
