@@ -2,12 +2,11 @@
 
 import dagster as dg
 
-from spark_scripts.job_cli import format_years
 from wordcloud_pipeline import metadata
 from wordcloud_pipeline.assets.titles import preprocessed_titles
 from wordcloud_pipeline.automation import follows_upstream_years
-from wordcloud_pipeline.partitions import partition_years, year_partitions
-from wordcloud_pipeline.resources.spark_launcher import SparkJob, SparkJobLauncher
+from wordcloud_pipeline.partitions import year_partitions
+from wordcloud_pipeline.resources.spark_launcher import SparkJobLauncher, yearly_job
 from wordcloud_pipeline.resources.storage import PipelineStorage
 
 
@@ -23,18 +22,11 @@ def words_by_year(
     context: dg.AssetExecutionContext, spark_jobs: SparkJobLauncher, storage: PipelineStorage
 ) -> dg.MaterializeResult:
     """How often each word appears in each year's titles, ranked."""
-    years = partition_years(context)
-    job = SparkJob(
-        script="count_words",
-        args=[
-            "--input",
-            storage.upstream_location(context),
-            "--output",
-            storage.asset_location(context.asset_key),
-            "--years",
-            format_years(years),
-        ],
-        name=f"words_by_year[{format_years(years)}]",
+    job = yearly_job(
+        context,
+        "count_words",
+        storage.upstream_location(context),
+        storage.asset_location(context.asset_key),
     )
     metrics = spark_jobs.run(context, job)
     return dg.MaterializeResult(metadata=metadata.counts_metadata(metrics))

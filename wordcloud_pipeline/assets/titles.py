@@ -2,12 +2,11 @@
 
 import dagster as dg
 
-from spark_scripts.job_cli import format_years
 from wordcloud_pipeline import files, metadata
 from wordcloud_pipeline.assets.raw_reviews import raw_reviews
-from wordcloud_pipeline.partitions import partition_years, year_partitions
+from wordcloud_pipeline.partitions import year_partitions
 from wordcloud_pipeline.resources.settings import TitleProcessing
-from wordcloud_pipeline.resources.spark_launcher import SparkJob, SparkJobLauncher
+from wordcloud_pipeline.resources.spark_launcher import SparkJobLauncher, yearly_job
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline.sample_data import write_sample
 
@@ -28,23 +27,16 @@ def preprocessed_titles(
     title_processing: TitleProcessing,
 ) -> dg.MaterializeResult:
     """Words of each year's book titles: cleaned, tokenized, stop words dropped, lemmatized."""
-    years = partition_years(context)
     reviews = storage.reviews_location()
     if storage.uses_default_reviews() and not files.has_files(reviews):
         context.log.info(f"no reviews at {reviews}: writing a {DEMO_SAMPLE_ROWS:,}-review sample")
         write_sample(files.local_path(reviews), DEMO_SAMPLE_ROWS)
-    job = SparkJob(
-        script="preprocess_titles",
-        args=[
-            "--input",
-            reviews,
-            "--output",
-            storage.asset_location(context.asset_key),
-            "--years",
-            format_years(years),
-            *title_processing.script_args(),
-        ],
-        name=f"preprocessed_titles[{format_years(years)}]",
+    job = yearly_job(
+        context,
+        "preprocess_titles",
+        reviews,
+        storage.asset_location(context.asset_key),
+        title_processing.script_args(),
     )
     metrics = spark_jobs.run(context, job)
     dropped = {k: v for k, v in metrics["rows_dropped"].items() if v}

@@ -14,6 +14,9 @@ from typing import Any
 
 import dagster as dg
 
+from spark_scripts.job_cli import format_years
+from wordcloud_pipeline.partitions import partition_years
+
 
 @dataclass(frozen=True)
 class SparkJob:
@@ -26,6 +29,22 @@ class SparkJob:
     def command_line(self) -> str:
         """The equivalent ``spark-submit`` command, logged so any run can be reproduced by hand."""
         return shlex.join(["spark-submit", f"spark_scripts/{self.script}.py", *self.args])
+
+
+def yearly_job(
+    context: dg.AssetExecutionContext,
+    script: str,
+    input_uri: str,
+    output_uri: str,
+    extra_args: Sequence[str] = (),
+) -> SparkJob:
+    """The job that (re)computes this run's years of the asset: every script takes these three flags."""
+    years = format_years(partition_years(context))
+    return SparkJob(
+        script=script,
+        args=["--input", input_uri, "--output", output_uri, "--years", years, *extra_args],
+        name=f"{context.asset_key.to_user_string()}[{years}]",
+    )
 
 
 class SparkJobLauncher(dg.ConfigurableResource, ABC):

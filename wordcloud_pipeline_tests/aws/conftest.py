@@ -16,6 +16,8 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from wordcloud_pipeline.resources.emr import EmrClusterResource, EmrSparkLauncher
+from wordcloud_pipeline.resources.settings import CloudStyle, TitleProcessing
+from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline_tests.aws.step_harness import REGION
 
 BUCKET = "wordcloud-test-project"
@@ -114,3 +116,16 @@ def sent(fake_aws: str) -> Iterator[SentRequests]:
     boto3.DEFAULT_SESSION.events.register("before-send", recorder)
     yield recorder
     boto3.DEFAULT_SESSION.events.unregister("before-send", recorder)
+
+
+def emr_test_resources(reviews_uri: str) -> dict[str, object]:
+    """The EMR resource set with outputs in the test bucket and small clouds; spark-nlp's jar cannot be
+    downloaded here, so the harness runs the native backend."""
+    emr = emr_test_resource()
+    return {
+        "emr": emr,
+        "spark_jobs": emr_test_launcher(emr),
+        "storage": PipelineStorage(reviews_uri=reviews_uri, storage_uri=f"s3://{BUCKET}/storage"),
+        "title_processing": TitleProcessing(backend="sparkml"),
+        "cloud_style": CloudStyle(width=300, height=200, max_words=60),
+    }

@@ -18,31 +18,16 @@ from wordcloud_pipeline import files
 from wordcloud_pipeline.definitions import YEARLY_ASSETS
 from wordcloud_pipeline.demo import range_tags
 from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR
-from wordcloud_pipeline.resources.settings import CloudStyle, TitleProcessing
-from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline.sensors.emr_run_end_sensor import emr_run_end_sensor
 from wordcloud_pipeline_tests.aws.conftest import (
     BUCKET,
     active_clusters,
-    emr_test_launcher,
-    emr_test_resource,
+    emr_test_resources,
 )
 from wordcloud_pipeline_tests.aws.step_harness import StepHarness
 
 pytestmark = pytest.mark.slow
 YEARS = range(FIRST_YEAR, LAST_YEAR + 1)
-
-
-def emr_resources(reviews_uri: str) -> dict[str, object]:
-    emr = emr_test_resource()
-    return {
-        "emr": emr,
-        "spark_jobs": emr_test_launcher(emr),
-        "storage": PipelineStorage(reviews_uri=reviews_uri, storage_uri=f"s3://{BUCKET}/storage"),
-        # No spark-nlp jar here: the harness runs the native backend.
-        "title_processing": TitleProcessing(backend="sparkml"),
-        "cloud_style": CloudStyle(width=300, height=200, max_words=60),
-    }
 
 
 def end_finished_runs(instance: dg.DagsterInstance, emr: object) -> str:
@@ -62,7 +47,7 @@ def reviews_in_s3(bucket: str, sample_tsv: Path) -> str:
 def test_21_year_backfill_is_one_cluster_one_step_per_spark_asset_and_21_pngs(
     spark, reviews_in_s3, tmp_path, sent
 ):
-    resources = emr_resources(reviews_in_s3)
+    resources = emr_test_resources(reviews_in_s3)
     with dg.instance_for_test() as instance:
         with StepHarness(tmp_path, instance) as harness:
             result = dg.materialize(

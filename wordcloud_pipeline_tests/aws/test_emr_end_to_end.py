@@ -18,14 +18,11 @@ import pytest
 from wordcloud_pipeline.assets.clouds import word_clouds
 from wordcloud_pipeline.assets.counts import words_by_year
 from wordcloud_pipeline.assets.titles import preprocessed_titles
-from wordcloud_pipeline.resources.settings import CloudStyle, TitleProcessing
-from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline.sensors.emr_run_end_sensor import emr_run_end_sensor
 from wordcloud_pipeline_tests.aws.conftest import (
     BUCKET,
     active_clusters,
-    emr_test_launcher,
-    emr_test_resource,
+    emr_test_resources,
 )
 from wordcloud_pipeline_tests.aws.step_harness import StepHarness
 
@@ -53,18 +50,6 @@ def instance():
         yield test_instance
 
 
-def emr_resources(reviews_uri: str) -> dict[str, object]:
-    emr = emr_test_resource()
-    return {
-        "emr": emr,
-        "spark_jobs": emr_test_launcher(emr),
-        "storage": PipelineStorage(reviews_uri=reviews_uri, storage_uri=f"s3://{BUCKET}/storage"),
-        # spark-nlp's jar cannot be downloaded here, so the harness runs the native backend.
-        "title_processing": TitleProcessing(backend="sparkml"),
-        "cloud_style": CloudStyle(width=300, height=200, max_words=60),
-    }
-
-
 def end_finished_runs(instance: dg.DagsterInstance, resources: dict[str, object]) -> str:
     with dg.build_sensor_context(instance=instance, resources={"emr": resources["emr"]}) as ctx:
         return emr_run_end_sensor(ctx).skip_message
@@ -77,7 +62,7 @@ def all_clusters(emr) -> list[dict]:
 def test_whole_graph_runs_on_one_cluster_one_step_per_spark_asset(
     spark, reviews_in_s3, instance, tmp_path, sent
 ):
-    resources = emr_resources(reviews_in_s3)
+    resources = emr_test_resources(reviews_in_s3)
     with StepHarness(tmp_path, instance) as harness:
         result = dg.materialize(ASSETS, resources=resources, instance=instance, tags=RANGE_TAGS)
     assert result.success
@@ -128,7 +113,7 @@ def test_whole_graph_runs_on_one_cluster_one_step_per_spark_asset(
 def test_failed_step_puts_its_stderr_tail_in_the_dagster_error(
     spark, reviews_in_s3, instance, tmp_path
 ):
-    resources = emr_resources(reviews_in_s3)
+    resources = emr_test_resources(reviews_in_s3)
     stderr = "\n".join(
         [*(f"INFO noise line {i}" for i in range(100)), "ReviewDataError: year column 42 is bad"]
     )
@@ -155,7 +140,7 @@ def test_failed_step_puts_its_stderr_tail_in_the_dagster_error(
 def test_cancelled_run_cancels_its_step_and_ends_its_cluster(
     spark, reviews_in_s3, instance, tmp_path, sent
 ):
-    resources = emr_resources(reviews_in_s3)
+    resources = emr_test_resources(reviews_in_s3)
     with StepHarness(tmp_path, instance) as harness:
         harness.cancel_next()
         result = dg.materialize(
