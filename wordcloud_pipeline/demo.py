@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
@@ -26,6 +26,33 @@ def range_tags(first: int, last: int) -> dict[str, str]:
     }
 
 
+def materialize_years(
+    resources: Mapping[str, object],
+    instance: dg.DagsterInstance,
+    first_year: int,
+    last_year: int,
+    *,
+    summaries: bool = True,
+) -> tuple[dg.ExecuteInProcessResult, dg.ExecuteInProcessResult | None]:
+    """The yearly assets for a range of years as ONE run, then (unless ``summaries`` is False) the
+    all-years pictures, which are unpartitioned and so cannot be part of the range run."""
+    from wordcloud_pipeline.definitions import ALL_ASSETS, SUMMARY_ASSETS, YEARLY_ASSETS
+
+    yearly = dg.materialize(
+        ALL_ASSETS,
+        resources=resources,
+        instance=instance,
+        selection=YEARLY_ASSETS,
+        tags=range_tags(first_year, last_year),
+    )
+    if not summaries:
+        return yearly, None
+    summary = dg.materialize(
+        ALL_ASSETS, resources=resources, instance=instance, selection=SUMMARY_ASSETS
+    )
+    return yearly, summary
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--first-year", type=int, default=FIRST_YEAR)
@@ -37,20 +64,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     from wordcloud_pipeline.assets.animation import animation_uri
     from wordcloud_pipeline.assets.clouds import cloud_uri
     from wordcloud_pipeline.assets.rank_plot import plot_uri
-    from wordcloud_pipeline.definitions import ALL_ASSETS, SUMMARY_ASSETS, YEARLY_ASSETS, build_defs
+    from wordcloud_pipeline.definitions import build_defs
 
     defs = build_defs()
     resources = defs.resources
     with dg.DagsterInstance.get() as instance:
-        result = dg.materialize(
-            ALL_ASSETS,
-            resources=resources,
-            instance=instance,
-            selection=YEARLY_ASSETS,
-            tags=range_tags(args.first_year, args.last_year),
-        )
-        # Unpartitioned, so not part of the range run: refreshed once the years are done.
-        dg.materialize(ALL_ASSETS, resources=resources, instance=instance, selection=SUMMARY_ASSETS)
+        result, _ = materialize_years(resources, instance, args.first_year, args.last_year)
     storage = resources["storage"]
     clouds = [cloud_uri(storage, y) for y in range(args.first_year, args.last_year + 1)]
     out = [

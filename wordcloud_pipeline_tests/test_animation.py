@@ -151,22 +151,12 @@ def test_after_a_range_of_years_the_pictures_follow(
 ) -> None:
     """The real graph: a single-run range of years, then the animation and the plot of those years."""
     from wordcloud_pipeline.assets.rank_plot import plot_uri
-    from wordcloud_pipeline.definitions import ALL_ASSETS, SUMMARY_ASSETS, YEARLY_ASSETS
-    from wordcloud_pipeline.demo import range_tags
+    from wordcloud_pipeline.demo import materialize_years
     from wordcloud_pipeline_tests.conftest import local_test_resources
 
     resources = local_test_resources(sample_tsv, tmp_path / "storage", frame_width=200)
     with dg.DagsterInstance.ephemeral() as instance:
-        yearly = dg.materialize(
-            ALL_ASSETS,
-            resources=resources,
-            instance=instance,
-            selection=YEARLY_ASSETS,
-            tags=range_tags(2004, 2006),
-        )
-        summary = dg.materialize(
-            ALL_ASSETS, resources=resources, instance=instance, selection=SUMMARY_ASSETS
-        )
+        yearly, summary = materialize_years(resources, instance, 2004, 2006)
     assert yearly.success and summary.success
     storage = resources["storage"]
     decoded = animation.gif_frames(files.read_bytes(animation_uri(storage)))
