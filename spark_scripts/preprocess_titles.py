@@ -61,12 +61,30 @@ def with_drop_reason(reviews: DataFrame, category: str, years: Sequence[int]) ->
     )
 
 
-def titles_to_count(kept: DataFrame, counting: str) -> DataFrame:
-    """The (year, title) rows whose words are counted: distinct titles, or every review."""
+def usable_titles(annotated: DataFrame) -> DataFrame:
+    """(drop_reason, year, product_title, reviews): the kept rows grouped by (year, title), the dropped
+    ones by reason alone (year and title null).
+
+    One aggregation gives both the counts by reason and the distinct titles, so the raw reviews are read
+    once, and what is kept in memory afterwards is one row per title and year rather than per review.
+    """
+    kept = F.col("drop_reason").isNull()
+    return annotated.groupBy(
+        "drop_reason",
+        F.when(kept, F.col("year")).alias("year"),
+        F.when(kept, F.col("product_title")).alias("product_title"),
+    ).agg(F.count("*").alias("reviews"))
+
+
+def titles_to_count(usable: DataFrame, counting: str) -> DataFrame:
+    """The (year, title) rows whose words are counted: each distinct title once, or once per review."""
     if counting not in COUNTING_UNITS:
         raise ValueError(f"counting must be one of {COUNTING_UNITS}, not {counting!r}")
-    titles = kept.select("year", "product_title")
-    return titles.distinct() if counting == "titles" else titles
+    kept = usable.where(F.col("drop_reason").isNull())
+    if counting == "titles":
+        return kept.select("year", "product_title")
+    once_per_review = F.explode(F.array_repeat(F.lit(True), F.col("reviews").cast("int")))
+    return kept.select("year", "product_title", once_per_review).drop("col")
 
 
 def to_words(titles: DataFrame, options: PreprocessOptions) -> DataFrame:
@@ -91,25 +109,27 @@ def preprocess(spark: SparkSession, input_uri: str, output_uri: str, options: Pr
         if "year" in frame.columns:
             # Null years stay in so they are counted as unparseable dates, not silently skipped.
             frame = frame.where(F.col("year").isin(*options.years) | F.col("year").isNull())
-    annotated = with_drop_reason(frame, options.category, options.years).persist(
-        StorageLevel.MEMORY_AND_DISK
-    )
+    usable = usable_titles(with_drop_reason(frame, options.category, options.years))
+    usable = usable.persist(StorageLevel.MEMORY_AND_DISK)
+    words = None
     try:
-        by_reason = _count_by_reason(spark, annotated, reviews)
+        by_reason = _count_by_reason(spark, usable, reviews)
         rows_read = sum(by_reason.values())
         if rows_read == 0:
             raise ReviewDataError(
                 f"the review files under {input_uri} hold no rows"
                 + (f" of category {options.category!r}" if reviews.layout == "parquet" else "")
             )
-        kept = annotated.where(F.col("drop_reason").isNull())
-        titles = titles_to_count(kept, options.counting)
+        titles = titles_to_count(usable, options.counting)
         words = to_words(titles, options).select("year", "word")
+        words = words.persist(StorageLevel.MEMORY_AND_DISK)
         job_cli.write_year_partitions(words.repartition("year"), output_uri, options.years)
+        per_year = _tokens_per_year(words, options.years)
     finally:
-        annotated.unpersist()
+        usable.unpersist()
+        if words is not None:
+            words.unpersist()
 
-    per_year = _tokens_per_year(spark, output_uri, options.years)
     return {
         "input": input_uri,
         "output": output_uri,
@@ -128,10 +148,10 @@ def preprocess(spark: SparkSession, input_uri: str, output_uri: str, options: Pr
     }
 
 
-def _count_by_reason(spark: SparkSession, annotated: DataFrame, reviews: Reviews) -> dict:
+def _count_by_reason(spark: SparkSession, usable: DataFrame, reviews: Reviews) -> dict:
     """Rows per drop reason (None: kept); the first full read, so unreadable files surface here."""
     try:
-        rows = annotated.groupBy("drop_reason").count().collect()
+        rows = usable.groupBy("drop_reason").agg(F.sum("reviews").alias("rows")).collect()
     except Py4JJavaError as error:
         broken = unreadable_files(spark, reviews)
         if not broken:
@@ -140,17 +160,13 @@ def _count_by_reason(spark: SparkSession, annotated: DataFrame, reviews: Reviews
             "cannot read these review files (truncated or corrupt? fix or remove them): "
             + "; ".join(broken)
         ) from error
-    return {row["drop_reason"]: row["count"] for row in rows}
+    return {row["drop_reason"]: row["rows"] for row in rows}
 
 
-def _tokens_per_year(spark: SparkSession, output_uri: str, years: Sequence[int]) -> dict[str, Any]:
+def _tokens_per_year(words: DataFrame, years: Sequence[int]) -> dict[str, Any]:
     counts = {str(year): {"tokens": 0, "distinct_words": 0} for year in years}
-    if not job_cli.has_data(spark, output_uri):
-        return counts
     rows = (
-        spark.read.parquet(output_uri)
-        .where(F.col("year").isin(*years))
-        .groupBy("year")
+        words.groupBy("year")
         .agg(F.count("*").alias("tokens"), F.countDistinct("word").alias("distinct_words"))
         .collect()
     )
