@@ -103,10 +103,12 @@ def years_in_file(uri: str, category: str | None = None) -> set[int]:
 
 def _years(dates_or_years: pa.ChunkedArray | pa.Array) -> set[int]:
     if pa.types.is_string(dates_or_years.type) or pa.types.is_large_string(dates_or_years.type):
-        parsed = pc.strptime(
-            pc.utf8_trim_whitespace(dates_or_years), format="%Y-%m-%d", unit="s", error_is_null=True
-        )
-        dates_or_years = pc.year(parsed)
+        dates = pc.utf8_trim_whitespace(dates_or_years)
+        parsed = pc.strptime(dates, format="%Y-%m-%d", unit="s", error_is_null=True)
+        # strptime takes "2003-5-6" and rolls "2003-02-30" over to March; the Spark job takes neither, so
+        # only dates that print back as they were written count.
+        exact = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), dates)
+        dates_or_years = pc.year(pc.filter(parsed, exact))
     elif pa.types.is_date(dates_or_years.type) or pa.types.is_timestamp(dates_or_years.type):
         dates_or_years = pc.year(dates_or_years)
     return {int(y) for y in pc.unique(dates_or_years).to_pylist() if y is not None}

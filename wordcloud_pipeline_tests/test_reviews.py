@@ -3,10 +3,18 @@
 import gzip
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from spark_scripts.preprocess_titles import PreprocessOptions, preprocess
-from spark_scripts.reviews import REVIEW_COLUMNS, ReviewDataError, detect_layout, read_reviews
+from spark_scripts.reviews import (
+    REVIEW_COLUMNS,
+    ReviewDataError,
+    detect_layout,
+    read_reviews,
+    year_column,
+)
+from wordcloud_pipeline import review_years
 
 
 def write_tsv(path: Path, rows: list[list[str]], header=REVIEW_COLUMNS) -> Path:
@@ -45,6 +53,36 @@ def test_both_published_layouts_read_the_same_reviews(spark, sample_tsv, sample_
         parquet.frame.where(books).count()
         == tsv.frame.where(books + " AND _corrupt_record IS NULL").count()
     )
+
+
+def test_tsv_fields_are_cut_exactly_and_rows_of_another_width_are_malformed(spark, tmp_path):
+    good = review("Café Society: Ænigma (Vol. 2)", "2004-06-07", category="Books")
+    long_row = review("Title\twith a tab", "2004-06-07")  # one field too many
+    write_tsv(tmp_path / "r.tsv.gz", [good, long_row, good[:14], [""] * 15])
+    frame = read_reviews(spark, str(tmp_path)).frame
+    rows = frame.collect()
+    assert [r["_corrupt_record"] is None for r in rows] == [True, False, False, True]
+    assert [rows[0][c] for c in REVIEW_COLUMNS] == good
+    assert rows[1]["_corrupt_record"] == "\t".join(long_row)
+    assert all(rows[1][c] is None for c in REVIEW_COLUMNS)
+    assert [rows[3][c] for c in REVIEW_COLUMNS] == [""] * 15
+
+
+DATES = ["2003-05-06", " 2003-05-06 ", "2003-5-6", "2003", "2003-05", "2005-13-45", "2003-02-30",
+         "2004-02-29", "n/a", "", "31/02/2007", "2003-05-06T10:00", "2003-05-0x", None]  # fmt: skip
+
+
+def test_review_dates_are_strict_yyyy_mm_dd(spark):
+    frame = spark.createDataFrame([(d,) for d in DATES], "review_date string")
+    years = [r[0] for r in frame.select(year_column(frame)).collect()]
+    assert years == [2003, 2003] + [None] * 5 + [2004] + [None] * 6
+
+
+def test_the_sensor_reads_review_dates_as_the_spark_job_does(spark):
+    frame = spark.createDataFrame([(d,) for d in DATES], "review_date string")
+    for date, row in zip(DATES, frame.select(year_column(frame)).collect(), strict=True):
+        sensor = review_years._years(pa.array([date], pa.string()))
+        assert sensor == ({row[0]} if row[0] is not None else set()), date
 
 
 def test_missing_required_column_names_the_column_and_the_file(spark, tmp_path):
