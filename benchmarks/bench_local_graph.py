@@ -1,6 +1,7 @@
 """Benchmark: the whole local graph on N generated reviews, against the same word count in DuckDB.
 
     python benchmarks/bench_local_graph.py --rows 1000000
+    python benchmarks/bench_local_graph.py --rows 1000000 5000000    # and the cost of each extra million
 
 Prints wall seconds, rows per second and peak memory of the Dagster run (its Python process and the Spark JVM
 together), then the same count in DuckDB on the same files, the Spark/DuckDB ratio, and whether both counted
@@ -52,12 +53,13 @@ json.dump({
 """
 
 # The least any local Spark job on these files can take: a session as the graph starts it, then one pass
-# that only counts the lines (no parsing, no shuffle, no write).
+# that only counts the lines (no parsing, no shuffle, no write). Imports are not counted: a run has them
+# loaded before its first step starts.
 FLOOR_CHILD = """
 import sys, time
-started = time.monotonic()
 from dagster_pyspark.resources import spark_session_from_config
 from wordcloud_pipeline.resources.local_spark import DEFAULT_LOCAL_SPARK_CONF
+started = time.monotonic()
 spark = spark_session_from_config(DEFAULT_LOCAL_SPARK_CONF)
 session = time.monotonic() - started
 lines = spark.read.text(sys.argv[1]).count()
@@ -181,25 +183,22 @@ def duckdb_count(reviews: Path, stopwords: list[str], output: Path) -> tuple[flo
     return seconds, int(total.fetchone()[0])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--workdir", type=Path, default=Path("benchmarks/out"))
-    args = parser.parse_args()
-    work = args.workdir.resolve() / f"rows_{args.rows}"
+def measure(rows: int, workdir: Path) -> tuple[float, float]:
+    """Runs and prints one size; returns (Spark's word count seconds, DuckDB's)."""
+    work = workdir.resolve() / f"rows_{rows}"
     reviews = work / "reviews"
     if not reviews.exists():
         started = time.monotonic()
-        write_sample(reviews, args.rows, "tsv")
-        print(f"generated {args.rows:,} reviews in {time.monotonic() - started:.1f} s")
+        write_sample(reviews, rows, "tsv")
+        print(f"generated {rows:,} reviews in {time.monotonic() - started:.1f} s")
     graph = run_graph(reviews, work / "storage", work / "graph.json")
     spark_seconds = graph["steps"]["preprocessed_titles"] + graph["steps"]["words_by_year"]
     duck_seconds, duck_tokens = duckdb_count(reviews, graph["stopwords"], work / "duckdb_counts")
     session_seconds, floor_seconds = spark_floor(reviews)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"rows: {args.rows:,} reviews (TSV.gz), cores: {os.cpu_count()}, load average: {load}")
+    print(f"rows: {rows:,} reviews (TSV.gz), cores: {os.cpu_count()}, load average: {load}")
     print(f"graph end to end (run wall, incl. JVM start and clouds): {graph['wall_seconds']:.1f} s")
-    print(f"  rows per second end to end: {args.rows / graph['wall_seconds']:,.0f}")
+    print(f"  rows per second end to end: {rows / graph['wall_seconds']:,.0f}")
     for step, seconds in graph["steps"].items():
         print(f"  step {step}: {seconds:.1f} s")
     print(f"  peak memory (Python + JVM): {graph['peak_rss_bytes'] / 2**20:,.0f} MiB")
@@ -212,6 +211,31 @@ def main() -> None:
     )
     same = "same" if duck_tokens == graph["tokens"] else "DIFFERENT"
     print(f"words counted: spark {graph['tokens']:,}, duckdb {duck_tokens:,} ({same})")
+    return spark_seconds, duck_seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--rows", type=int, nargs="+", default=[1_000_000],
+        help="one or more sizes; with two or more, also the cost of each extra million reviews",
+    )  # fmt: skip
+    parser.add_argument("--workdir", type=Path, default=Path("benchmarks/out"))
+    args = parser.parse_args()
+    sizes = sorted(set(args.rows))
+    seconds = {}
+    for rows in sizes:
+        seconds[rows] = measure(rows, args.workdir)
+        print()
+    if len(sizes) > 1:
+        small, large = sizes[0], sizes[-1]
+        millions = (large - small) / 1e6
+        spark = (seconds[large][0] - seconds[small][0]) / millions
+        duck = (seconds[large][1] - seconds[small][1]) / millions
+        print(
+            f"each extra million reviews ({small:,} -> {large:,}): spark {spark:.2f} s, "
+            f"duckdb {duck:.2f} s, ratio {spark / duck:.2f}x"
+        )
 
 
 if __name__ == "__main__":
