@@ -172,7 +172,7 @@ def year_column(frame: DataFrame) -> Column:
     """The review's year: the parquet edition's ``year``, else parsed from ``review_date``.
 
     An unparseable date gives null, so the row is dropped and counted, not fatal. Only ``yyyy-MM-dd`` is a
-    date (as the new-reviews sensor reads it); Spark's date cast then parses it several times faster than
+    date (as the new-reviews sensor reads it); Spark's date cast then parses it about twice as fast as
     a formatter-based parse, and ``try_cast`` keeps it null-on-failure even with ANSI mode on.
     """
     if "year" in frame.columns:
