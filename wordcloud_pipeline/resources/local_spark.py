@@ -10,9 +10,14 @@ import dagster as dg
 from dagster_pyspark.resources import spark_session_from_config
 from pydantic import Field, PrivateAttr
 
+from spark_scripts import spark_packages
 from wordcloud_pipeline.resources.spark_launcher import SparkJob, SparkJobLauncher
 
 DEFAULT_LOCAL_SPARK_CONF = {
+    **spark_packages.packages_conf(spark_packages.DELTA),
+    **spark_packages.DELTA_CONF,
+    # Delta rebuilds a table's state from its log with this many tasks (default 50): tiny tasks here.
+    "spark.databricks.delta.snapshotPartitions": "2",
     "spark.master": "local[*]",
     "spark.driver.memory": "4g",
     # Few cores here: many tiny shuffle tasks cost more than they parallelize.

@@ -1,0 +1,24 @@
+"""The Maven packages Spark resolves for the scripts, and the settings that switch them on.
+
+One place for every launcher: the local session's ``spark.jars.packages``, ``spark-submit --packages`` and
+an EMR step's ``--packages``/``--conf``. Spark resolves the coordinates from Maven Central into the Ivy cache
+(``~/.ivy2``) on first use; later sessions reuse the cache. Versions follow pyspark 3.5.6 (Scala 2.12), the
+Spark of the default EMR release.
+"""
+
+from __future__ import annotations
+
+SCALA_VERSION = "2.12"
+
+# Delta Lake 3.3 is the line built for Spark 3.5; EMR 7 ships the same line natively.
+DELTA_VERSION = "3.3.2"
+DELTA = f"io.delta:delta-spark_{SCALA_VERSION}:{DELTA_VERSION}"
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+
+
+def packages_conf(*coordinates: str) -> dict[str, str]:
+    """``spark.jars.packages`` for ``coordinates`` (duplicates dropped, order kept)."""
+    return {"spark.jars.packages": ",".join(dict.fromkeys(coordinates))}
