@@ -2,8 +2,10 @@
 
     spark-submit spark_scripts/count_words.py --input out/titles --output out/counts --years 1995-2015
 
-Each year is written as one parquet file ordered by rank, so a reader can take the top N words of a year
-without a JVM. The sum of a year's counts equals the number of words ``preprocess_titles`` kept for it.
+Both tables are Delta Lake tables partitioned by year; the requested years are replaced in one commit after
+the year gate (``job_cli.commit_years``). Each year is written as one file ordered by rank, so a reader can
+take the top N words of a year without a JVM. The sum of a year's counts equals the number of words
+``preprocess_titles`` kept for it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from spark_scripts import job_cli
+from spark_scripts import delta_table, job_cli, year_gate
 from spark_scripts.reviews import ReviewDataError
 
 TOP_WORDS_IN_METRICS = 10
@@ -33,22 +35,34 @@ def rank_words(counts: DataFrame) -> DataFrame:
     return counts.withColumn("rank", F.row_number().over(by_frequency))
 
 
-def count(spark: SparkSession, input_uri: str, output_uri: str, years: Sequence[int]):
+def count(
+    spark: SparkSession,
+    input_uri: str,
+    output_uri: str,
+    years: Sequence[int],
+    max_drop_fraction: float = year_gate.DEFAULT_MAX_DROP_FRACTION,
+):
     """Counts the requested years of ``input_uri`` into ``output_uri``; returns the metrics."""
-    if not job_cli.has_data(spark, input_uri):
+    if not delta_table.is_table(spark, input_uri):
         raise ReviewDataError(
             f"no preprocessed titles under {input_uri}: materialize preprocessed_titles first"
         )
-    words = spark.read.parquet(input_uri).where(F.col("year").isin(*years))
+    words = delta_table.read(spark, input_uri, years)
     ranked = rank_words(count_words(words)).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        job_cli.write_year_partitions(
-            ranked.sortWithinPartitions("year", "rank"), output_uri, years
-        )
+        # Counted before the commit: the year gate compares them with the committed rows.
         summary = (
             ranked.groupBy("year")
             .agg(F.sum("count").alias("tokens"), F.count("*").alias("distinct_words"))
             .collect()
+        )
+        commit = job_cli.commit_years(
+            # The ranking window already put each year in one task: one file per year, by rank.
+            ranked.sortWithinPartitions("year", "rank"),
+            output_uri,
+            years,
+            {int(row["year"]): int(row["distinct_words"]) for row in summary},
+            max_drop_fraction,
         )
         top = ranked.where(F.col("rank") <= TOP_WORDS_IN_METRICS).collect()
     finally:
@@ -70,6 +84,7 @@ def count(spark: SparkSession, input_uri: str, output_uri: str, years: Sequence[
         "tokens": sum(y["tokens"] for y in per_year.values()),
         "distinct_words": sum(y["distinct_words"] for y in per_year.values()),
         "by_year": per_year,
+        **commit,
     }
 
 
@@ -80,7 +95,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, Any]:
-    return count(spark, args.input, args.output, args.years)
+    return count(spark, args.input, args.output, args.years, args.max_row_drop_fraction)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 
 
-def _fs_and_path(spark: SparkSession, uri: str):
+def fs_and_path(spark: SparkSession, uri: str):
     jvm = spark.sparkContext._jvm
     path = jvm.org.apache.hadoop.fs.Path(uri)
     return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
@@ -22,7 +22,7 @@ def _is_hidden(name: str) -> bool:
 
 def list_files(spark: SparkSession, uri: str) -> list[str]:
     """Every visible data file below ``uri``, recursively, sorted; empty when ``uri`` does not exist."""
-    fs, path = _fs_and_path(spark, uri)
+    fs, path = fs_and_path(spark, uri)
     if not fs.exists(path):
         return []
     found = []
@@ -38,7 +38,7 @@ def list_files(spark: SparkSession, uri: str) -> list[str]:
 def read_first_line(spark: SparkSession, uri: str) -> str | None:
     """The first line of a text file, decompressed by extension (.gz, .bz2) like Spark does."""
     jvm = spark.sparkContext._jvm
-    fs, path = _fs_and_path(spark, uri)
+    fs, path = fs_and_path(spark, uri)
     codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(
         spark.sparkContext._jsc.hadoopConfiguration()
     ).getCodec(path)
@@ -54,7 +54,7 @@ def read_first_line(spark: SparkSession, uri: str) -> str | None:
 
 def write_text(spark: SparkSession, uri: str, text: str) -> None:
     """Writes (replaces) a small text file, such as a job's metrics."""
-    fs, path = _fs_and_path(spark, uri)
+    fs, path = fs_and_path(spark, uri)
     out = fs.create(path, True)
     try:
         out.write(bytearray(text.encode("utf-8")))
@@ -64,5 +64,5 @@ def write_text(spark: SparkSession, uri: str, text: str) -> None:
 
 def delete(spark: SparkSession, uri: str) -> bool:
     """Deletes a file or folder recursively; False when there was nothing to delete."""
-    fs, path = _fs_and_path(spark, uri)
+    fs, path = fs_and_path(spark, uri)
     return bool(fs.exists(path) and fs.delete(path, True))

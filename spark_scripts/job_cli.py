@@ -1,16 +1,16 @@
-"""What every script's command line shares: year lists, partition writes, and reporting metrics."""
+"""What every script's command line shares: year lists, the gated commit of years, and reporting metrics."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
-from spark_scripts import hadoop_fs
+from spark_scripts import delta_table, hadoop_fs, year_gate
 
 
 def parse_years(text: str) -> list[int]:
@@ -47,36 +47,48 @@ def format_years(years: Sequence[int]) -> str:
     return ",".join(runs)
 
 
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a fraction between 0 and 1")
+    return value
+
+
 def base_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--input", required=True, help="folder or s3:// prefix to read")
     parser.add_argument("--output", required=True, help="folder or s3:// prefix to write")
     parser.add_argument("--years", required=True, type=parse_years, help="e.g. 1995-2015 or 2003")
     parser.add_argument("--metrics-out", help="where to write the job's metrics as JSON")
+    parser.add_argument(
+        "--max-row-drop-fraction",
+        type=_fraction,
+        default=year_gate.DEFAULT_MAX_DROP_FRACTION,
+        help="refuse to replace a year that would lose more than this share of its rows "
+        "(0..1; 1 allows any change)",
+    )
     return parser
 
 
-def write_year_partitions(frame: DataFrame, output: str, years: Sequence[int]) -> None:
-    """Replaces exactly ``years`` under ``output`` (partitioned by year), leaving other years alone.
+def commit_years(
+    frame: DataFrame,
+    output: str,
+    years: Sequence[int],
+    new_rows: Mapping[int, int],
+    max_drop_fraction: float,
+) -> dict[str, Any]:
+    """Gate, then replace ``years`` of the Delta table at ``output`` by ``frame`` in one commit.
 
-    The requested years are deleted first, then written with dynamic partition overwrite: a year that now
-    has no rows cannot keep stale data, and a re-run never appends twice. ``frame`` must not read from
-    ``output`` (no script here does).
+    ``new_rows`` is each year's row count in ``frame`` (the scripts compute it anyway for their
+    metrics). A year that would collapse raises ``YearCollapseError`` before anything is written, so the
+    table keeps its previous version. Returns the commit's version and the rows before and after.
     """
     spark = frame.sparkSession
-    for year in years:
-        hadoop_fs.delete(spark, f"{output.rstrip('/')}/year={year}")
-    (
-        frame.write.mode("overwrite")
-        .option("partitionOverwriteMode", "dynamic")
-        .partitionBy("year")
-        .parquet(output)
-    )
-
-
-def has_data(spark: SparkSession, uri: str) -> bool:
-    """Whether ``uri`` holds any data file (a job's output may not exist yet)."""
-    return bool(hadoop_fs.list_files(spark, uri))
+    delta_table.check_writable_target(spark, output)
+    before = delta_table.rows_per_year(spark, output, years)
+    year_gate.check_years(output, before, new_rows, years, max_drop_fraction)
+    version = delta_table.replace_years(frame, output, years)
+    return delta_table.summary(version, before, {y: new_rows.get(y, 0) for y in years})
 
 
 def run_main(

@@ -19,9 +19,10 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from spark_scripts import job_cli, text
+from spark_scripts import job_cli, text, year_gate
 from spark_scripts.reviews import (
     CORRUPT_RECORD,
+    MAX_TITLE_CHARS,
     ReviewDataError,
     Reviews,
     read_reviews,
@@ -42,6 +43,7 @@ class PreprocessOptions:
     backend: str = "sparkml"
     domain_stopwords: Sequence[str] = field(default=text.DEFAULT_DOMAIN_STOPWORDS)
     min_token_length: int = text.DEFAULT_MIN_TOKEN_LENGTH
+    max_drop_fraction: float = year_gate.DEFAULT_MAX_DROP_FRACTION
 
 
 def with_drop_reason(reviews: DataFrame, category: str, years: Sequence[int]) -> DataFrame:
@@ -50,7 +52,7 @@ def with_drop_reason(reviews: DataFrame, category: str, years: Sequence[int]) ->
     title = F.col("product_title")
     year = year_column(reviews)
     reason = (
-        F.when(corrupt.isNotNull(), "malformed_row")
+        F.when(corrupt.isNotNull() | (F.length(title) > MAX_TITLE_CHARS), "malformed_row")
         .when(title.isNull() | (F.trim(title) == ""), "blank_title")
         .when(year.isNull(), "unparseable_date")
         .when(F.col("product_category") != category, "other_category")
@@ -107,8 +109,10 @@ def preprocess(spark: SparkSession, input_uri: str, output_uri: str, options: Pr
         # Partition pruning and parquet statistics: other categories and years are never read.
         frame = frame.where(F.col("product_category") == options.category)
         if "year" in frame.columns:
-            # Null years stay in so they are counted as unparseable dates, not silently skipped.
-            frame = frame.where(F.col("year").isin(*options.years) | F.col("year").isNull())
+            # Null years (and strings that are no year) stay in so they are counted as unparseable
+            # dates, not silently skipped; the cast is a no-op for the published integer column.
+            year = year_column(frame)
+            frame = frame.where(year.isin(*options.years) | year.isNull())
     usable = usable_titles(with_drop_reason(frame, options.category, options.years))
     usable = usable.persist(StorageLevel.MEMORY_AND_DISK)
     words = None
@@ -123,8 +127,15 @@ def preprocess(spark: SparkSession, input_uri: str, output_uri: str, options: Pr
         titles = titles_to_count(usable, options.counting)
         words = to_words(titles, options).select("year", "word")
         words = words.persist(StorageLevel.MEMORY_AND_DISK)
-        job_cli.write_year_partitions(words.repartition("year"), output_uri, options.years)
+        # Counted before the commit: the year gate compares them with the committed rows.
         per_year = _tokens_per_year(words, options.years)
+        commit = job_cli.commit_years(
+            words.repartition("year"),
+            output_uri,
+            options.years,
+            {int(year): y["tokens"] for year, y in per_year.items()},
+            options.max_drop_fraction,
+        )
     finally:
         usable.unpersist()
         if words is not None:
@@ -145,6 +156,7 @@ def preprocess(spark: SparkSession, input_uri: str, output_uri: str, options: Pr
         "tokens": sum(y["tokens"] for y in per_year.values()),
         "tokens_by_year": {year: y["tokens"] for year, y in per_year.items()},
         "distinct_words_by_year": {year: y["distinct_words"] for year, y in per_year.items()},
+        **commit,
     }
 
 
@@ -152,14 +164,14 @@ def _count_by_reason(spark: SparkSession, usable: DataFrame, reviews: Reviews) -
     """Rows per drop reason (None: kept); the first full read, so unreadable files surface here."""
     try:
         rows = usable.groupBy("drop_reason").agg(F.sum("reviews").alias("rows")).collect()
-    except Py4JJavaError as error:
+    except Py4JJavaError:
         broken = unreadable_files(spark, reviews)
         if not broken:
             raise
+        # Not chained: the Java trace says less than the message and buries it under 60 lines.
         raise ReviewDataError(
-            "cannot read these review files (truncated or corrupt? fix or remove them): "
-            + "; ".join(broken)
-        ) from error
+            "cannot read these review files (fix or remove them): " + "; ".join(broken)
+        ) from None
     return {row["drop_reason"]: row["rows"] for row in rows}
 
 
@@ -201,6 +213,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, Any]:
         backend=args.backend,
         domain_stopwords=tuple(w for w in args.stopwords.split(",") if w.strip()),
         min_token_length=args.min_token_length,
+        max_drop_fraction=args.max_row_drop_fraction,
     )
     return preprocess(spark, args.input, args.output, options)
 

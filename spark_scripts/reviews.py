@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from py4j.protocol import Py4JJavaError
+from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -35,6 +37,11 @@ REVIEW_COLUMNS = (
 # What the word count needs; every other column may be absent.
 REQUIRED_TSV_COLUMNS = ("product_title", "product_category", "review_date")
 CORRUPT_RECORD = "_corrupt_record"
+# Real book titles stay far below this (the longest seen run to a few hundred characters); a longer
+# "title" is a broken row (a review body in the wrong column, a missing newline) and counts as malformed
+# instead of flooding its year with one word.
+MAX_TITLE_CHARS = 1000
+BYTE_ORDER_MARK = "\ufeff"
 TSV_SUFFIXES = (".tsv", ".tsv.gz", ".tsv.bz2")
 PARQUET_SUFFIXES = (".parquet",)
 
@@ -83,10 +90,22 @@ def read_reviews(spark: SparkSession, location: str) -> Reviews:
 
 
 def _tsv_header(spark: SparkSession, file: str) -> list[str]:
-    line = hadoop_fs.read_first_line(spark, file)
+    try:
+        line = hadoop_fs.read_first_line(spark, file)
+    except Py4JJavaError as error:
+        raise ReviewDataError(
+            f"cannot read {file} ({_first_line(error)}): is it truncated or not gzip? fix or "
+            "remove it"
+        ) from None
     if not line:
         raise ReviewDataError(f"{file} is empty: a review TSV starts with a header line")
-    return line.rstrip("\r\n").split("\t")
+    # A UTF-8 byte order mark (some editors and exporters write one) is not part of the first name.
+    return line.removeprefix(BYTE_ORDER_MARK).rstrip("\r\n").split("\t")
+
+
+def _first_line(error: Exception) -> str:
+    text = str(getattr(error, "java_exception", error)).strip()
+    return (text.splitlines() or [type(error).__name__])[0][:200]
 
 
 def _read_tsv(spark: SparkSession, files: list[str]) -> DataFrame:
@@ -112,9 +131,10 @@ def _read_tsv(spark: SparkSession, files: list[str]) -> DataFrame:
     width = len(header)
     line = F.col("value")
     tabs = F.octet_length(line) - F.octet_length(F.replace(line, F.lit("\t"), F.lit("")))
+    header_line = "\t".join(header)
     lines = (
         spark.read.text(files)
-        .where((line != "\t".join(header)) & (line != ""))
+        .where(~line.isin(header_line, BYTE_ORDER_MARK + header_line) & (line != ""))
         # A column of its own, so the check runs once per line rather than once per column.
         .select(line, (tabs == width - 1).alias("_well_formed"))
     )
@@ -134,7 +154,16 @@ def _field(line: Column, index: int, width: int) -> Column:
 
 
 def _read_parquet(spark: SparkSession, location: str, files: list[str]) -> DataFrame:
-    frame = spark.read.option("basePath", location).parquet(location)
+    try:
+        frame = spark.read.option("basePath", location).parquet(location)
+    except (Py4JJavaError, AnalysisException) as error:
+        broken = unreadable_files(
+            spark, Reviews(spark.createDataFrame([], "x int"), "parquet", tuple(files))
+        )
+        raise ReviewDataError(
+            f"cannot read the parquet files under {location} ({_first_line(error)}): "
+            + ("; ".join(broken) or "no single file fails on its own")
+        ) from None
     has_date = "year" in frame.columns or "review_date" in frame.columns
     for column in ("product_title", "product_category"):
         if column not in frame.columns:
@@ -163,9 +192,28 @@ def unreadable_files(spark: SparkSession, reviews: Reviews) -> list[str]:
             else:
                 spark.read.parquet(file).count()
         except Exception as error:
-            first_line = str(error).strip().splitlines()[0][:200]
-            found.append(f"{file} ({first_line})")
-    return found
+            found.append(f"{file} ({_first_line(error)})")
+    return found or _conflicting_parquet_types(spark, reviews)
+
+
+def _conflicting_parquet_types(spark: SparkSession, reviews: Reviews) -> list[str]:
+    """Parquet files that each read fine but disagree on a column's type (say ``year`` as int in one
+    and as string in another), which Spark cannot read together."""
+    if reviews.layout != "parquet":
+        return []
+    types: dict[str, dict[str, list[str]]] = {}
+    for file in reviews.files:
+        for column in spark.read.parquet(file).schema:
+            types.setdefault(column.name, {}).setdefault(column.dataType.simpleString(), []).append(
+                file
+            )
+    return [
+        f"column {name!r} is "
+        + " but ".join(f"{kind} in {files_of[0]}" for kind, files_of in by_type.items())
+        + " (the files read together must agree on its type)"
+        for name, by_type in types.items()
+        if len(by_type) > 1
+    ]
 
 
 def year_column(frame: DataFrame) -> Column:

@@ -22,3 +22,16 @@ DELTA_CONF = {
 def packages_conf(*coordinates: str) -> dict[str, str]:
     """``spark.jars.packages`` for ``coordinates`` (duplicates dropped, order kept)."""
     return {"spark.jars.packages": ",".join(dict.fromkeys(coordinates))}
+
+
+def submit_args(*coordinates: str, conf: dict[str, str] | None = None) -> list[str]:
+    """``spark-submit`` options that load ``coordinates`` (Delta by default) and switch them on.
+
+    A script started by ``spark-submit`` gets its JVM before any Python runs, so the packages must be on
+    the command line; a session the scripts build themselves would be too late to add jars.
+    """
+    settings = {**DELTA_CONF, **(conf or {})}
+    args = ["--packages", ",".join(dict.fromkeys(coordinates or (DELTA,)))]
+    for key, value in settings.items():
+        args += ["--conf", f"{key}={value}"]
+    return args

@@ -15,6 +15,7 @@ from wordcloud_pipeline.assets.raw_reviews import raw_reviews
 from wordcloud_pipeline.assets.titles import preprocessed_titles
 from wordcloud_pipeline.resources.emr import EmrClusterResource, EmrSparkLauncher
 from wordcloud_pipeline.resources.local_spark import LocalSparkLauncher
+from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import CloudStyle, TitleProcessing
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline.sensors.automation_sensor import wordcloud_automation_sensor
@@ -34,6 +35,7 @@ def local_resources() -> dict[str, Any]:
     return {
         "spark_jobs": LocalSparkLauncher(),
         "storage": PipelineStorage(),
+        "quality_gates": QualityGates(),
         "title_processing": TitleProcessing(),
         "cloud_style": CloudStyle(),
     }
@@ -46,6 +48,7 @@ def emr_resources() -> dict[str, Any]:
         "emr": emr,
         "spark_jobs": EmrSparkLauncher(emr=emr),
         "storage": PipelineStorage(),
+        "quality_gates": QualityGates(),
         # The original template's spark-nlp pipeline; its jar is attached to the step on EMR.
         "title_processing": TitleProcessing(backend="sparknlp"),
         "cloud_style": CloudStyle(),

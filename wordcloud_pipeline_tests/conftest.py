@@ -8,6 +8,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from wordcloud_pipeline.resources.local_spark import DEFAULT_LOCAL_SPARK_CONF, LocalSparkLauncher
+from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import CloudStyle, TitleProcessing
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline.sample_data import write_sample
@@ -50,6 +51,7 @@ def local_test_resources(reviews: Path | str, storage: Path | str, **style) -> d
     return {
         "spark_jobs": LocalSparkLauncher(spark_conf=TEST_SPARK_CONF, log_level="ERROR"),
         "storage": PipelineStorage(reviews_uri=str(reviews), storage_uri=str(storage)),
+        "quality_gates": QualityGates(),
         "title_processing": TitleProcessing(),
         "cloud_style": CloudStyle(
             **{"width": 300, "height": 200, "max_words": 60, **style},

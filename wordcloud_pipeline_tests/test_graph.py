@@ -4,10 +4,10 @@ import io
 from pathlib import Path
 
 import dagster as dg
-import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
+from wordcloud_pipeline import tables
 from wordcloud_pipeline.definitions import ALL_ASSETS, YEARLY_ASSETS
 from wordcloud_pipeline.demo import range_tags
 from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR
@@ -29,7 +29,7 @@ def materialize(resources, instance, *, partition_key=None, tags=None):
 
 
 def year_table(root: Path, asset: str, year: int):
-    return pq.read_table(root / asset / f"year={year}")
+    return tables.read_years(str(root / asset), [year])
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
+from deltalake import write_deltalake
 from PIL import Image
 
 from wordcloud_pipeline import animation, files, plots
@@ -78,18 +78,16 @@ def test_rank_table_summarises_each_word() -> None:
 
 
 def write_counts(root: Path, top_by_year: dict[int, list[tuple[str, int]]]) -> None:
-    """Counts in words_by_year's layout: parquet under ``year=YYYY`` with word, count, rank."""
-    for year, top in top_by_year.items():
-        folder = root / "words_by_year" / f"year={year}"
-        folder.mkdir(parents=True)
-        table = pa.table(
-            {
-                "word": [w for w, _ in top],
-                "count": [c for _, c in top],
-                "rank": list(range(1, len(top) + 1)),
-            }
-        )
-        pq.write_table(table, folder / "part-00000.parquet")
+    """Counts in words_by_year's layout: a Delta table partitioned by year with word, count, rank."""
+    table = pa.table(
+        {
+            "year": [year for year, top in top_by_year.items() for _ in top],
+            "word": [w for top in top_by_year.values() for w, _ in top],
+            "count": [c for top in top_by_year.values() for _, c in top],
+            "rank": [r for top in top_by_year.values() for r in range(1, len(top) + 1)],
+        }
+    )
+    write_deltalake(str(root / "words_by_year"), table, partition_by=["year"])
 
 
 def materialize_plot(storage: Path) -> dg.MaterializeResult:

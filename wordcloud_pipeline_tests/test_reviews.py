@@ -14,7 +14,8 @@ from spark_scripts.reviews import (
     read_reviews,
     year_column,
 )
-from wordcloud_pipeline import review_years
+from spark_scripts.year_gate import YearCollapseError
+from wordcloud_pipeline import review_years, tables
 
 
 def write_tsv(path: Path, rows: list[list[str]], header=REVIEW_COLUMNS) -> Path:
@@ -128,7 +129,7 @@ def test_bad_rows_are_dropped_and_counted_by_reason(spark, tmp_path):
         "other_year": 1,
     }
     assert metrics["tokens"] == 2
-    words = spark.read.parquet(str(tmp_path / "out")).collect()
+    words = spark.read.format("delta").load(str(tmp_path / "out")).collect()
     assert sorted((r["year"], r["word"]) for r in words) == [(2001, "dragon"), (2001, "wizard")]
 
 
@@ -162,19 +163,33 @@ def test_parquet_year_column_is_used_and_other_categories_are_never_read(spark, 
     assert metrics["tokens_by_year"]["2010"] > 0
 
 
-def test_a_year_that_lost_its_rows_is_emptied_not_left_stale(spark, tmp_path):
+def test_a_year_that_lost_its_rows_is_kept_unless_the_run_allows_it(spark, tmp_path):
     write_tsv(
         tmp_path / "in" / "r.tsv.gz", [review("Wizard", "2001-05-06"), review("Moon", "2002-01-01")]
     )
     out = tmp_path / "out"
     preprocess(spark, str(tmp_path / "in"), str(out), PreprocessOptions(years=[2001, 2002]))
-    assert sorted(p.name for p in out.glob("year=*")) == ["year=2001", "year=2002"]
+    assert tables.rows_per_year(str(out), [2001, 2002]) == {2001: 1, 2002: 1}
 
-    # The 2001 review is gone from the input (say, a corrected file): re-running 2001 empties it.
+    # The 2001 review is gone from the input (say, a corrected file, or a wrong category): the year
+    # gate refuses to empty 2001 and names the year with its old and new counts.
     write_tsv(tmp_path / "in" / "r.tsv.gz", [review("Moon", "2002-01-01")])
-    metrics = preprocess(spark, str(tmp_path / "in"), str(out), PreprocessOptions(years=[2001]))
+    with pytest.raises(YearCollapseError, match=r"2001: 1 rows -> 0"):
+        preprocess(spark, str(tmp_path / "in"), str(out), PreprocessOptions(years=[2001]))
+    assert tables.rows_per_year(str(out), [2001, 2002]) == {2001: 1, 2002: 1}
+    assert tables.open_table(str(out)).version() == 0  # nothing was committed
+
+    # A run that says the smaller result is right empties it, in one new version.
+    metrics = preprocess(
+        spark,
+        str(tmp_path / "in"),
+        str(out),
+        PreprocessOptions(years=[2001], max_drop_fraction=1.0),
+    )
     assert metrics["tokens_by_year"] == {"2001": 0}
-    assert sorted(p.name for p in out.glob("year=*")) == ["year=2002"]
+    assert metrics["rows_before_by_year"] == {"2001": 1}
+    assert metrics["table_version"] == 1
+    assert tables.rows_per_year(str(out), [2001, 2002]) == {2001: 0, 2002: 1}
 
 
 def test_a_corrupt_file_fails_the_read_with_its_name(spark, tmp_path):

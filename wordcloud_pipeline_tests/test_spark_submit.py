@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 import spark_scripts
+from spark_scripts import spark_packages
+from wordcloud_pipeline import tables
 
 pytestmark = pytest.mark.slow
 SPARK_SUBMIT = Path(sys.executable).with_name("spark-submit")
@@ -20,7 +22,12 @@ def test_preprocess_then_count_with_spark_submit(sample_parquet, tmp_path):
 
     def submit(script: str, *args: str) -> dict:
         metrics = tmp_path / f"{script}.json"
-        command = [str(SPARK_SUBMIT), "--master", "local[1]", str(scripts / f"{script}.py")]
+        command = [
+            str(SPARK_SUBMIT),
+            *("--master", "local[1]"),
+            *spark_packages.submit_args(),
+            str(scripts / f"{script}.py"),
+        ]
         subprocess.run(
             [*command, *args, "--metrics-out", str(metrics)],
             check=True,
@@ -43,8 +50,11 @@ def test_preprocess_then_count_with_spark_submit(sample_parquet, tmp_path):
     assert titles["counting"] == "reviews"
     assert titles["tokens"] > 0
     assert counts["tokens"] == titles["tokens"]
-    assert sorted(p.name for p in (tmp_path / "counts").glob("year=*")) == [
-        "year=2010",
-        "year=2011",
-    ]
+    assert tables.rows_per_year(str(tmp_path / "counts"), [2009, 2010, 2011, 2012]) == {
+        2009: 0,
+        2010: counts["by_year"]["2010"]["distinct_words"],
+        2011: counts["by_year"]["2011"]["distinct_words"],
+        2012: 0,
+    }
+    assert counts["table_version"] == 0
     assert len(counts["by_year"]["2011"]["top_words"]) == 10

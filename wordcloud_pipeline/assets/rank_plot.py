@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from wordcloud_pipeline import clouds, files, plots
+from wordcloud_pipeline import clouds, files, plots, tables
 from wordcloud_pipeline.assets.counts import words_by_year
 from wordcloud_pipeline.automation import after_upstream_batch
 from wordcloud_pipeline.partitions import year_partitions
@@ -28,10 +28,9 @@ def word_rank_trends(
 ) -> dg.MaterializeResult:
     """How the ranks of the most frequent title words move across the years (a bump chart)."""
     counts_uri = storage.upstream_location(context)
-    top_by_year = {
-        int(key): files.read_year_counts(counts_uri, int(key), RANK_DEPTH)
-        for key in year_partitions.get_partition_keys()
-    }
+    top_by_year = tables.top_words_by_year(
+        counts_uri, [int(key) for key in year_partitions.get_partition_keys()], RANK_DEPTH
+    )
     if not any(top_by_year.values()):
         raise dg.Failure(f"no counted words under {counts_uri}: materialize words_by_year first")
     trends = plots.rank_trends(top_by_year, cloud_style.plot_words, RANK_DEPTH)

@@ -14,6 +14,7 @@ from typing import Any
 
 import dagster as dg
 
+from spark_scripts import spark_packages
 from spark_scripts.job_cli import format_years
 from wordcloud_pipeline.partitions import partition_years
 
@@ -28,7 +29,14 @@ class SparkJob:
 
     def command_line(self) -> str:
         """The equivalent ``spark-submit`` command, logged so any run can be reproduced by hand."""
-        return shlex.join(["spark-submit", f"spark_scripts/{self.script}.py", *self.args])
+        return shlex.join(
+            [
+                "spark-submit",
+                *spark_packages.submit_args(),
+                f"spark_scripts/{self.script}.py",
+                *self.args,
+            ]
+        )
 
 
 def yearly_job(

@@ -16,6 +16,7 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from wordcloud_pipeline.resources.emr import EmrClusterResource, EmrSparkLauncher
+from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import CloudStyle, TitleProcessing
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline_tests.aws.step_harness import REGION
@@ -126,6 +127,7 @@ def emr_test_resources(reviews_uri: str) -> dict[str, object]:
         "emr": emr,
         "spark_jobs": emr_test_launcher(emr),
         "storage": PipelineStorage(reviews_uri=reviews_uri, storage_uri=f"s3://{BUCKET}/storage"),
+        "quality_gates": QualityGates(),
         "title_processing": TitleProcessing(backend="sparkml"),
         "cloud_style": CloudStyle(width=300, height=200, max_words=60),
     }

@@ -1,0 +1,93 @@
+"""The yearly outputs as Delta Lake tables: read them, count their years, replace years in one commit.
+
+Why Delta: replacing a year must never pass through a state where the year is missing or mixed. A Delta
+``replaceWhere`` overwrite writes the new files first and then makes them visible, together with the removal
+of the year's old files, in one atomic log commit. A run that fails or is killed before the commit leaves
+only unreferenced files (``VACUUM`` removes them) and readers keep seeing the previous version; two runs
+that commit the same years at once do not both win (Delta's conflict detection fails the second). Every
+commit stays in the table's history, so a bad run can be rolled back (README, "Reliability").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from spark_scripts import hadoop_fs
+
+LOG_FOLDER = "_delta_log"
+
+
+class TableError(RuntimeError):
+    """A location that should hold one of the pipeline's tables cannot be used as it is."""
+
+
+def is_table(spark: SparkSession, uri: str) -> bool:
+    """Whether ``uri`` holds a Delta table (its transaction log exists)."""
+    fs, path = hadoop_fs.fs_and_path(spark, f"{uri.rstrip('/')}/{LOG_FOLDER}")
+    return bool(fs.exists(path))
+
+
+def check_writable_target(spark: SparkSession, uri: str) -> None:
+    """A new or Delta location is fine; plain files there (an older version's parquet) are not.
+
+    Writing a Delta table over plain parquet would silently hide those files from every reader.
+    """
+    if is_table(spark, uri) or not hadoop_fs.list_files(spark, uri):
+        return
+    raise TableError(
+        f"{uri} holds files but no Delta table ({LOG_FOLDER} is missing), for example the parquet "
+        "output of an earlier version of this project. Move it away, or convert it in place: "
+        f'spark-sql -e "CONVERT TO DELTA parquet.`{uri}` PARTITIONED BY (year INT)"'
+    )
+
+
+def read(spark: SparkSession, uri: str, years: Sequence[int] | None = None) -> DataFrame:
+    """The table's current version, restricted to ``years`` (partition pruning) when given."""
+    frame = spark.read.format("delta").load(uri)
+    return frame if years is None else frame.where(F.col("year").isin(*years))
+
+
+def rows_per_year(spark: SparkSession, uri: str, years: Sequence[int]) -> dict[int, int]:
+    """Committed rows of each of ``years``; empty when there is no table yet."""
+    if not is_table(spark, uri):
+        return {}
+    rows = read(spark, uri, years).groupBy("year").count().collect()
+    return {int(row["year"]): int(row["count"]) for row in rows}
+
+
+def replace_years(frame: DataFrame, uri: str, years: Sequence[int]) -> int:
+    """Replaces exactly ``years`` of the table at ``uri`` by ``frame`` in ONE commit; its version.
+
+    ``frame`` may only hold rows of ``years`` (Delta checks it and fails the write otherwise), and a year
+    with no rows in ``frame`` ends up empty. Other years are untouched. The table is created on first use.
+    """
+    spark = frame.sparkSession
+    check_writable_target(spark, uri)
+    year_list = ", ".join(str(int(year)) for year in sorted(set(years)))
+    (
+        frame.write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", f"year IN ({year_list})")
+        .partitionBy("year")
+        .save(uri)
+    )
+    return latest_version(spark, uri)
+
+
+def latest_version(spark: SparkSession, uri: str) -> int:
+    """The newest committed version: the highest ``NNN.json`` in the log (a listing, no Spark job)."""
+    fs, path = hadoop_fs.fs_and_path(spark, f"{uri.rstrip('/')}/{LOG_FOLDER}")
+    names = [status.getPath().getName() for status in fs.listStatus(path)]
+    return max(int(name[:-5]) for name in names if name.endswith(".json") and name[:-5].isdigit())
+
+
+def summary(version: int, before: Mapping[int, int], after: Mapping[int, int]) -> dict:
+    """What a job reports about its commit: the version, and each year's rows before and after."""
+    return {
+        "table_version": version,
+        "rows_before_by_year": {str(y): n for y, n in sorted(before.items())},
+        "rows_after_by_year": {str(y): n for y, n in sorted(after.items())},
+    }

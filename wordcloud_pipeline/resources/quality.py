@@ -1,0 +1,24 @@
+"""How far a run may change the data it replaces: the thresholds of the pipeline's quality gates."""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import Field
+
+from spark_scripts.year_gate import DEFAULT_MAX_DROP_FRACTION
+
+
+class QualityGates(dg.ConfigurableResource):
+    """Thresholds the Spark jobs and asset checks enforce before a run may replace a year's data."""
+
+    max_row_drop_fraction: float = Field(
+        default=DEFAULT_MAX_DROP_FRACTION,
+        ge=0.0,
+        le=1.0,
+        description="A year that had rows may lose at most this share of them in one run; a run "
+        "that would lose more fails and the table keeps its previous version. 1.0 allows any "
+        "change (for example when switching counting from reviews to titles on purpose).",
+    )
+
+    def script_args(self) -> list[str]:
+        return ["--max-row-drop-fraction", str(self.max_row_drop_fraction)]

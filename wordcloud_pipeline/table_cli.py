@@ -1,0 +1,99 @@
+"""``wordcloud-tables``: the history of a Spark asset's Delta table, and rolling a bad run back.
+
+    wordcloud-tables history words_by_year
+    wordcloud-tables restore words_by_year --version 3              # the whole table as of version 3
+    wordcloud-tables restore words_by_year --version 3 --year 2004  # only 2004, other years untouched
+
+Every run that replaced years is one version (``WRITE`` with its ``year IN (...)`` predicate); a restore is
+itself a new version, so it can be undone the same way. The table is found where the assets write it:
+``<storage root>/<asset>`` (``WORDCLOUD_STORAGE_URI``, or ``--storage``). After a restore, re-materialize
+``word_clouds`` for the years concerned so the pictures follow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+import dagster as dg
+import pyarrow.dataset as pads
+from deltalake import write_deltalake
+
+from wordcloud_pipeline import tables
+from wordcloud_pipeline.resources.storage import PipelineStorage
+
+TABLE_ASSETS = ("preprocessed_titles", "words_by_year")
+
+
+def history(uri: str) -> list[dict]:
+    """One line per version, newest first: what it did, to which years, how many rows it wrote."""
+    table = _open(uri)
+    lines = []
+    for entry in table.history():
+        parameters = entry.get("operationParameters") or {}
+        metrics = entry.get("operationMetrics") or {}
+        lines.append(
+            {
+                "version": entry.get("version"),
+                "timestamp": entry.get("timestamp"),
+                "operation": entry.get("operation"),
+                "years": parameters.get("predicate", "all"),
+                "rows_written": metrics.get("numOutputRows"),
+            }
+        )
+    return lines
+
+
+def restore(uri: str, version: int, year: int | None = None) -> int:
+    """Makes ``version`` current again (for one ``year`` only, when given); the new version."""
+    table = _open(uri)
+    if year is None:
+        table.restore(version)
+        return _open(uri).version()
+    old = _open(uri, version).to_pyarrow_dataset().to_table(filter=pads.field("year") == year)
+    write_deltalake(
+        table,
+        old,
+        mode="overwrite",
+        predicate=f"year = {int(year)}",
+        partition_by=["year"],
+        storage_options=tables.storage_options(uri),
+    )
+    return _open(uri).version()
+
+
+def _open(uri: str, version: int | None = None):
+    table = tables.open_table(uri, version)
+    if table is None:
+        raise SystemExit(f"no Delta table at {uri}: has the asset been materialized there?")
+    return table
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--storage", help="storage root (default: WORDCLOUD_STORAGE_URI or data/storage)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    show = commands.add_parser("history", help="list the table's versions")
+    show.add_argument("asset", choices=TABLE_ASSETS)
+    back = commands.add_parser("restore", help="make an earlier version current again")
+    back.add_argument("asset", choices=TABLE_ASSETS)
+    back.add_argument("--version", type=int, required=True)
+    back.add_argument("--year", type=int, help="restore only this year")
+    args = parser.parse_args(argv)
+
+    uri = PipelineStorage(storage_uri=args.storage).asset_location(dg.AssetKey(args.asset))
+    if args.command == "history":
+        for line in history(uri):
+            sys.stdout.write(json.dumps(line, default=str) + "\n")
+        return
+    version = restore(uri, args.version, args.year)
+    scope = f"year {args.year}" if args.year else "all years"
+    sys.stdout.write(f"{uri}: {scope} as of version {args.version}, now version {version}\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Reading the Spark assets' Delta tables from the Dagster process, without a JVM.
+
+The clouds, the rank plot and the asset checks read the committed version of a table through ``deltalake``
+(delta-rs): the files a version references, never a folder listing, so unreferenced files of a killed or
+refused run are never seen. Local folders and ``s3://`` prefixes both work; S3 settings come from the
+usual ``AWS_*`` environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+from deltalake import DeltaTable
+from deltalake.exceptions import TableNotFoundError
+
+from wordcloud_pipeline import files
+
+
+def storage_options(uri: str) -> dict[str, str] | None:
+    """delta-rs reads credentials and region from the environment; an http endpoint (a local S3
+    emulator) must also be allowed explicitly."""
+    if not files.is_remote(uri):
+        return None
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    options = {"AWS_REGION": os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", ""))}
+    if endpoint:
+        options |= {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ALLOW_HTTP": str(endpoint.startswith("http:")),
+        }
+    return {k: v for k, v in options.items() if v}
+
+
+def open_table(uri: str, version: int | None = None) -> DeltaTable | None:
+    """The table at ``uri`` (at ``version``, else the latest); None when there is no table yet."""
+    location = uri if files.is_remote(uri) else str(files.local_path(uri).resolve())
+    try:
+        return DeltaTable(location, version=version, storage_options=storage_options(uri))
+    except TableNotFoundError:
+        return None
+
+
+def _year_filter(years: Iterable[int]) -> pc.Expression:
+    return pads.field("year").isin([int(y) for y in years])
+
+
+def read_years(
+    uri: str, years: Iterable[int], columns: list[str] | None = None, version: int | None = None
+) -> pa.Table:
+    """The rows of ``years`` in the table (an empty table when it does not exist yet)."""
+    table = open_table(uri, version)
+    if table is None:
+        return pa.table({})
+    return table.to_pyarrow_dataset().to_table(columns=columns, filter=_year_filter(years))
+
+
+def top_words_by_year(
+    counts_uri: str, years: Iterable[int], limit: int
+) -> dict[int, list[tuple[str, int]]]:
+    """The ``limit`` most frequent (word, count) pairs of each year of ``words_by_year``, one scan."""
+    years = [int(y) for y in years]
+    found: dict[int, list[tuple[str, int]]] = {year: [] for year in years}
+    table = open_table(counts_uri)
+    if table is None:
+        return found
+    rows = (
+        table.to_pyarrow_dataset()
+        .to_table(
+            columns=["year", "rank", "word", "count"],
+            filter=_year_filter(years) & (pads.field("rank") <= limit),
+        )
+        .to_pylist()
+    )
+    for row in sorted(rows, key=lambda r: (r["year"], r["rank"])):
+        found[row["year"]].append((row["word"], row["count"]))
+    return found
+
+
+def top_words(counts_uri: str, year: int, limit: int) -> list[tuple[str, int]]:
+    return top_words_by_year(counts_uri, [year], limit)[year]
+
+
+def rows_per_year(uri: str, years: Iterable[int], version: int | None = None) -> dict[int, int]:
+    """Rows of each year in the table (0 for a year without rows); from parquet footers, no data read."""
+    years = [int(y) for y in years]
+    table = open_table(uri, version)
+    if table is None:
+        return dict.fromkeys(years, 0)
+    dataset = table.to_pyarrow_dataset()
+    return {year: dataset.count_rows(filter=pads.field("year") == year) for year in years}
+
+
+def count_sum_per_year(
+    counts_uri: str, years: Iterable[int], version: int | None = None
+) -> dict[int, int]:
+    """The sum of ``count`` of each year of ``words_by_year``: the words it counted."""
+    years = [int(y) for y in years]
+    sums = dict.fromkeys(years, 0)
+    table = open_table(counts_uri, version)
+    if table is None:
+        return sums
+    counted = (
+        table.to_pyarrow_dataset()
+        .to_table(columns=["year", "count"], filter=_year_filter(years))
+        .group_by("year")
+        .aggregate([("count", "sum")])
+    )
+    for year, total in zip(
+        counted.column("year").to_pylist(), counted.column("count_sum").to_pylist(), strict=True
+    ):
+        sums[int(year)] = int(total)
+    return sums

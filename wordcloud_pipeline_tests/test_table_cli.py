@@ -1,0 +1,57 @@
+"""wordcloud-tables: a table's history, and rolling back one year or the whole table."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+from deltalake import write_deltalake
+
+from wordcloud_pipeline import table_cli, tables
+
+
+def counts(year_words: dict[int, list[str]]) -> pa.Table:
+    rows = [(year, word) for year, words in year_words.items() for word in words]
+    return pa.table(
+        {
+            "year": pa.array([y for y, _ in rows], pa.int32()),
+            "word": [w for _, w in rows],
+            "count": [1] * len(rows),
+            "rank": list(range(1, len(rows) + 1)),
+        }
+    )
+
+
+def test_history_then_restore_one_year_leaves_the_others(tmp_path, capsys):
+    storage = tmp_path / "storage"
+    uri = str(storage / "words_by_year")
+    write_deltalake(
+        uri, counts({2003: ["moon"], 2004: ["wizard", "dragon"]}), partition_by=["year"]
+    )
+    # A bad run replaced 2004 (version 1), then a good run replaced 2003 (version 2).
+    write_deltalake(uri, counts({2004: ["oops"]}), mode="overwrite", predicate="year = 2004")
+    write_deltalake(uri, counts({2003: ["sun"]}), mode="overwrite", predicate="year = 2003")
+
+    table_cli.main(["--storage", str(storage), "history", "words_by_year"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["version"] for line in lines] == [2, 1, 0]
+    assert lines[1]["years"] == "year = 2004"
+
+    table_cli.main(
+        ["--storage", str(storage), "restore", "words_by_year", "--version", "0", "--year", "2004"]
+    )
+    assert "now version 3" in capsys.readouterr().out
+    words = {r["year"]: r["word"] for r in tables.read_years(uri, [2003]).to_pylist()}
+    assert words == {2003: "sun"}  # the later good run of 2003 stays
+    assert sorted(r["word"] for r in tables.read_years(uri, [2004]).to_pylist()) == [
+        "dragon",
+        "wizard",
+    ]
+
+
+def test_restore_the_whole_table(tmp_path):
+    uri = str(tmp_path / "storage" / "preprocessed_titles")
+    write_deltalake(uri, counts({2003: ["moon"]}), partition_by=["year"])
+    write_deltalake(uri, counts({2003: ["sun"]}), mode="overwrite", predicate="year = 2003")
+    assert table_cli.restore(uri, 0) == 2
+    assert [r["word"] for r in tables.read_years(uri, [2003]).to_pylist()] == ["moon"]
