@@ -6,9 +6,11 @@ the same way whether the storage root is on disk or in the project bucket, witho
 
 from __future__ import annotations
 
+import os
+import tempfile
+import uuid
 from pathlib import Path
 
-import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 
 
@@ -32,10 +34,62 @@ def resolve(uri: str) -> tuple[pafs.FileSystem, str]:
 
 
 def write_bytes(uri: str, data: bytes) -> None:
+    """Writes ``data`` so readers see the old file or the new one, never a part of it.
+
+    An S3 put is atomic by itself; a local file is written next to its target and renamed over it, so a
+    run killed mid-write leaves the previous image intact.
+    """
     fs, path = resolve(uri)
-    fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
-    with fs.open_output_stream(path) as out:
-        out.write(data)
+    folder = path.rsplit("/", 1)[0]
+    fs.create_dir(folder, recursive=True)
+    if is_remote(uri):
+        with fs.open_output_stream(path) as out:
+            out.write(data)
+        return
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=Path(path).suffix)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def exists(uri: str) -> bool:
+    fs, path = resolve(uri)
+    return fs.get_file_info(path).type != pafs.FileType.NotFound
+
+
+def check_writable(uri: str) -> None:
+    """Creates ``uri`` if needed and writes and removes a probe in it; a clear error if that fails.
+
+    Run before a Spark job starts, so an unwritable storage root fails in a second, not after the job.
+    """
+    fs, path = resolve(uri)
+    probe = f"{path}/.write-probe-{uuid.uuid4().hex}"
+    try:
+        fs.create_dir(path, recursive=True)
+        with fs.open_output_stream(probe) as out:
+            out.write(b"")
+        fs.delete_file(probe)
+    except OSError as error:
+        raise PermissionError(
+            f"cannot write to {uri} ({error}); set WORDCLOUD_STORAGE_URI (or the storage "
+            "resource's storage_uri) to a location this process may write"
+        ) from None
+
+
+def check_location(uri: str) -> str:
+    """``uri`` as given, refused if it climbs out of where it points (a ``..`` part).
+
+    Locations come from run config and environment variables; a ``..`` part would let a setting
+    that looks like a folder under the storage root write anywhere else.
+    """
+    path = uri.split("://", 1)[1] if is_remote(uri) else uri.removeprefix("file://")
+    if any(part == ".." for part in path.replace("\\", "/").split("/")):
+        raise ValueError(f"location {uri!r} contains '..': give the location itself")
+    return uri
 
 
 def read_bytes(uri: str) -> bytes:
@@ -54,20 +108,6 @@ def has_files(uri: str) -> bool:
         info.type == pafs.FileType.File and not info.base_name.startswith(("_", "."))
         for info in fs.get_file_info(selector)
     )
-
-
-def read_year_counts(counts_uri: str, year: int, limit: int) -> list[tuple[str, int]]:
-    """The ``limit`` most frequent (word, count) pairs of ``year`` from ``words_by_year``'s output."""
-    fs, path = resolve(join(counts_uri, f"year={year}"))
-    if fs.get_file_info(path).type == pafs.FileType.NotFound:
-        return []
-    table = pads.dataset(path, filesystem=fs, format="parquet").to_table(
-        columns=["word", "count", "rank"], filter=pads.field("rank") <= limit
-    )
-    rows = sorted(
-        zip(*(table.column(c).to_pylist() for c in ("rank", "word", "count")), strict=True)
-    )
-    return [(word, count) for _, word, count in rows]
 
 
 def local_path(uri: str) -> Path:

@@ -1,12 +1,14 @@
 """word_clouds: one PNG per year, drawn in the Dagster process from that year's top words."""
 
+import os
 from collections.abc import Iterator
 
 import dagster as dg
 
-from wordcloud_pipeline import clouds, files, metadata
+from wordcloud_pipeline import clouds, files, metadata, tables
 from wordcloud_pipeline.assets.counts import words_by_year
 from wordcloud_pipeline.automation import follows_upstream_years
+from wordcloud_pipeline.checks import data_quality
 from wordcloud_pipeline.partitions import partition_years, year_partitions
 from wordcloud_pipeline.resources.settings import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
@@ -42,25 +44,47 @@ def cloud_uri(storage: PipelineStorage, year: int) -> str:
     # Each year is yielded as its own materialization (and no output), so every partition shows its
     # own preview; returning a value would add a second, metadata-less materialization per year.
     output_required=False,
+    check_specs=[data_quality.CLOUDS_NOT_LOST_SPEC],
 )
 def word_clouds(
     context: dg.AssetExecutionContext, storage: PipelineStorage, cloud_style: CloudStyle
-) -> Iterator[dg.AssetMaterialization]:
+) -> Iterator[dg.AssetMaterialization | dg.AssetCheckResult]:
     """One word cloud per year of the most frequent title words, on a map of the US."""
     counts_uri = storage.upstream_location(context)
-    for year in partition_years(context):
-        frequencies = files.read_year_counts(counts_uri, year, cloud_style.max_words)
-        if frequencies:
-            png = clouds.render_cloud(
-                frequencies,
-                cloud_style.width,
-                cloud_style.height,
-                mask=cloud_style.mask,
-                background_color=cloud_style.background_color,
-                colormap=cloud_style.colormap,
-                font_path=cloud_style.font_path,
-                seed=cloud_style.seed,
+    years = partition_years(context)
+    top_by_year = tables.top_words_by_year(counts_uri, years, cloud_style.max_words)
+    kept_previous: list[int] = []
+    drawable = {}
+    for year in years:
+        drawable[year] = clouds.drawable_words(top_by_year[year], cloud_style.font_path)
+        left_out = drawable[year][1]
+        if left_out:
+            context.log.info(
+                f"{year}: {len(left_out)} words left out, the font has no letters for them "
+                f"(e.g. {', '.join(left_out[:5])})"
             )
+    # Drawing is the slow part and each year is independent: one process per core.
+    drawn = clouds.render_clouds(
+        {year: words for year, (words, _) in drawable.items() if words},
+        cloud_style.width,
+        cloud_style.height,
+        workers=cloud_style.draw_workers or os.cpu_count() or 1,
+        mask=cloud_style.mask,
+        background_color=cloud_style.background_color,
+        colormap=cloud_style.colormap,
+        font_path=cloud_style.font_path,
+        seed=cloud_style.seed,
+    )
+    for year in years:
+        uri = cloud_uri(storage, year)
+        frequencies, left_out = drawable[year]
+        if frequencies:
+            png = drawn[year]
+        elif files.exists(uri) and not clouds.is_placeholder(files.read_bytes(uri)):
+            # Counts that vanished upstream must not turn a good cloud into a placeholder.
+            context.log.error(f"{year}: no counted words; keeping the previous cloud at {uri}")
+            kept_previous.append(year)
+            continue
         else:
             context.log.warning(
                 f"{year}: no words counted, drawing a placeholder instead of a cloud"
@@ -71,7 +95,6 @@ def word_clouds(
                 cloud_style.height,
                 background_color=cloud_style.background_color,
             )
-        uri = cloud_uri(storage, year)
         files.write_bytes(uri, png)
         context.log.info(f"{year}: {len(frequencies)} words drawn to {uri}")
         top = frequencies[:TOP_WORDS_SHOWN]
@@ -86,8 +109,11 @@ def word_clouds(
                     metadata.top_words_table({str(year): [list(t) for t in top]})
                 ),
                 "words_drawn": dg.MetadataValue.int(len(frequencies)),
+                "words_left_out_no_glyphs": dg.MetadataValue.int(len(left_out)),
+                "words_left_out_examples": ", ".join(left_out[:10]) or "none",
                 "counting": counting_unit(context, year),
                 "path": dg.MetadataValue.path(uri),
                 "size": f"{cloud_style.width}x{cloud_style.height}",
             },
         )
+    yield data_quality.clouds_not_lost_result(kept_previous)

@@ -2,10 +2,12 @@
 
 import dagster as dg
 
-from wordcloud_pipeline import metadata
+from wordcloud_pipeline import files, metadata
 from wordcloud_pipeline.assets.titles import preprocessed_titles
 from wordcloud_pipeline.automation import follows_upstream_years
+from wordcloud_pipeline.checks import data_quality
 from wordcloud_pipeline.partitions import year_partitions
+from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.spark_launcher import SparkJobLauncher, yearly_job
 from wordcloud_pipeline.resources.storage import PipelineStorage
 
@@ -16,17 +18,27 @@ from wordcloud_pipeline.resources.storage import PipelineStorage
     deps=[preprocessed_titles],
     automation_condition=follows_upstream_years(),
     group_name="wordcloud",
-    kinds={"spark", "parquet"},
+    kinds={"spark", "delta"},
+    check_specs=[
+        data_quality.years_not_collapsed_spec("words_by_year"),
+        data_quality.COUNTS_MATCH_TITLES_SPEC,
+    ],
 )
 def words_by_year(
-    context: dg.AssetExecutionContext, spark_jobs: SparkJobLauncher, storage: PipelineStorage
+    context: dg.AssetExecutionContext,
+    spark_jobs: SparkJobLauncher,
+    storage: PipelineStorage,
+    quality_gates: QualityGates,
 ) -> dg.MaterializeResult:
     """How often each word appears in each year's titles, ranked."""
-    job = yearly_job(
-        context,
-        "count_words",
-        storage.upstream_location(context),
-        storage.asset_location(context.asset_key),
+    titles, output = storage.upstream_location(context), storage.asset_location(context.asset_key)
+    files.check_writable(output)
+    job = yearly_job(context, "count_words", titles, output, quality_gates.script_args())
+    metrics = data_quality.run_gated(context, spark_jobs, job)
+    return dg.MaterializeResult(
+        metadata=metadata.counts_metadata(metrics),
+        check_results=[
+            data_quality.years_not_collapsed_result(metrics),
+            data_quality.counts_match_titles_result(titles, output, metrics),
+        ],
     )
-    metrics = spark_jobs.run(context, job)
-    return dg.MaterializeResult(metadata=metadata.counts_metadata(metrics))

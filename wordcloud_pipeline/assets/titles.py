@@ -4,7 +4,9 @@ import dagster as dg
 
 from wordcloud_pipeline import files, metadata
 from wordcloud_pipeline.assets.raw_reviews import raw_reviews
+from wordcloud_pipeline.checks import data_quality
 from wordcloud_pipeline.partitions import year_partitions
+from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline.resources.spark_launcher import SparkJobLauncher, yearly_job
 from wordcloud_pipeline.resources.storage import PipelineStorage
@@ -18,30 +20,37 @@ DEMO_SAMPLE_ROWS = 20_000
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[raw_reviews],
     group_name="wordcloud",
-    kinds={"spark", "parquet"},
+    kinds={"spark", "delta"},
+    check_specs=[data_quality.years_not_collapsed_spec("preprocessed_titles")],
 )
 def preprocessed_titles(
     context: dg.AssetExecutionContext,
     spark_jobs: SparkJobLauncher,
     storage: PipelineStorage,
     title_processing: TitleProcessing,
+    quality_gates: QualityGates,
 ) -> dg.MaterializeResult:
     """Words of each year's book titles: cleaned, tokenized, stop words dropped, lemmatized."""
     reviews = storage.reviews_location()
     if storage.uses_default_reviews() and not files.has_files(reviews):
         context.log.info(f"no reviews at {reviews}: writing a {DEMO_SAMPLE_ROWS:,}-review sample")
         write_sample(files.local_path(reviews), DEMO_SAMPLE_ROWS)
+    output = storage.asset_location(context.asset_key)
+    files.check_writable(output)
     job = yearly_job(
         context,
         "preprocess_titles",
         reviews,
-        storage.asset_location(context.asset_key),
-        title_processing.script_args(),
+        output,
+        [*title_processing.script_args(), *quality_gates.script_args()],
     )
-    metrics = spark_jobs.run(context, job)
+    metrics = data_quality.run_gated(context, spark_jobs, job)
     dropped = {k: v for k, v in metrics["rows_dropped"].items() if v}
     context.log.info(
         f"read {metrics['rows_read']:,} rows, kept {metrics['rows_kept']:,}, dropped {dropped}, "
         f"wrote {metrics['tokens']:,} words"
     )
-    return dg.MaterializeResult(metadata=metadata.preprocess_metadata(metrics))
+    return dg.MaterializeResult(
+        metadata=metadata.preprocess_metadata(metrics),
+        check_results=[data_quality.years_not_collapsed_result(metrics)],
+    )

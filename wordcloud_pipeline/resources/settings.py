@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Literal
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from spark_scripts.text import DEFAULT_DOMAIN_STOPWORDS, DEFAULT_MIN_TOKEN_LENGTH
+from wordcloud_pipeline import clouds
 
 
 class TitleProcessing(dg.ConfigurableResource):
@@ -59,6 +60,13 @@ class CloudStyle(dg.ConfigurableResource):
         "unset: the fonts bundled with wordcloud and matplotlib",
     )
     seed: int = 42
+    draw_workers: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="processes drawing clouds at once; 0 means one per CPU core (same images "
+        "either way)",
+    )
     # word_cloud_animation: the clouds of every year in one GIF.
     frame_width: int = Field(
         default=480, ge=100, le=3000, description="width of the animation's frames, in pixels"
@@ -73,3 +81,9 @@ class CloudStyle(dg.ConfigurableResource):
     plot_width: int = Field(default=1200, ge=300, le=4000)
     plot_height: int = Field(default=700, ge=200, le=4000)
     plot_colormap: str = Field(default="tab10", description="a matplotlib colormap for the lines")
+
+    @field_validator("font_path")
+    @classmethod
+    def _font_is_a_font(cls, font_path: str | None) -> str | None:
+        # At config time, naming the path: drawing would only say "unknown file format".
+        return None if font_path is None else clouds.check_font(font_path)

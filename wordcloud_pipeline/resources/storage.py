@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import dagster as dg
+from pydantic import Field, field_validator
 
 from wordcloud_pipeline import files
 
@@ -21,14 +22,31 @@ class PipelineStorage(dg.ConfigurableResource):
     them (never at import), then to ``data/`` in the repository. Locations are local folders or s3:// prefixes.
     """
 
-    reviews_uri: str | None = None
-    storage_uri: str | None = None
+    reviews_uri: str | None = Field(
+        default=None,
+        description="Folder or s3:// prefix of the raw reviews (TSV.gz or parquet). Unset: "
+        "WORDCLOUD_REVIEWS_URI, else data/reviews (a sample is generated there on first use).",
+    )
+    storage_uri: str | None = Field(
+        default=None,
+        description="Folder or s3:// prefix under which every asset writes its output. Unset: "
+        "WORDCLOUD_STORAGE_URI, else data/storage.",
+    )
+
+    @field_validator("reviews_uri", "storage_uri")
+    @classmethod
+    def _no_climbing(cls, uri: str | None) -> str | None:
+        return None if uri is None else files.check_location(uri)
 
     def reviews_location(self) -> str:
-        return self.reviews_uri or os.environ.get("WORDCLOUD_REVIEWS_URI") or DEFAULT_REVIEWS_URI
+        return files.check_location(
+            self.reviews_uri or os.environ.get("WORDCLOUD_REVIEWS_URI") or DEFAULT_REVIEWS_URI
+        )
 
     def storage_root(self) -> str:
-        return self.storage_uri or os.environ.get("WORDCLOUD_STORAGE_URI") or DEFAULT_STORAGE_URI
+        return files.check_location(
+            self.storage_uri or os.environ.get("WORDCLOUD_STORAGE_URI") or DEFAULT_STORAGE_URI
+        )
 
     def uses_default_reviews(self) -> bool:
         return self.reviews_location() == DEFAULT_REVIEWS_URI
