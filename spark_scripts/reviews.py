@@ -7,6 +7,7 @@ one layout; which one is detected from the file names.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from py4j.protocol import Py4JJavaError
@@ -42,6 +43,7 @@ CORRUPT_RECORD = "_corrupt_record"
 # instead of flooding its year with one word.
 MAX_TITLE_CHARS = 1000
 BYTE_ORDER_MARK = "\ufeff"
+_EXCEPTION_LINE = re.compile(r"^[\w.$]+(Exception|Error): ")
 TSV_SUFFIXES = (".tsv", ".tsv.gz", ".tsv.bz2")
 PARQUET_SUFFIXES = (".parquet",)
 
@@ -104,8 +106,15 @@ def _tsv_header(spark: SparkSession, file: str) -> list[str]:
 
 
 def _first_line(error: Exception) -> str:
-    text = str(getattr(error, "java_exception", error)).strip()
-    return (text.splitlines() or [type(error).__name__])[0][:200]
+    """The root cause of a (Java) error in one line: Spark wraps a truncated gzip's ``EOFException`` in
+    "Job aborted due to stage failure", which says nothing about the file."""
+    lines = str(error).strip().splitlines() or [type(error).__name__]
+    causes = [
+        line.strip().removeprefix("Caused by: ")
+        for line in lines
+        if _EXCEPTION_LINE.match(line.strip().removeprefix("Caused by: "))
+    ]
+    return (causes[-1] if causes else lines[0])[:200]
 
 
 def _read_tsv(spark: SparkSession, files: list[str]) -> DataFrame:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
+from spark_scripts import spark_packages
 from wordcloud_pipeline.resources.local_spark import DEFAULT_LOCAL_SPARK_CONF, LocalSparkLauncher
 from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import CloudStyle, TitleProcessing
@@ -20,6 +21,24 @@ TEST_SPARK_CONF = {
     "spark.master": "local[2]",
     "spark.driver.memory": "2g",
 }
+
+
+# What a small local spark-submit needs besides the packages: few shuffle and Delta-log tasks, no UI.
+SUBMIT_CONF_KEYS = (
+    "spark.sql.shuffle.partitions",
+    "spark.databricks.delta.snapshotPartitions",
+    "spark.ui.enabled",
+    "spark.sql.session.timeZone",
+)
+
+
+def spark_submit_options() -> list[str]:
+    """``spark-submit`` options for the tests' subprocesses: Delta on, and the small-machine settings."""
+    conf = {key: TEST_SPARK_CONF[key] for key in SUBMIT_CONF_KEYS}
+    return [
+        *("--master", "local[1]", "--driver-memory", "1g"),
+        *spark_packages.submit_args(conf=conf),
+    ]
 
 
 @pytest.fixture(scope="session")

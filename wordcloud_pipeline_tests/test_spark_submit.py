@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import spark_scripts
-from spark_scripts import spark_packages
 from wordcloud_pipeline import tables
+from wordcloud_pipeline_tests.conftest import spark_submit_options
 
 pytestmark = pytest.mark.slow
 SPARK_SUBMIT = Path(sys.executable).with_name("spark-submit")
@@ -22,18 +22,13 @@ def test_preprocess_then_count_with_spark_submit(sample_parquet, tmp_path):
 
     def submit(script: str, *args: str) -> dict:
         metrics = tmp_path / f"{script}.json"
-        command = [
-            str(SPARK_SUBMIT),
-            *("--master", "local[1]"),
-            *spark_packages.submit_args(),
-            str(scripts / f"{script}.py"),
-        ]
+        command = [str(SPARK_SUBMIT), *spark_submit_options(), str(scripts / f"{script}.py")]
         subprocess.run(
             [*command, *args, "--metrics-out", str(metrics)],
             check=True,
             env=env,
             capture_output=True,
-            timeout=300,
+            timeout=900,
         )
         return json.loads(metrics.read_text())
 
