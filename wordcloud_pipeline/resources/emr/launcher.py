@@ -178,7 +178,12 @@ class EmrSparkLauncher(SparkJobLauncher):
     ) -> EmrStepFailure:
         status = step["Status"]
         details = status.get("FailureDetails") or {}
-        reason = details.get("Message") or details.get("Reason") or ""
+        reason = (
+            details.get("Message")
+            or details.get("Reason")
+            or (status.get("StateChangeReason") or {}).get("Message")
+            or ""
+        )
         cluster_status = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]
         cluster_reason = cluster_status.get("StateChangeReason", {}).get("Message") or ""
         if status["State"] == "CANCELLED":
