@@ -210,14 +210,15 @@ def run_job_flow_request(
     }
     if config.subnet_ids:
         instances["Ec2SubnetIds"] = list(config.subnet_ids)
-    groups = {
+    configured = {
         "EmrManagedMasterSecurityGroup": config.master_security_group,
         "EmrManagedSlaveSecurityGroup": config.worker_security_group,
         "ServiceAccessSecurityGroup": config.service_access_security_group,
-        **(security_groups or {}),
     }
+    # Groups set in the config win over those looked up by tag.
+    groups = {**(security_groups or {}), **{k: v for k, v in configured.items() if v}}
     if not private_subnets:
-        groups.pop("ServiceAccessSecurityGroup")
+        groups.pop("ServiceAccessSecurityGroup", None)
     instances.update({k: v for k, v in groups.items() if v})
     tags = cluster_tags(config, mode, run_id)
     return {
