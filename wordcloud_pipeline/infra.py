@@ -10,7 +10,11 @@ What is created:
 - the EMR service role (AWS's scoped ``AmazonEMRServicePolicy_v2``, which only acts on resources tagged
   ``for-use-with-amazon-emr-managed-policies``, plus ``iam:PassRole`` on the instance role only);
 - the EC2 instance role and profile: read/write on the project bucket, read-only on a reviews bucket;
-- security groups for master, workers and service access, with ingress only from each other.
+- security groups for master, workers and service access, with ingress only from each other;
+- the tag ``for-use-with-amazon-emr-managed-policies=true`` on the VPC and the clusters' subnets, without
+  which ``AmazonEMRServicePolicy_v2`` cannot launch anything there;
+- the customer-managed policy for the identity that runs Dagster (attach it to that user or role).
+An existing bucket without this tool's tag is changed only with ``--adopt-bucket``.
 Nothing gets ``0.0.0.0/0`` ingress, ``AdministratorAccess``, or ``s3:*`` on ``*``.
 """
 
@@ -35,6 +39,8 @@ from wordcloud_pipeline.resources.emr.job_flow import EMR_MANAGED_POLICY_TAG, PR
 
 MANAGED_BY_TAG = "wordcloud:managed-by"
 MANAGED_BY = "wordcloud-infra"
+# Marks a subnet or VPC whose EMR tag this tool added (so `down` removes only the tags it put there).
+TAGGED_BY_TAG = "wordcloud:emr-tag-added-by"
 EMR_SERVICE_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonEMRServicePolicy_v2"
 LOG_PREFIX = "wordcloud/logs/"
 SG_ROLES = ("master", "worker", "service")
@@ -50,6 +56,10 @@ class InfraSettings:
     log_retention_days: int = 30
     # Deny plain-HTTP access to the bucket. Off only for emulators (moto, LocalStack) that speak HTTP.
     require_tls: bool = True
+    # Subnets clusters launch into (tagged for AmazonEMRServicePolicy_v2); empty: every subnet of the VPC.
+    subnet_ids: tuple[str, ...] = ()
+    # Converge policy, lifecycle and tags of a bucket that exists without this tool's managed-by tag.
+    adopt_bucket: bool = False
 
     @property
     def service_role(self) -> str:
@@ -62,6 +72,11 @@ class InfraSettings:
     @property
     def instance_profile(self) -> str:
         return f"{self.prefix}-emr-instance-profile"
+
+    @property
+    def identity_policy(self) -> str:
+        """The customer-managed policy for the identity (user or role) that runs Dagster."""
+        return f"{self.prefix}-dagster-identity"
 
     def security_group(self, role: str) -> str:
         return f"{self.prefix}-emr-{role}"
@@ -158,6 +173,119 @@ def pass_role_policy(account: str, settings: InfraSettings) -> dict[str, Any]:
     }
 
 
+# What the Dagster identity calls on EMR (resources/emr, the two EMR sensors). Cluster-changing calls are
+# limited to clusters carrying the project tag; reads must work on any cluster, because the lookup by tag
+# has to describe a cluster before it knows its tags.
+EMR_READ_ACTIONS = [
+    "elasticmapreduce:DescribeCluster",
+    "elasticmapreduce:DescribeStep",
+    "elasticmapreduce:ListSteps",
+    "elasticmapreduce:ListInstances",
+    "elasticmapreduce:ListInstanceFleets",
+]
+EMR_CHANGE_ACTIONS = [
+    "elasticmapreduce:AddJobFlowSteps",
+    "elasticmapreduce:CancelSteps",
+    "elasticmapreduce:ModifyInstanceFleet",
+    "elasticmapreduce:TerminateJobFlows",
+]
+
+
+def identity_policy(account: str, settings: InfraSettings) -> dict[str, Any]:
+    """Least privilege for whoever runs Dagster in EMR mode (not for whoever runs ``wordcloud-infra``).
+
+    EMR calls the launcher and sensors make; ``iam:PassRole`` on exactly the service role and the
+    instance role; the project bucket read/write and the reviews bucket read-only, both with
+    ``s3:ListBucket`` (without it a missing object is a 403, not a 404); ``ec2:Describe*`` for the subnet,
+    route-table and security-group checks before a cluster is created.
+    """
+    region = settings.region
+    clusters = f"arn:aws:elasticmapreduce:{region}:{account}:cluster/*"
+    project = f"arn:aws:s3:::{settings.bucket}"
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "CreateClusters",
+            "Effect": "Allow",
+            # RunJobFlow and ListClusters take no resource ARN; AddTags tags the cluster on creation.
+            "Action": ["elasticmapreduce:RunJobFlow", "elasticmapreduce:ListClusters"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "TagNewClusters",
+            "Effect": "Allow",
+            "Action": ["elasticmapreduce:AddTags"],
+            "Resource": clusters,
+        },
+        {
+            "Sid": "ReadClusters",
+            "Effect": "Allow",
+            "Action": EMR_READ_ACTIONS,
+            "Resource": clusters,
+        },
+        {
+            "Sid": "ChangeProjectClusters",
+            "Effect": "Allow",
+            "Action": EMR_CHANGE_ACTIONS,
+            "Resource": clusters,
+            "Condition": {"StringEquals": {f"aws:ResourceTag/{PROJECT_TAG}": PROJECT}},
+        },
+        {
+            "Sid": "PassOnlyTheClusterRoles",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": [
+                f"arn:aws:iam::{account}:role/{settings.service_role}",
+                f"arn:aws:iam::{account}:role/{settings.instance_role}",
+            ],
+        },
+        {
+            "Sid": "ListProjectBucket",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+            "Resource": [project],
+        },
+        {
+            "Sid": "ReadWriteProjectObjects",
+            "Effect": "Allow",
+            "Action": [
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:AbortMultipartUpload",
+                "s3:ListMultipartUploadParts",
+            ],
+            "Resource": [f"{project}/*"],
+        },
+        {
+            "Sid": "DescribeNetwork",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:DescribeSubnets",
+                "ec2:DescribeRouteTables",
+                "ec2:DescribeSecurityGroups",
+            ],
+            "Resource": "*",
+        },
+    ]
+    if settings.reviews_bucket and settings.reviews_bucket != settings.bucket:
+        reviews = f"arn:aws:s3:::{settings.reviews_bucket}"
+        statements += [
+            {
+                "Sid": "ListReviews",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                "Resource": [reviews],
+            },
+            {
+                "Sid": "ReadReviews",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": [f"{reviews}/*"],
+            },
+        ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 def tls_only_bucket_policy(bucket: str) -> dict[str, Any]:
     arn = f"arn:aws:s3:::{bucket}"
     return {
@@ -218,15 +346,12 @@ def _converge(report: Report, name: str, current: Any, desired: Any, write) -> N
 
 
 def ensure_bucket(s3: Any, settings: InfraSettings, report: Report) -> None:
+    """Creates or converges the bucket; one this tool did not create is changed only when adopted.
+
+    Adopting merges: the logs rule joins the bucket's other lifecycle rules, the TLS statement joins its
+    other policy statements, the project tags join its tags. Nothing of the owner's is removed.
+    """
     bucket = settings.bucket
-    if _bucket_exists(s3, bucket):
-        report.add(f"s3://{bucket}", "unchanged")
-    else:
-        kwargs: dict[str, Any] = {"Bucket": bucket}
-        if settings.region != "us-east-1":
-            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.region}
-        s3.create_bucket(**kwargs)
-        report.add(f"s3://{bucket}", "created")
 
     def get(call, key, missing_codes):
         try:
@@ -235,6 +360,24 @@ def ensure_bucket(s3: Any, settings: InfraSettings, report: Report) -> None:
             if _code(error) in missing_codes:
                 return None
             raise
+
+    if _bucket_exists(s3, bucket):
+        tags = get(s3.get_bucket_tagging, "TagSet", ("NoSuchTagSet",)) or []
+        if not _managed(tags) and not settings.adopt_bucket:
+            raise SystemExit(
+                f"s3://{bucket} exists and was not created by wordcloud-infra: not changing its "
+                "policy, lifecycle or tags. Pass --adopt-bucket to add this project's settings to it "
+                "(merged with what it has), or choose another --bucket"
+            )
+        report.add(f"s3://{bucket}", "unchanged" if _managed(tags) else "adopted")
+    else:
+        kwargs: dict[str, Any] = {"Bucket": bucket}
+        if settings.region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.region}
+        s3.create_bucket(**kwargs)
+        # Tagged at once: the tag is how a later `up` knows this tool created the bucket.
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": _tag_list(settings.tags)})
+        report.add(f"s3://{bucket}", "created")
 
     _converge(
         report,
@@ -258,44 +401,54 @@ def ensure_bucket(s3: Any, settings: InfraSettings, report: Report) -> None:
         r["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
         for r in (current_encryption or {}).get("Rules", [])
     ]
-    _converge(
-        report,
-        f"s3://{bucket} default encryption",
-        current_algorithms or None,
-        ["AES256"],
-        lambda: s3.put_bucket_encryption(
-            Bucket=bucket, ServerSideEncryptionConfiguration=ENCRYPTION
-        ),
-    )
+    if current_algorithms:
+        # Any default encryption the owner chose (SSE-S3 or SSE-KMS) is kept.
+        report.add(f"s3://{bucket} default encryption", f"unchanged ({current_algorithms[0]})")
+    else:
+        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=ENCRYPTION)
+        report.add(f"s3://{bucket} default encryption", "set")
+
     current_rules = get(
         s3.get_bucket_lifecycle_configuration, "Rules", ("NoSuchLifecycleConfiguration",)
     )
-    wanted = lifecycle(settings)
+    (ours,) = lifecycle(settings)["Rules"]
+    others = [r for r in current_rules or [] if r.get("ID") != ours["ID"]]
+    current_ours = [
+        {k: r.get(k) for k in ours} for r in current_rules or [] if r.get("ID") == ours["ID"]
+    ]
     _converge(
         report,
         f"s3://{bucket} lifecycle (logs expire after {settings.log_retention_days} d)",
-        [{k: r.get(k) for k in wanted["Rules"][0]} for r in current_rules or []] or None,
-        wanted["Rules"],
-        lambda: s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=wanted),
+        current_ours or None,
+        [ours],
+        lambda: s3.put_bucket_lifecycle_configuration(
+            Bucket=bucket, LifecycleConfiguration={"Rules": [*others, ours]}
+        ),
     )
     if settings.require_tls:
         policy = get(s3.get_bucket_policy, "Policy", ("NoSuchBucketPolicy",))
+        current = json.loads(policy) if policy else None
+        (tls,) = tls_only_bucket_policy(bucket)["Statement"]
+        statements = (current or {}).get("Statement", [])
+        statements = statements if isinstance(statements, list) else [statements]
+        kept = [st for st in statements if st.get("Sid") != tls["Sid"]]
+        desired = {**(current or {"Version": "2012-10-17"}), "Statement": [*kept, tls]}
         _converge(
             report,
             f"s3://{bucket} TLS-only policy",
-            json.loads(policy) if policy else None,
-            tls_only_bucket_policy(bucket),
-            lambda: s3.put_bucket_policy(
-                Bucket=bucket, Policy=json.dumps(tls_only_bucket_policy(bucket))
-            ),
+            current,
+            desired,
+            lambda: s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(desired)),
         )
     tags = get(s3.get_bucket_tagging, "TagSet", ("NoSuchTagSet",))
+    current_tags = {t["Key"]: t["Value"] for t in tags} if tags else {}
+    wanted_tags = {**current_tags, **settings.tags}
     _converge(
         report,
         f"s3://{bucket} tags",
-        {t["Key"]: t["Value"] for t in tags} if tags else None,
-        settings.tags,
-        lambda: s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": _tag_list(settings.tags)}),
+        current_tags or None,
+        wanted_tags,
+        lambda: s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": _tag_list(wanted_tags)}),
     )
 
 
@@ -387,6 +540,123 @@ def ensure_iam(iam: Any, account: str, settings: InfraSettings, report: Report) 
             InstanceProfileName=settings.instance_profile, RoleName=settings.instance_role
         )
         report.add(f"instance profile {settings.instance_profile} role", "added")
+
+
+def identity_policy_arn(account: str, settings: InfraSettings) -> str:
+    return f"arn:aws:iam::{account}:policy/{settings.identity_policy}"
+
+
+def ensure_identity_policy(iam: Any, account: str, settings: InfraSettings, report: Report) -> str:
+    """The Dagster identity's policy as a customer-managed policy (attach it to that user or role)."""
+    arn = identity_policy_arn(account, settings)
+    document = identity_policy(account, settings)
+    name = f"policy {settings.identity_policy}"
+    try:
+        policy = iam.get_policy(PolicyArn=arn)["Policy"]
+    except ClientError as error:
+        if _code(error) != "NoSuchEntity":
+            raise
+        iam.create_policy(
+            PolicyName=settings.identity_policy,
+            PolicyDocument=json.dumps(document),
+            Description=f"{PROJECT}: what the identity running Dagster in EMR mode needs",
+            Tags=_tag_list(settings.tags),
+        )
+        report.add(name, "created")
+        return arn
+    current = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])[
+        "PolicyVersion"
+    ]["Document"]
+    if isinstance(current, str):
+        current = json.loads(current)
+    if current == document:
+        report.add(name, "unchanged")
+        return arn
+    versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+    if len(versions) >= 5:  # IAM keeps at most five versions: drop the oldest non-default one
+        oldest = min(
+            (v for v in versions if not v["IsDefaultVersion"]), key=lambda v: v["CreateDate"]
+        )
+        iam.delete_policy_version(PolicyArn=arn, VersionId=oldest["VersionId"])
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(document), SetAsDefault=True)
+    report.add(name, "updated")
+    return arn
+
+
+def _delete_identity_policy(
+    iam: Any, account: str, settings: InfraSettings, report: Report
+) -> None:
+    arn = identity_policy_arn(account, settings)
+    name = f"policy {settings.identity_policy}"
+    try:
+        tags = iam.list_policy_tags(PolicyArn=arn)["Tags"]
+    except ClientError as error:
+        if _code(error) != "NoSuchEntity":
+            raise
+        report.add(name, "absent")
+        return
+    if not _managed(tags):
+        report.add(name, "kept (not created by wordcloud-infra)")
+        return
+    entities = iam.list_entities_for_policy(PolicyArn=arn)
+    for user in entities.get("PolicyUsers", []):
+        iam.detach_user_policy(UserName=user["UserName"], PolicyArn=arn)
+    for role in entities.get("PolicyRoles", []):
+        iam.detach_role_policy(RoleName=role["RoleName"], PolicyArn=arn)
+    for group in entities.get("PolicyGroups", []):
+        iam.detach_group_policy(GroupName=group["GroupName"], PolicyArn=arn)
+    for version in iam.list_policy_versions(PolicyArn=arn)["Versions"]:
+        if not version["IsDefaultVersion"]:
+            iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
+    iam.delete_policy(PolicyArn=arn)
+    report.add(name, "deleted")
+
+
+# -- network tags --------------------------------------------------------------------------------
+def network_to_tag(ec2: Any, settings: InfraSettings) -> list[str]:
+    """The VPC and the subnets clusters launch into: AmazonEMRServicePolicy_v2 acts only on tagged ones."""
+    vpc = vpc_id(ec2, settings)
+    if settings.subnet_ids:
+        subnets = ec2.describe_subnets(SubnetIds=list(settings.subnet_ids))["Subnets"]
+        outside = [s["SubnetId"] for s in subnets if s["VpcId"] != vpc]
+        if outside:
+            raise SystemExit(f"subnets {', '.join(outside)} are not in VPC {vpc}: pass --vpc-id")
+    else:
+        subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
+    return [vpc, *sorted(s["SubnetId"] for s in subnets)]
+
+
+def _resource_tags(ec2: Any, resource_id: str) -> dict[str, str]:
+    found = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [resource_id]}])["Tags"]
+    return {t["Key"]: t["Value"] for t in found}
+
+
+def ensure_network_tags(ec2: Any, settings: InfraSettings, report: Report) -> None:
+    ((key, value),) = EMR_MANAGED_POLICY_TAG.items()
+    for resource in network_to_tag(ec2, settings):
+        tags = _resource_tags(ec2, resource)
+        if tags.get(key) == value:
+            report.add(f"{resource} tag {key}", "unchanged")
+            continue
+        ec2.create_tags(
+            Resources=[resource],
+            Tags=[{"Key": key, "Value": value}, {"Key": TAGGED_BY_TAG, "Value": MANAGED_BY}],
+        )
+        report.add(f"{resource} tag {key}", "added")
+
+
+def remove_network_tags(ec2: Any, report: Report) -> None:
+    """Takes the EMR tag off the subnets and VPCs where this tool added it, and only there."""
+    ((key, _),) = EMR_MANAGED_POLICY_TAG.items()
+    marked = ec2.describe_tags(
+        Filters=[
+            {"Name": "key", "Values": [TAGGED_BY_TAG]},
+            {"Name": "value", "Values": [MANAGED_BY]},
+        ]
+    )["Tags"]
+    for tag in marked:
+        ec2.delete_tags(Resources=[tag["ResourceId"]], Tags=[{"Key": key}, {"Key": TAGGED_BY_TAG}])
+        report.add(f"{tag['ResourceId']} tag {key}", "removed")
 
 
 # -- security groups -----------------------------------------------------------------------------
@@ -503,6 +773,8 @@ def up(clients: Clients, settings: InfraSettings) -> Report:
     report = Report()
     ensure_bucket(clients.s3, settings, report)
     ensure_iam(clients.iam, clients.account, settings, report)
+    ensure_identity_policy(clients.iam, clients.account, settings, report)
+    ensure_network_tags(clients.ec2, settings, report)
     ensure_security_groups(clients.ec2, settings, report)
     return report
 
@@ -575,15 +847,36 @@ def down(clients: Clients, settings: InfraSettings, delete_bucket: bool = False)
             iam.detach_role_policy(RoleName=role, PolicyArn=attached["PolicyArn"])
         iam.delete_role(RoleName=role)
         report.add(f"role {role}", "deleted")
+    _delete_identity_policy(iam, clients.account, settings, report)
     groups = project_security_groups(clients.ec2)
-    for group in groups.values():  # rules reference each other: revoke them all before deleting
+    ids = {g["GroupId"] for g in groups.values()}
+    for group in groups.values():
+        # Rules reference each other, inbound and (EMR adds them) outbound: revoke every rule that
+        # names one of the groups before deleting any, or the delete fails with DependencyViolation.
         if group.get("IpPermissions"):
             clients.ec2.revoke_security_group_ingress(
                 GroupId=group["GroupId"], IpPermissions=group["IpPermissions"]
             )
+        egress = [
+            {
+                **p,
+                "UserIdGroupPairs": [
+                    pair for pair in p["UserIdGroupPairs"] if pair["GroupId"] in ids
+                ],
+            }
+            for p in group.get("IpPermissionsEgress", [])
+            if any(pair["GroupId"] in ids for pair in p.get("UserIdGroupPairs", []))
+        ]
+        for permission in egress:
+            permission.pop("IpRanges", None)
+            permission.pop("Ipv6Ranges", None)
+            permission.pop("PrefixListIds", None)
+        if egress:
+            clients.ec2.revoke_security_group_egress(GroupId=group["GroupId"], IpPermissions=egress)
     for group in groups.values():
         clients.ec2.delete_security_group(GroupId=group["GroupId"])
         report.add(f"security group {group['GroupName']}", "deleted")
+    remove_network_tags(clients.ec2, report)
     if not _bucket_exists(clients.s3, settings.bucket):
         report.add(f"s3://{settings.bucket}", "absent")
     elif not delete_bucket:
@@ -619,6 +912,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--vpc-id", help="default: the region's default VPC")
     p.add_argument("--reviews-bucket", help="a bucket the cluster may read reviews from")
     p.add_argument("--log-retention-days", type=int, default=30)
+    p.add_argument(
+        "--subnet-ids",
+        help="comma-separated subnets clusters use, tagged for AmazonEMRServicePolicy_v2 "
+        "(default: every subnet of the VPC)",
+    )
+    p.add_argument(
+        "--adopt-bucket",
+        action="store_true",
+        help="up: add this project's policy, lifecycle rule and tags to an existing bucket it did "
+        "not create (merged, nothing removed); without it such a bucket is refused",
+    )
     p.add_argument("--delete-bucket", action="store_true", help="down: also delete the bucket")
     p.add_argument(
         "--allow-plain-http",
@@ -647,6 +951,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         reviews_bucket=options.reviews_bucket,
         log_retention_days=options.log_retention_days,
         require_tls=not options.allow_plain_http,
+        subnet_ids=tuple(s.strip() for s in (options.subnet_ids or "").split(",") if s.strip()),
+        adopt_bucket=options.adopt_bucket,
     )
     if options.command == "up":
         report = up(clients, settings)
@@ -656,9 +962,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = down(clients, settings, delete_bucket=options.delete_bucket)
     sys.stdout.write(report.text() + "\n")
     if options.command == "up":
+        subnets = ",".join(settings.subnet_ids)
         sys.stdout.write(
             f"\nexport WORDCLOUD_LAUNCHER=emr WORDCLOUD_EMR_BUCKET={settings.bucket} "
-            f"WORDCLOUD_EMR_REGION={region}\n"
+            f"WORDCLOUD_EMR_REGION={region}"
+            + (f" WORDCLOUD_EMR_SUBNET_IDS={subnets}" if subnets else "")
+            + "\n\nAttach the policy for the identity that runs Dagster (one of):\n"
+            f"  aws iam attach-user-policy --user-name <user> --policy-arn "
+            f"{identity_policy_arn(clients.account, settings)}\n"
+            f"  aws iam attach-role-policy --role-name <role> --policy-arn "
+            f"{identity_policy_arn(clients.account, settings)}\n"
         )
     return 0
 

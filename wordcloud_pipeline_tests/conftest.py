@@ -16,11 +16,9 @@ from wordcloud_pipeline.sample_data import write_sample
 
 # Small enough to run in seconds, big enough that every year 1995-2015 has Books titles.
 SAMPLE_ROWS = 4_000
-TEST_SPARK_CONF = {
-    **DEFAULT_LOCAL_SPARK_CONF,
-    "spark.master": "local[2]",
-    "spark.driver.memory": "2g",
-}
+# What the tests change over the local defaults (run config may set only vetted keys: spark_conf_policy).
+TEST_SPARK_OVERRIDES = {"spark.master": "local[2]", "spark.driver.memory": "2g"}
+TEST_SPARK_CONF = {**DEFAULT_LOCAL_SPARK_CONF, **TEST_SPARK_OVERRIDES}
 
 
 # What a small local spark-submit needs besides the packages: few shuffle and Delta-log tasks, no UI.
@@ -68,7 +66,7 @@ def sample_parquet(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def local_test_resources(reviews: Path | str, storage: Path | str, **style) -> dict[str, object]:
     """The local resource set pointed at test folders, with small clouds to keep drawing fast."""
     return {
-        "spark_jobs": LocalSparkLauncher(spark_conf=TEST_SPARK_CONF, log_level="ERROR"),
+        "spark_jobs": LocalSparkLauncher(spark_conf=TEST_SPARK_OVERRIDES, log_level="ERROR"),
         "storage": PipelineStorage(reviews_uri=str(reviews), storage_uri=str(storage)),
         "quality_gates": QualityGates(),
         "title_processing": TitleProcessing(),

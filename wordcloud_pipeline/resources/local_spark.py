@@ -8,9 +8,10 @@ from typing import Any
 
 import dagster as dg
 from dagster_pyspark.resources import spark_session_from_config
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, field_validator
 
 from spark_scripts import spark_packages
+from wordcloud_pipeline.resources.spark_conf_policy import check_spark_conf
 from wordcloud_pipeline.resources.spark_launcher import SparkJob, SparkJobLauncher
 
 DEFAULT_LOCAL_SPARK_CONF = {
@@ -36,11 +37,17 @@ class LocalSparkLauncher(SparkJobLauncher):
     """
 
     spark_conf: dict[str, str] = Field(
-        default_factory=dict, description="Spark settings over the local defaults"
+        default_factory=dict,
+        description="Spark settings over the local defaults (vetted keys only: spark_conf_policy)",
     )
     log_level: str = "WARN"
 
     _session: Any = PrivateAttr(default=None)
+
+    @field_validator("spark_conf")
+    @classmethod
+    def _vetted_spark_conf(cls, conf: dict[str, str]) -> dict[str, str]:
+        return check_spark_conf(conf)
 
     def session(self):
         if self._session is None:

@@ -3,7 +3,7 @@
 The run-end sensor handles the normal case. This one catches what slips through: clusters of runs this
 instance does not know (a run started from another instance or a deleted run), clusters idle past their
 timeout (EMR's own auto-termination should have ended them), shared clusters forgotten by everyone, and any
-project cluster older than ``max_cluster_hours``. Every termination is logged with its reason.
+project cluster older than its age limit (``max_cluster_age``: derived from the step timeout). Every termination is logged with its reason.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def sweep(
         run_status,
         now or utcnow(),
         idle_timeout=timedelta(minutes=resource.cluster_config().idle_timeout_minutes),
-        max_age=timedelta(hours=resource.max_cluster_hours),
+        max_age=resource.max_cluster_age(),
         orphan_grace=timedelta(minutes=resource.orphan_grace_minutes),
     )
     ended = []

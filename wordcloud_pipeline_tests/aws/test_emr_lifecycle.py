@@ -182,12 +182,14 @@ def test_cost_from_instances_and_from_requested_capacity():
     start = utcnow()
     end = start + timedelta(minutes=30)
     config = ClusterConfig(
-        core_fleet=FleetConfig(instance_types={"m5.2xlarge": 1}, on_demand_units=2, spot_units=6)
+        core_fleet=FleetConfig(instance_types={"m5.2xlarge": 1}, on_demand_units=2, spot_units=6),
+        task_fleet=FleetConfig(instance_types={"m5.2xlarge": 1}),
     )
     prices = cost.PriceTable(
         on_demand_usd_per_hour={"m5.xlarge": 0.2, "m5.2xlarge": 0.4},
         emr_fee_usd_per_hour={},
         spot_fraction=0.5,
+        ebs_usd_per_gb_month=0,
     )
     usages = cost.usages_from_config(config, start, None)
     summary = cost.summarize(usages, start, end, prices, "requested capacity")
@@ -245,3 +247,45 @@ def test_project_clusters_ignore_other_clusters(bucket):
     ours = emr_test_resource().ensure_cluster(emr, "run-x", BOOT, quiet)
     assert [c.id for c in project_clusters(emr)] == [ours.id]
     assert isinstance(ours, ClusterInfo)
+
+
+def test_cost_includes_ebs_and_the_emr_fee_of_the_table():
+    start = utcnow()
+    end = start + timedelta(hours=1)
+    one_node = ClusterConfig(
+        master_fleet=FleetConfig(instance_types={"m4.2xlarge": 1}, on_demand_units=1, ebs_gb=730),
+        core_fleet=FleetConfig(instance_types={"m4.2xlarge": 1}, on_demand_units=0, spot_units=0),
+        task_fleet=FleetConfig(instance_types={"m4.2xlarge": 1}),
+    )
+    prices = cost.PriceTable(on_demand_usd_per_hour={"m4.2xlarge": 0.4})
+    summary = cost.summarize(
+        cost.usages_from_config(one_node, start, None), start, end, prices, "requested capacity"
+    )
+    # EC2 0.40 + EMR fee 0.12 (m4.2xlarge, from the EMR price list) + 730 GB gp3 at 0.08/GB-month
+    assert cost.DEFAULT_EMR_FEE_USD["m4.xlarge"] == 0.06
+    assert summary.cost_usd == pytest.approx(0.40 + 0.12 + 0.08)
+    # ListInstances gives no volume sizes: they come from the fleet that lists the type.
+    listed = cost.usages_from_instances(
+        [{"InstanceType": "m4.2xlarge", "Status": {"Timeline": {"ReadyDateTime": start}}}],
+        cost.ebs_by_type(one_node),
+    )
+    assert listed[0].ebs_gb == 730
+
+
+def test_the_cost_guard_never_ends_a_cluster_whose_step_may_still_run(bucket, instance):
+    resource = emr_test_resource(step_timeout_hours=24)
+    # Two Spark steps per run, each tried at most twice, plus an hour to start.
+    assert resource.max_cluster_age() == timedelta(hours=2 * 2 * 24 + 1)
+    assert resource.max_cluster_age() > timedelta(hours=resource.step_timeout_hours)
+    with pytest.raises(ValueError, match="max_cluster_hours=12 would end clusters"):
+        emr_test_resource(step_timeout_hours=24, max_cluster_hours=12)
+
+    emr = boto3.client("emr")
+    live_run = run_with_status(instance, dg.DagsterRunStatus.STARTED)
+    busy = resource.ensure_cluster(emr, live_run, BOOT, quiet).id
+    emr.add_job_flow_steps(
+        JobFlowId=busy, Steps=[steps.step_request(SparkJob("count_words", [], "noop"), ["true"])]
+    )
+    # 20 hours into a step with a 24-hour timeout: the old 12 h limit would have ended it.
+    assert sweep(resource, instance, quiet, now=utcnow() + timedelta(hours=20)) == []
+    assert sweep(resource, instance, quiet, now=utcnow() + timedelta(hours=98)) == [busy]

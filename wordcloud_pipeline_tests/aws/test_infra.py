@@ -211,3 +211,94 @@ def test_clusters_in_a_subnet_use_the_security_groups_up_created(clients, settin
     assert instances["EmrManagedMasterSecurityGroup"] == groups["master"]
     assert instances["EmrManagedSlaveSecurityGroup"] == groups["worker"]
     assert instances["ServiceAccessSecurityGroup"] == groups["service"]
+
+
+def _tags(ec2, resource_id: str) -> dict[str, str]:
+    found = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [resource_id]}])["Tags"]
+    return {t["Key"]: t["Value"] for t in found}
+
+
+def test_up_tags_the_vpc_and_subnets_for_the_emr_policy_and_down_untags_only_its_own(clients):
+    ec2 = clients.ec2
+    vpc = ec2.create_vpc(CidrBlock="10.50.0.0/16")["Vpc"]["VpcId"]
+    ours, already = (
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.50.{i}.0/24")["Subnet"]["SubnetId"]
+        for i in range(2)
+    )
+    ec2.create_tags(
+        Resources=[already],
+        Tags=[{"Key": "for-use-with-amazon-emr-managed-policies", "Value": "true"}],
+    )
+    settings = infra.InfraSettings(
+        region="us-east-1",
+        bucket=BUCKET,
+        vpc_id=vpc,
+        subnet_ids=(ours, already),
+        require_tls=False,
+    )
+
+    infra.up(clients, settings)
+    for resource in (vpc, ours, already):
+        assert _tags(ec2, resource)["for-use-with-amazon-emr-managed-policies"] == "true"
+    assert not infra.up(clients, settings).changed()
+
+    infra.down(clients, settings)
+    assert "for-use-with-amazon-emr-managed-policies" not in _tags(ec2, ours)
+    assert "for-use-with-amazon-emr-managed-policies" not in _tags(ec2, vpc)
+    # The tag someone else put on a subnet stays.
+    assert _tags(ec2, already)["for-use-with-amazon-emr-managed-policies"] == "true"
+
+
+def test_down_revokes_the_egress_rules_emr_adds_between_the_groups(clients, sent):
+    settings = infra.InfraSettings(region="us-east-1", bucket=BUCKET, require_tls=False)
+    infra.up(clients, settings)
+    groups = {role: g["GroupId"] for role, g in infra.project_security_groups(clients.ec2).items()}
+    # What EMR does on first use: outbound rules from the service group to the master group.
+    clients.ec2.authorize_security_group_egress(
+        GroupId=groups["service"],
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 8443,
+                "ToPort": 8443,
+                "UserIdGroupPairs": [{"GroupId": groups["master"]}],
+            }
+        ],
+    )
+
+    clients.ec2.meta.events.register("before-send", sent)  # made before `sent`: record it too
+    infra.down(clients, settings)
+
+    # EC2 speaks the query protocol (no JSON body to read back): one revoke, for the one rule.
+    assert sent.count("RevokeSecurityGroupEgress") == 1
+    assert infra.project_security_groups(clients.ec2) == {}
+
+
+def test_up_refuses_a_bucket_it_did_not_create_unless_adopted(clients):
+    s3 = clients.s3
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_tagging(Bucket=BUCKET, Tagging={"TagSet": [{"Key": "owner", "Value": "data"}]})
+    theirs = {
+        "ID": "archive-raw",
+        "Filter": {"Prefix": "raw/"},
+        "Status": "Enabled",
+        "Transitions": [{"Days": 30, "StorageClass": "GLACIER"}],
+    }
+    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": [theirs]})
+    settings = infra.InfraSettings(region="us-east-1", bucket=BUCKET, require_tls=False)
+
+    with pytest.raises(SystemExit, match=r"not created by wordcloud-infra.*--adopt-bucket"):
+        infra.up(clients, settings)
+    assert s3.get_bucket_tagging(Bucket=BUCKET)["TagSet"] == [{"Key": "owner", "Value": "data"}]
+    assert [r["ID"] for r in s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]] == [
+        "archive-raw"
+    ]
+
+    adopted = infra.InfraSettings(
+        region="us-east-1", bucket=BUCKET, require_tls=False, adopt_bucket=True
+    )
+    infra.up(clients, adopted)
+    tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=BUCKET)["TagSet"]}
+    assert tags["owner"] == "data" and tags[infra.MANAGED_BY_TAG] == infra.MANAGED_BY
+    rules = {r["ID"] for r in s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]}
+    assert rules == {"archive-raw", "expire-emr-logs"}  # merged: the owner's rule is kept

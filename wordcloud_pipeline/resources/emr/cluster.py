@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import dagster as dg
 from botocore.config import Config as BotoConfig
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from wordcloud_pipeline.resources.emr import job_flow
 from wordcloud_pipeline.resources.emr.config import (
@@ -33,6 +33,11 @@ FINISHED_RUN_STATUSES = frozenset(
     {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 )
 SECURITY_GROUP_ROLE_TAG = "wordcloud:security-group"
+# What the cost guard's age limit is derived from: the Spark assets of one run (preprocessed_titles,
+# words_by_year), each step tried at most twice (the retry after a spot interruption), plus start-up.
+SPARK_STEPS_PER_RUN = 2
+STEP_ATTEMPTS = 2
+PROVISIONING_HOURS = 1.0
 # Adaptive retries: botocore backs off on throttling for every call, not only for our polling loop.
 BOTO_CONFIG = BotoConfig(retries={"mode": "adaptive", "max_attempts": 10})
 
@@ -131,10 +136,39 @@ class EmrClusterResource(dg.ConfigurableResource):
     )
     cluster: ClusterConfig = ClusterConfig()
     prices: PriceTable = PriceTable()
-    max_cluster_hours: float = Field(default=12.0, gt=0, description="sweeper: hard age limit")
+    step_timeout_hours: float = Field(
+        default=12.0, gt=0, description="a step still running after this long is failed"
+    )
+    max_cluster_hours: float | None = Field(
+        default=None,
+        gt=0,
+        description="sweeper: hard age limit; default derived from step_timeout_hours "
+        "(see max_cluster_age), and never at or below it",
+    )
     orphan_grace_minutes: float = Field(
         default=60.0, ge=0, description="sweeper: age before a cluster of an unknown run is ended"
     )
+
+    @model_validator(mode="after")
+    def _age_limit_outlives_a_step(self) -> EmrClusterResource:
+        if self.max_cluster_hours is not None and self.max_cluster_hours <= self.step_timeout_hours:
+            raise ValueError(
+                f"max_cluster_hours={self.max_cluster_hours:g} would end clusters whose steps may "
+                f"still run for step_timeout_hours={self.step_timeout_hours:g}: raise it, or leave it "
+                "unset to derive it"
+            )
+        return self
+
+    def max_cluster_age(self) -> timedelta:
+        """The sweeper's age limit: the longest a run can legitimately keep its cluster.
+
+        A run has at most ``SPARK_STEPS_PER_RUN`` steps, each attempted at most ``STEP_ATTEMPTS`` times
+        (the spot retry) and each allowed ``step_timeout_hours``, plus ``PROVISIONING_HOURS`` to start.
+        """
+        if self.max_cluster_hours is not None:
+            return timedelta(hours=self.max_cluster_hours)
+        hours = SPARK_STEPS_PER_RUN * STEP_ATTEMPTS * self.step_timeout_hours + PROVISIONING_HOURS
+        return timedelta(hours=hours)
 
     # -- settings resolved at use ------------------------------------------------------------
     def region_name(self) -> str:
@@ -199,22 +233,45 @@ class EmrClusterResource(dg.ConfigurableResource):
 
     def validate(self) -> None:
         """All checks that need no AWS call (fleet shapes, executor memory, release)."""
-        validate(self.cluster_config())
+        config = self.cluster_config()
+        validate(config)
+        job_flow.fleet_requests(config)
         self.mode()
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def _security_groups(self, config: ClusterConfig) -> dict[str, str]:
-        """Security groups made by ``wordcloud-infra up`` in the subnet's VPC, for those not set."""
-        if not config.subnet_ids or all(
+    def _network(self, config: ClusterConfig) -> tuple[dict[str, str], bool]:
+        """Security groups for the request and whether the subnets are private, checked before creating.
+
+        No subnets: EMR picks the default VPC's, which ``wordcloud-infra up`` tags; nothing to look up.
+        """
+        if not config.subnet_ids:
+            return {}, False
+        ec2 = self.client("ec2")
+        subnets = ec2.describe_subnets(SubnetIds=config.subnet_ids)["Subnets"]
+        check_subnet_tags(subnets)
+        vpc = subnets[0]["VpcId"]
+        private = {s["SubnetId"]: subnet_is_private(ec2, s["SubnetId"], vpc) for s in subnets}
+        if len(set(private.values())) > 1:
+            kinds = ", ".join(f"{k}: {'private' if v else 'public'}" for k, v in private.items())
+            raise EmrConfigError(
+                f"subnet_ids mixes private and public subnets ({kinds}); EMR needs a service-access "
+                "security group in private subnets only: list one kind"
+            )
+        is_private = all(private.values())
+        if config.service_access_security_group and not is_private:
+            raise EmrConfigError(
+                f"service_access_security_group is set but {', '.join(private)} are public subnets "
+                "(their route table sends 0.0.0.0/0 to an internet gateway): EMR uses that group only "
+                "in private subnets; unset it"
+            )
+        if all(
             (
                 config.master_security_group,
                 config.worker_security_group,
-                config.service_access_security_group,
+                config.service_access_security_group or not is_private,
             )
         ):
-            return {}
-        ec2 = self.client("ec2")
-        vpc = ec2.describe_subnets(SubnetIds=config.subnet_ids[:1])["Subnets"][0]["VpcId"]
+            return {}, is_private
         groups = ec2.describe_security_groups(
             Filters=[
                 {"Name": "vpc-id", "Values": [vpc]},
@@ -232,18 +289,20 @@ class EmrClusterResource(dg.ConfigurableResource):
             "worker": "EmrManagedSlaveSecurityGroup",
             "service": "ServiceAccessSecurityGroup",
         }
-        return {keys[role]: gid for role, gid in by_role.items() if role in keys}
+        return {keys[role]: gid for role, gid in by_role.items() if role in keys}, is_private
 
     def cluster_request(self, run_id: str | None, bootstrap_uri: str) -> dict[str, Any]:
         config = self.cluster_config()
         validate(config)
+        security_groups, private = self._network(config)
         return job_flow.run_job_flow_request(
             config,
             mode=self.mode(),
             run_id=run_id if self.mode() == "per_run" else None,
             log_uri=self.log_uri(),
             bootstrap_uri=bootstrap_uri,
-            security_groups=self._security_groups(config),
+            security_groups=security_groups,
+            private_subnets=private,
         )
 
     def ensure_cluster(self, emr: Any, run_id: str, bootstrap_uri: str, log: Log) -> ClusterInfo:
@@ -257,9 +316,14 @@ class EmrClusterResource(dg.ConfigurableResource):
         created = emr.run_job_flow(**request)["JobFlowId"]
         log(f"created EMR cluster {created} ({request['Name']}) for run {run_id}")
         # Two step processes of one run may both have found nothing and both created a cluster: keep the
-        # oldest, end the others, so every process of the run converges on one cluster.
-        clusters = run_clusters(emr, run_id)
-        keeper, extra = clusters[0], clusters[1:]
+        # oldest, end the others, so every process of the run converges on one cluster. ListClusters may
+        # not list the new cluster yet: the one RunJobFlow returned is described directly.
+        clusters = {c.id: c for c in run_clusters(emr, run_id)}
+        if created not in clusters:
+            clusters[created] = ClusterInfo.from_description(
+                emr.describe_cluster(ClusterId=created)["Cluster"]
+            )
+        keeper, *extra = sorted(clusters.values(), key=lambda c: (c.created, c.id))
         terminate(emr, extra, f"duplicate of {keeper.id} for run {run_id}", log)
         return keeper
 
@@ -287,6 +351,47 @@ class EmrClusterResource(dg.ConfigurableResource):
 
     def terminate_run_clusters(self, emr: Any, run_id: str, reason: str, log: Log) -> list[str]:
         return terminate(emr, run_clusters(emr, run_id), reason, log)
+
+
+# -- network checks -------------------------------------------------------------------------------
+def check_subnet_tags(subnets: Iterable[dict[str, Any]]) -> None:
+    """AmazonEMRServicePolicy_v2 launches only into subnets tagged for it: say so before a cluster fails."""
+    ((key, value),) = job_flow.EMR_MANAGED_POLICY_TAG.items()
+    untagged = [
+        s["SubnetId"]
+        for s in subnets
+        if {t["Key"]: t["Value"] for t in s.get("Tags", [])}.get(key) != value
+    ]
+    if untagged:
+        raise EmrConfigError(
+            f"subnet(s) {', '.join(untagged)} lack the tag {key}={value} that "
+            "AmazonEMRServicePolicy_v2 requires (the cluster would end TERMINATED_WITH_ERRORS): run "
+            f"`wordcloud-infra up --subnet-ids {','.join(untagged)}` or tag them"
+        )
+
+
+def subnet_is_private(ec2: Any, subnet_id: str, vpc_id: str) -> bool:
+    """Private unless the subnet's route table sends 0.0.0.0/0 to an internet gateway (AWS's definition).
+
+    Looked up rather than configured: the route table is what EMR itself meets, so a setting could only
+    drift from it. A subnet without an explicit association uses its VPC's main route table.
+    """
+    tables = ec2.describe_route_tables(
+        Filters=[{"Name": "association.subnet-id", "Values": [subnet_id]}]
+    )["RouteTables"]
+    if not tables:
+        tables = ec2.describe_route_tables(
+            Filters=[
+                {"Name": "vpc-id", "Values": [vpc_id]},
+                {"Name": "association.main", "Values": ["true"]},
+            ]
+        )["RouteTables"]
+    return not any(
+        route.get("DestinationCidrBlock") == "0.0.0.0/0"
+        and route.get("GatewayId", "").startswith("igw-")
+        for table in tables
+        for route in table.get("Routes", [])
+    )
 
 
 # -- sweeping -------------------------------------------------------------------------------------

@@ -15,19 +15,27 @@ from dataclasses import dataclass
 from typing import Literal
 
 import dagster as dg
-from pydantic import Field
+from packaging.requirements import InvalidRequirement, Requirement
+from pydantic import Field, field_validator
 
 # The default EMR release: Spark 3.5.6 / Scala 2.12, the same Spark minor as the local pyspark 3.5.6.
 DEFAULT_RELEASE_LABEL = "emr-7.12.0"
-# Spark and Scala of the releases we know; a release not listed here needs ``spark_version`` set.
+# Spark and Scala of the releases we know (EMR release guide, "Spark release history"); a release not
+# listed here needs ``spark_version`` set.
 RELEASE_SPARK_VERSIONS: dict[str, tuple[str, str]] = {
     "emr-7.12.0": ("3.5.6", "2.12"),
-    "emr-7.11.0": ("3.5.5", "2.12"),
+    "emr-7.11.0": ("3.5.6", "2.12"),
     "emr-7.10.0": ("3.5.5", "2.12"),
 }
 SPARK_NLP_VERSION = "7.0.0"
 # The cluster's Python: the scripts use 3.10+ syntax and AL2023 ships python3.11 as a package.
 CLUSTER_PYTHON = "/usr/bin/python3.11"
+# What the bootstrap pip-installs into CLUSTER_PYTHON on every node: the minimum the spark_scripts import
+# beyond what EMR itself puts on the Python path (pyspark and py4j from /usr/lib/spark/python).
+# numpy: ``pyspark.ml`` (the sparkml backend's StopWordsRemover) imports it; spark-nlp: the Python side of
+# the sparknlp backend. The Dagster-side readers (deltalake, pyarrow) never run on the nodes. This is the
+# one list: the emulation builds its "nodes' Python" from it.
+BOOTSTRAP_PACKAGES: tuple[str, ...] = ("numpy==2.2.6", f"spark-nlp=={SPARK_NLP_VERSION}")
 MIN_EXECUTOR_OVERHEAD_MB = 384
 # What a YARN node keeps for the OS and daemons when the user overrides the node memory.
 NODE_RESERVED_MB = 2048
@@ -85,12 +93,17 @@ def default_master_fleet() -> FleetConfig:
     )
 
 
+WORKER_TYPES = {"m5.2xlarge": 1, "m5a.2xlarge": 1, "m6i.2xlarge": 1, "m5.4xlarge": 2}
+
+
 def default_core_fleet() -> FleetConfig:
-    return FleetConfig(
-        instance_types={"m5.2xlarge": 1, "m5a.2xlarge": 1, "m6i.2xlarge": 1, "m5.4xlarge": 2},
-        on_demand_units=2,
-        spot_units=4,
-    )
+    """On-demand only: core nodes hold HDFS and YARN's state, and losing one can fail the step."""
+    return FleetConfig(instance_types=dict(WORKER_TYPES), on_demand_units=2)
+
+
+def default_task_fleet() -> FleetConfig:
+    """Spot only: task nodes hold no HDFS data, so an interruption costs only their running tasks."""
+    return FleetConfig(instance_types=dict(WORKER_TYPES), spot_units=4)
 
 
 class SparkSettings(dg.Config):
@@ -129,7 +142,10 @@ class ClusterConfig(dg.Config):
     )
     master_fleet: FleetConfig = default_master_fleet()
     core_fleet: FleetConfig = default_core_fleet()
-    task_fleet: FleetConfig | None = Field(default=None, description="optional, spot only")
+    task_fleet: FleetConfig = Field(
+        default=default_task_fleet(),
+        description="spot only; 0 units for none yet (it can still be resized later)",
+    )
     spot_timeout_minutes: int = Field(default=10, ge=5, le=1440)
     spark: SparkSettings = SparkSettings()
     idle_timeout_minutes: int = Field(
@@ -142,10 +158,18 @@ class ClusterConfig(dg.Config):
     service_role: str = "wordcloud-emr-service-role"
     instance_profile: str = "wordcloud-emr-instance-profile"
     python_packages: list[str] = Field(
-        default_factory=lambda: [f"spark-nlp=={SPARK_NLP_VERSION}"],
-        description="pip-installed on every node by the bootstrap action",
+        default_factory=list,
+        description="extra PEP 508 requirements pip-installed on every node by the bootstrap action, "
+        "after BOOTSTRAP_PACKAGES (index packages only: no URLs, no pip options)",
     )
     tags: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("python_packages")
+    @classmethod
+    def _requirements_only(cls, packages: list[str]) -> list[str]:
+        for package in packages:
+            check_requirement(package)
+        return packages
 
     def spark_and_scala(self) -> tuple[str, str]:
         if self.spark_version:
@@ -158,15 +182,37 @@ class ClusterConfig(dg.Config):
         return RELEASE_SPARK_VERSIONS[self.release_label]
 
     def fleets(self) -> dict[str, FleetConfig]:
-        fleets = {"MASTER": self.master_fleet, "CORE": self.core_fleet}
-        if self.task_fleet is not None:
-            fleets["TASK"] = self.task_fleet
-        return fleets
+        return {"MASTER": self.master_fleet, "CORE": self.core_fleet, "TASK": self.task_fleet}
 
     def fingerprint(self) -> str:
         """A short hash of everything that shapes the cluster: a shared cluster is reused only on a match."""
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def check_requirement(text: str) -> Requirement:
+    """``text`` as a PEP 508 requirement on a package index, or ``EmrConfigError``.
+
+    The bootstrap runs as root on every node; a package setting is data for pip, never shell. A direct URL
+    (``name @ https://...``) would fetch code from outside the index, so it is refused too.
+    """
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement as error:
+        raise EmrConfigError(
+            f"python_packages entry {text!r} is not a PEP 508 requirement "
+            f"(for example 'langdetect==1.0.9'): {error}"
+        ) from None
+    if requirement.url:
+        raise EmrConfigError(
+            f"python_packages entry {text!r} names a URL; only packages from the index are installed"
+        )
+    return requirement
+
+
+def bootstrap_requirements(config: ClusterConfig) -> list[str]:
+    """Everything the bootstrap installs: the scripts' own minimum, then the configured extras."""
+    return [*BOOTSTRAP_PACKAGES, *config.python_packages]
 
 
 def spark_nlp_coordinate(config: ClusterConfig) -> str:
@@ -200,7 +246,7 @@ def check_fleets(config: ClusterConfig) -> None:
         )
     if config.core_fleet.on_demand_units + config.core_fleet.spot_units < 1:
         raise EmrConfigError("the core fleet needs at least one capacity unit")
-    if config.task_fleet is not None and config.task_fleet.on_demand_units:
+    if config.task_fleet.on_demand_units:
         raise EmrConfigError(
             f"the task fleet is spot only: on_demand_units is {config.task_fleet.on_demand_units}"
         )
@@ -225,7 +271,7 @@ def check_memory(config: ClusterConfig) -> None:
     spark = config.spark
     container = spark.container_mb()
     override = spark.yarn_node_memory_mb
-    workers = [config.core_fleet] + ([config.task_fleet] if config.task_fleet else [])
+    workers = [config.core_fleet, config.task_fleet]
     for fleet in workers:
         for instance_type in fleet.instance_types:
             spec = _spec(instance_type, override)

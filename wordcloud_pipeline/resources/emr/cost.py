@@ -1,6 +1,7 @@
 """Instance-hours, spot share and an estimated price, per step and per run.
 
-EMR bills EC2 per instance-second plus an EMR fee per instance-hour. The instances come from
+EMR bills EC2 per instance-second plus an EMR fee per instance-hour, and the fleets' EBS volumes per
+GB-month. The instances come from
 ``ListInstances`` (type, market, start and end); when that lists nothing (an emulator, or fleets still
 provisioning) the requested fleet capacity is used instead and the metadata says so. Prices are a table the
 user overrides; the defaults are approximate us-east-1 on-demand list prices and a flat spot discount.
@@ -35,7 +36,26 @@ DEFAULT_ON_DEMAND_USD = {
     "r5.2xlarge": 0.504,
     "c5.2xlarge": 0.340,
 }
-DEFAULT_EMR_FEE_USD = {name: round(price / 4, 4) for name, price in DEFAULT_ON_DEMAND_USD.items()}
+# The EMR fee per instance-hour (us-east-1, EMR pricing page). Not a fixed share of the EC2 price: m4 is
+# billed 0.06 / 0.12 USD (xlarge / 2xlarge), more than a quarter of its EC2 price.
+DEFAULT_EMR_FEE_USD = {
+    "m5.xlarge": 0.048,
+    "m5a.xlarge": 0.048,
+    "m6i.xlarge": 0.048,
+    "m4.xlarge": 0.060,
+    "m5.2xlarge": 0.096,
+    "m5a.2xlarge": 0.096,
+    "m5d.2xlarge": 0.113,
+    "m6i.2xlarge": 0.096,
+    "m4.2xlarge": 0.120,
+    "m5.4xlarge": 0.192,
+    "r5.xlarge": 0.063,
+    "r5.2xlarge": 0.126,
+    "c5.2xlarge": 0.085,
+}
+# gp3 storage, USD per GB-month (us-east-1); EBS is billed per second like the instances.
+DEFAULT_GP3_USD_PER_GB_MONTH = 0.08
+HOURS_PER_MONTH = 730.0
 
 
 class PriceTable(dg.Config):
@@ -48,6 +68,9 @@ class PriceTable(dg.Config):
         default_factory=lambda: dict(DEFAULT_EMR_FEE_USD)
     )
     spot_fraction: float = Field(default=0.4, gt=0, le=1)
+    ebs_usd_per_gb_month: float = Field(
+        default=DEFAULT_GP3_USD_PER_GB_MONTH, ge=0, description="the fleets' gp3 volumes"
+    )
 
     def hourly(self, instance_type: str, market: str) -> float | None:
         on_demand = self.on_demand_usd_per_hour.get(instance_type)
@@ -56,6 +79,9 @@ class PriceTable(dg.Config):
         ec2 = on_demand * (self.spot_fraction if market == "SPOT" else 1.0)
         return ec2 + self.emr_fee_usd_per_hour.get(instance_type, 0.0)
 
+    def ebs_hourly(self, gb: int) -> float:
+        return gb * self.ebs_usd_per_gb_month / HOURS_PER_MONTH
+
 
 @dataclass(frozen=True)
 class InstanceUsage:
@@ -63,6 +89,7 @@ class InstanceUsage:
     market: str
     start: datetime
     end: datetime | None
+    ebs_gb: int = 0
 
 
 @dataclass(frozen=True)
@@ -89,7 +116,18 @@ class CostSummary:
         return result
 
 
-def usages_from_instances(instances: list[dict[str, Any]]) -> list[InstanceUsage]:
+def ebs_by_type(config: ClusterConfig) -> dict[str, int]:
+    """EBS GB per instance of each type, from the fleet that lists it (ListInstances has no sizes)."""
+    sizes: dict[str, int] = {}
+    for fleet in config.fleets().values():
+        for instance_type in fleet.instance_types:
+            sizes.setdefault(instance_type, fleet.ebs_gb)
+    return sizes
+
+
+def usages_from_instances(
+    instances: list[dict[str, Any]], ebs_gb: dict[str, int] | None = None
+) -> list[InstanceUsage]:
     usages = []
     for inst in instances:
         timeline = inst.get("Status", {}).get("Timeline", {})
@@ -102,6 +140,7 @@ def usages_from_instances(instances: list[dict[str, Any]]) -> list[InstanceUsage
                 market=inst.get("Market", "ON_DEMAND"),
                 start=start,
                 end=timeline.get("EndDateTime"),
+                ebs_gb=(ebs_gb or {}).get(inst.get("InstanceType", ""), 0),
             )
         )
     return usages
@@ -115,7 +154,8 @@ def usages_from_config(
     for fleet in config.fleets().values():
         first, weight = next(iter(fleet.instance_types.items()))
         for market, units in (("ON_DEMAND", fleet.on_demand_units), ("SPOT", fleet.spot_units)):
-            usages += [InstanceUsage(first, market, start, end)] * math.ceil(units / weight)
+            count = math.ceil(units / weight)
+            usages += [InstanceUsage(first, market, start, end, fleet.ebs_gb)] * count
     return usages
 
 
@@ -128,7 +168,7 @@ def cluster_usages(
         instances = [i for page in pages for i in page.get("Instances", [])]
     except ClientError:
         instances = []
-    usages = usages_from_instances(instances)
+    usages = usages_from_instances(instances, ebs_by_type(config))
     if usages:
         return usages, "instances listed by EMR"
     timeline = cluster["Status"]["Timeline"]
@@ -153,6 +193,7 @@ def summarize(
         hours += overlap
         if usage.market == "SPOT":
             spot_hours += overlap
+        cost += overlap * prices.ebs_hourly(usage.ebs_gb)
         hourly = prices.hourly(usage.instance_type, usage.market)
         if hourly is None:
             unpriced.add(usage.instance_type)

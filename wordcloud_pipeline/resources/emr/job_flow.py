@@ -6,6 +6,7 @@ configurations, bootstrap action, tags, auto-termination) as data.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,7 +14,9 @@ from wordcloud_pipeline.resources.emr.config import (
     CLUSTER_PYTHON,
     ClusterConfig,
     ClusterMode,
+    EmrConfigError,
     FleetConfig,
+    check_requirement,
 )
 
 PROJECT_TAG = "wordcloud:project"
@@ -25,9 +28,18 @@ FINGERPRINT_TAG = "wordcloud:config"
 EMR_MANAGED_POLICY_TAG = {"for-use-with-amazon-emr-managed-policies": "true"}
 
 
+# EMR accepts at most this many instance types in a fleet that has no allocation strategy (30 with one).
+MAX_TYPES_WITHOUT_ALLOCATION_STRATEGY = 5
+MAX_TYPES_WITH_ALLOCATION_STRATEGY = 30
+
+
 def bootstrap_script(packages: list[str]) -> str:
-    """The bootstrap action: the Python the scripts run on, with the packages they import."""
-    pip = " ".join(packages)
+    """The bootstrap action: the Python the scripts run on, with the packages they import.
+
+    Each package is checked as a PEP 508 requirement and shell-quoted, so a setting can add a package but
+    never a command to this script, which runs as root on every node.
+    """
+    pip = " ".join(shlex.quote(str(check_requirement(p))) for p in packages)
     lines = [
         "#!/bin/bash",
         "# Written by wordcloud_pipeline: the Python 3.11 the spark_scripts run on, on every node.",
@@ -66,19 +78,49 @@ def _fleet(role: str, fleet: FleetConfig, spot_timeout_minutes: int) -> dict[str
         "TargetSpotCapacity": fleet.spot_units,
         "InstanceTypeConfigs": types,
     }
-    launch: dict[str, Any] = {}
-    if fleet.spot_units:
+    launch: dict[str, Any] = {
+        # Always: the allocation strategy lifts EMR's limit of 5 instance types per fleet to 30.
+        "OnDemandSpecification": {"AllocationStrategy": "lowest-price"},
+    }
+    # A task fleet gets the spot specification even at 0 units: it can be resized later, and a fleet of
+    # more than 5 types without an allocation strategy is refused by EMR.
+    if fleet.spot_units or role == "TASK" or len(types) > MAX_TYPES_WITHOUT_ALLOCATION_STRATEGY:
         launch["SpotSpecification"] = {
             "TimeoutDurationMinutes": spot_timeout_minutes,
             # No spot capacity in time: fall back to on-demand rather than failing the cluster.
             "TimeoutAction": "SWITCH_TO_ON_DEMAND",
             "AllocationStrategy": "capacity-optimized",
         }
-    if fleet.on_demand_units:
-        launch["OnDemandSpecification"] = {"AllocationStrategy": "lowest-price"}
-    if launch:
-        request["LaunchSpecifications"] = launch
+    request["LaunchSpecifications"] = launch
     return request
+
+
+def check_fleet_request(fleet: Mapping[str, Any]) -> None:
+    """EMR's rule on instance types per fleet, applied to the request as it will be sent."""
+    count = len(fleet["InstanceTypeConfigs"])
+    launch = fleet.get("LaunchSpecifications", {})
+    strategies = all(
+        launch.get(spec, {}).get("AllocationStrategy")
+        for spec in ("OnDemandSpecification", "SpotSpecification")
+    )
+    limit = (
+        MAX_TYPES_WITH_ALLOCATION_STRATEGY if strategies else MAX_TYPES_WITHOUT_ALLOCATION_STRATEGY
+    )
+    if count > limit:
+        raise EmrConfigError(
+            f"the {fleet['Name']} fleet lists {count} instance types; EMR accepts at most {limit} "
+            + ("" if strategies else "without on-demand and spot allocation strategies")
+        )
+
+
+def fleet_requests(config: ClusterConfig) -> list[dict[str, Any]]:
+    """The ``InstanceFleets`` of the request, each checked against EMR's limits."""
+    fleets = [
+        _fleet(role, fleet, config.spot_timeout_minutes) for role, fleet in config.fleets().items()
+    ]
+    for fleet in fleets:
+        check_fleet_request(fleet)
+    return fleets
 
 
 def configurations(config: ClusterConfig) -> list[dict[str, Any]]:
@@ -110,6 +152,9 @@ def configurations(config: ClusterConfig) -> list[dict[str, Any]]:
             ],
         },
     ]
+    # EMR 7 ships Delta Lake: this puts its jars on Spark's classpath; the session settings that switch
+    # it on (spark_packages.DELTA_CONF) go with every step as --conf.
+    result.append({"Classification": "delta-defaults", "Properties": {"delta.enabled": "true"}})
     if spark.yarn_node_memory_mb is not None:
         result.append(
             {
@@ -150,25 +195,30 @@ def run_job_flow_request(
     log_uri: str,
     bootstrap_uri: str,
     security_groups: Mapping[str, str] | None = None,
+    private_subnets: bool = False,
 ) -> dict[str, Any]:
-    """The keyword arguments of ``emr.run_job_flow`` for this configuration."""
+    """The keyword arguments of ``emr.run_job_flow`` for this configuration.
+
+    ``ServiceAccessSecurityGroup`` is sent only for private subnets (``private_subnets``), the only case
+    where EMR uses it; in a public subnet EMR reaches the master directly.
+    """
     instances: dict[str, Any] = {
-        "InstanceFleets": [
-            _fleet(role, fleet, config.spot_timeout_minutes)
-            for role, fleet in config.fleets().items()
-        ],
+        "InstanceFleets": fleet_requests(config),
         # Steps are added one per asset after the cluster starts; without this EMR would end it at once.
         "KeepJobFlowAliveWhenNoSteps": True,
         "TerminationProtected": False,
     }
     if config.subnet_ids:
         instances["Ec2SubnetIds"] = list(config.subnet_ids)
-    groups = {
+    configured = {
         "EmrManagedMasterSecurityGroup": config.master_security_group,
         "EmrManagedSlaveSecurityGroup": config.worker_security_group,
         "ServiceAccessSecurityGroup": config.service_access_security_group,
-        **(security_groups or {}),
     }
+    # Groups set in the config win over those looked up by tag.
+    groups = {**(security_groups or {}), **{k: v for k, v in configured.items() if v}}
+    if not private_subnets:
+        groups.pop("ServiceAccessSecurityGroup", None)
     instances.update({k: v for k, v in groups.items() if v})
     tags = cluster_tags(config, mode, run_id)
     return {

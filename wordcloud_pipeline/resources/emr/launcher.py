@@ -2,8 +2,10 @@
 
 The launcher ships the scripts, finds or creates the cluster by tag, submits ``spark-submit`` with the
 asset's arguments, waits with backoff, and returns the metrics the script wrote to S3. A failed step raises
-a ``dagster.Failure`` carrying the tail of the step's stderr; an interrupted run cancels its step and ends a
-run-owned cluster at once (the run-end sensor and EMR's idle timeout are the backstops).
+a ``dagster.Failure`` carrying the tail of the step's stderr; a step that failed because instances were lost
+(a spot interruption) is retried once, after the spot fleets refilled or were moved to on-demand. An
+interrupted run cancels its step and ends a run-owned cluster at once (the run-end sensor and EMR's idle
+timeout are the backstops).
 """
 
 from __future__ import annotations
@@ -15,13 +17,17 @@ from typing import Any
 
 import dagster as dg
 from botocore.exceptions import ClientError
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from wordcloud_pipeline.resources.emr import cost, steps
+from spark_scripts import spark_packages
+from wordcloud_pipeline.resources.emr import cost, spot, steps
 from wordcloud_pipeline.resources.emr.cluster import EmrClusterResource, utcnow
-from wordcloud_pipeline.resources.emr.config import spark_nlp_coordinate
+from wordcloud_pipeline.resources.emr.config import bootstrap_requirements, spark_nlp_coordinate
 from wordcloud_pipeline.resources.emr.job_flow import bootstrap_script
+from wordcloud_pipeline.resources.spark_conf_policy import check_spark_conf
 from wordcloud_pipeline.resources.spark_launcher import SparkJob, SparkJobLauncher
+
+ENDED_CLUSTER_STATES = frozenset({"TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS"})
 
 
 class EmrLocationError(ValueError):
@@ -55,20 +61,35 @@ class EmrSparkLauncher(SparkJobLauncher):
     emr: EmrClusterResource
     poll_initial_seconds: float = Field(default=5.0, gt=0)
     poll_max_seconds: float = Field(default=60.0, gt=0)
-    step_timeout_hours: float = Field(default=24.0, gt=0)
     stderr_tail_lines: int = Field(default=60, ge=1)
     log_wait_attempts: int = Field(
         default=12, ge=1, description="EMR copies step logs to S3 a few minutes after a failure"
     )
     log_wait_seconds: float = Field(default=20.0, ge=0)
-    spark_conf: dict[str, str] = Field(default_factory=dict, description="extra --conf per step")
+    spot_refill_checks: int = Field(
+        default=10, ge=0, description="after lost instances: checks for the spot fleets to refill"
+    )
+    spot_refill_wait_seconds: float = Field(default=30.0, ge=0)
+    spark_conf: dict[str, str] = Field(
+        default_factory=dict,
+        description="extra --conf per step (vetted keys only: spark_conf_policy)",
+    )
+
+    @field_validator("spark_conf")
+    @classmethod
+    def _vetted_spark_conf(cls, conf: dict[str, str]) -> dict[str, str]:
+        return check_spark_conf(conf)
 
     def poll_policy(self) -> steps.PollPolicy:
         return steps.PollPolicy(
             initial_seconds=self.poll_initial_seconds,
             max_seconds=self.poll_max_seconds,
-            timeout_seconds=self.step_timeout_hours * 3600,
+            timeout_seconds=self.emr.step_timeout_hours * 3600,
         )
+
+    def step_conf(self) -> dict[str, str]:
+        """``--conf`` of every step: Delta's session settings (EMR has its jar), then the vetted extras."""
+        return {**spark_packages.DELTA_CONF, **self.spark_conf}
 
     def run(self, context: dg.AssetExecutionContext, job: SparkJob) -> dict[str, Any]:
         # Everything that needs no AWS call first: a bad setting must not cost a cluster.
@@ -80,23 +101,39 @@ class EmrSparkLauncher(SparkJobLauncher):
         config = self.emr.cluster_config()
 
         code = steps.ship_code(
-            s3, self.emr.code_root_uri(), bootstrap_script(config.python_packages), log
+            s3, self.emr.code_root_uri(), bootstrap_script(bootstrap_requirements(config)), log
         )
-        cluster = self.emr.ensure_cluster(emr, run_id, code.bootstrap_uri, log)
         metrics_uri = self.emr.metrics_uri(run_id, job.name)
         packages = [spark_nlp_coordinate(config)] if uses_sparknlp(job) else []
         args = steps.spark_submit_args(
-            job, code, metrics_uri=metrics_uri, packages=packages, spark_conf=self.spark_conf
+            job, code, metrics_uri=metrics_uri, packages=packages, spark_conf=self.step_conf()
         )
         submitted = utcnow()
-        step_id = emr.add_job_flow_steps(
-            JobFlowId=cluster.id, Steps=[steps.step_request(job, args)]
-        )["StepIds"][0]
-        log(f"{job.name}: step {step_id} on {cluster.id}, equivalent to `{job.command_line()}`")
-        step = self._wait(emr, cluster.id, step_id, run_id, log)
+        attempts = 0
+        while True:
+            attempts += 1
+            # Found again for a retry: a cluster that died with its instances is replaced.
+            cluster = self.emr.ensure_cluster(emr, run_id, code.bootstrap_uri, log)
+            step_id = emr.add_job_flow_steps(
+                JobFlowId=cluster.id, Steps=[steps.step_request(job, args)]
+            )["StepIds"][0]
+            log(f"{job.name}: step {step_id} on {cluster.id}, equivalent to `{job.command_line()}`")
+            step = self._wait(emr, cluster.id, step_id, run_id, log)
+            if step["Status"]["State"] == "COMPLETED":
+                break
+            lost = spot.lost_instances_reason(emr, cluster.id, step) if attempts == 1 else None
+            if lost is None:
+                raise self._failure(s3, emr, cluster.id, step, job, attempts)
+            log(
+                f"{job.name}: step {step_id} failed because instances were lost ({lost}); retrying once"
+            )
+            spot.restore_capacity(
+                emr,
+                cluster.id,
+                spot.RefillPolicy(self.spot_refill_checks, self.spot_refill_wait_seconds),
+                log,
+            )
         finished = utcnow()
-        if step["Status"]["State"] != "COMPLETED":
-            raise self._failure(s3, emr, cluster.id, step, job)
 
         metrics = json.loads(self._read(s3, metrics_uri))
         context.add_output_metadata(
@@ -104,6 +141,7 @@ class EmrSparkLauncher(SparkJobLauncher):
             | {
                 "emr_cluster_id": cluster.id,
                 "emr_step_id": step_id,
+                "emr_step_attempts": attempts,
                 "emr_step_args": dg.MetadataValue.json(args),
             }
         )
@@ -130,28 +168,57 @@ class EmrSparkLauncher(SparkJobLauncher):
             ) from error
 
     def _failure(
-        self, s3: Any, emr: Any, cluster_id: str, step: dict[str, Any], job: SparkJob
+        self,
+        s3: Any,
+        emr: Any,
+        cluster_id: str,
+        step: dict[str, Any],
+        job: SparkJob,
+        attempts: int = 1,
     ) -> EmrStepFailure:
         status = step["Status"]
         details = status.get("FailureDetails") or {}
-        reason = details.get("Message") or details.get("Reason") or ""
-        if status["State"] == "CANCELLED":
-            cluster_status = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]
-            reason = reason or cluster_status.get("StateChangeReason", {}).get("Message", "")
-        log_uri = steps.step_log_uri(self.emr.log_uri(), cluster_id, step["Id"])
-        tail = steps.read_log_tail(
-            s3, log_uri, self.stderr_tail_lines, self.log_wait_attempts, self.log_wait_seconds
+        reason = (
+            details.get("Message")
+            or details.get("Reason")
+            or (status.get("StateChangeReason") or {}).get("Message")
+            or ""
         )
-        shown = tail if tail is not None else f"(no stderr at {log_uri} yet)"
+        cluster_status = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]
+        cluster_reason = cluster_status.get("StateChangeReason", {}).get("Message") or ""
+        if status["State"] == "CANCELLED":
+            reason = reason or cluster_reason
+        log_uri = steps.step_log_uri(self.emr.log_uri(), cluster_id, step["Id"])
+        cluster_ended = cluster_status["State"] in ENDED_CLUSTER_STATES
+        started = bool(status.get("Timeline", {}).get("StartDateTime"))
+        if cluster_ended and not started:
+            # The cluster failed before the step ran: there is no stderr to wait for.
+            tail = steps.LogTail(
+                None,
+                f"the step never started: cluster {cluster_id} is {cluster_status['State']}"
+                + (f" ({cluster_reason})" if cluster_reason else ""),
+            )
+        else:
+            # A cluster that has ended uploads no more logs: look once instead of waiting minutes.
+            tail = steps.read_log_tail(
+                s3,
+                log_uri,
+                self.stderr_tail_lines,
+                1 if cluster_ended else self.log_wait_attempts,
+                self.log_wait_seconds,
+            )
+        shown = tail.text if tail.text is not None else f"({tail.missing})"
         return EmrStepFailure(
             description=(
                 f"EMR step {step['Id']} ({job.name}) on {cluster_id} ended {status['State']}"
                 + (f": {reason}" if reason else "")
+                + (f" (attempt {attempts})" if attempts > 1 else "")
                 + f"\n--- last {self.stderr_tail_lines} lines of stderr ({log_uri}) ---\n{shown}"
             ),
             metadata={
                 "emr_cluster_id": cluster_id,
                 "emr_step_id": step["Id"],
+                "emr_step_attempts": attempts,
                 "stderr_tail": dg.MetadataValue.text(shown),
                 "stderr_log": dg.MetadataValue.url(log_uri),
             },

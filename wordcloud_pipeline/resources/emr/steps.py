@@ -61,10 +61,19 @@ class ShippedCode:
         return f"{self.prefix_uri}/spark_scripts/{script}.py"
 
 
+def _s3_error_code(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")
+
+
 def ship_code(
     s3: Any, code_root_uri: str, bootstrap: str, log: Callable[[str], None]
 ) -> ShippedCode:
-    """Uploads scripts, their zip and the bootstrap script under ``<root>/<hash>/``; skips what exists."""
+    """Uploads scripts, their zip and the bootstrap script under ``<root>/<hash>/``.
+
+    An object already there is reused only when its bytes hash to what this checkout ships: the key names
+    the version, but anyone with write access to the bucket could have replaced the object behind it, and
+    ``bootstrap.sh`` runs as root on every node. A differing object is overwritten and logged.
+    """
     zipped = package_scripts()
     files = {f"spark_scripts/{p.name}": p.read_bytes() for p in sorted(SCRIPTS_DIR.glob("*.py"))}
     files["spark_scripts.zip"] = zipped
@@ -75,19 +84,31 @@ def ship_code(
     version = digest.hexdigest()[:16]
     prefix = f"{code_root_uri.rstrip('/')}/{version}"
     bucket, key_prefix = split_s3(prefix)
-    uploaded = 0
+    uploaded, replaced = 0, []
     for name, data in files.items():
         key = f"{key_prefix}/{name}"
         try:
-            s3.head_object(Bucket=bucket, Key=key)
-            continue
+            current = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+            if _s3_error_code(error) not in ("404", "NoSuchKey", "NotFound"):
                 raise
+            current = None
+        if (
+            current is not None
+            and hashlib.sha256(current).digest() == hashlib.sha256(data).digest()
+        ):
+            continue
+        if current is not None:
+            replaced.append(name)
         s3.put_object(Bucket=bucket, Key=key, Body=data)
         uploaded += 1
     log(
         f"code version {version}: {uploaded} file(s) uploaded, {len(files) - uploaded} already in S3"
+        + (
+            f"; replaced {', '.join(replaced)}: its content in S3 differed from this checkout's"
+            if replaced
+            else ""
+        )
     )
     return ShippedCode(
         version=version,
@@ -183,6 +204,14 @@ def step_log_uri(log_uri: str, cluster_id: str, step_id: str, stream: str = "std
     return f"{log_uri.rstrip('/')}/{cluster_id}/steps/{step_id}/{stream}.gz"
 
 
+@dataclass(frozen=True)
+class LogTail:
+    """The tail of a step log, or why there is none (``missing``)."""
+
+    text: str | None
+    missing: str = ""
+
+
 def read_log_tail(
     s3: Any,
     uri: str,
@@ -190,24 +219,35 @@ def read_log_tail(
     attempts: int = 1,
     wait_seconds: float = 0.0,
     sleep: Callable[[float], None] = time.sleep,
-) -> str | None:
-    """The last ``lines`` lines of a gzipped log, or None when it never appeared.
+) -> LogTail:
+    """The last ``lines`` lines of a gzipped log; ``text`` None when it never appeared.
 
-    EMR uploads step logs a little after the step ends, so the caller may allow a few attempts.
+    EMR uploads step logs a little after the step ends, so the caller may allow a few attempts. Without
+    ``s3:ListBucket`` S3 answers a missing object with 403 instead of 404: that is treated as "not there
+    yet" too, but the reason says so, so a real permission problem is not mistaken for a slow upload.
     """
     bucket, key = split_s3(uri)
+    missing = f"no stderr at {uri} (none after {attempts} attempt(s))"
     for attempt in range(attempts):
         try:
             body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+            code = _s3_error_code(error)
+            if code in ("403", "AccessDenied"):
+                missing = (
+                    f"no stderr read from {uri}: S3 answered 403 {code}. Without s3:ListBucket on "
+                    f"{bucket}, S3 reports a missing object as 403, so the log may just not be there "
+                    "yet; grant s3:ListBucket (the identity policy `wordcloud-infra up` writes does) "
+                    "and s3:GetObject on the log prefix"
+                )
+            elif code not in ("NoSuchKey", "404"):
                 raise
             if attempt + 1 < attempts:
                 sleep(wait_seconds)
             continue
         text = gzip.decompress(body).decode("utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-    return None
+        return LogTail("\n".join(text.splitlines()[-lines:]))
+    return LogTail(None, missing)
 
 
 def cancel_step(emr: Any, cluster_id: str, step_id: str, log: Callable[[str], None]) -> bool:

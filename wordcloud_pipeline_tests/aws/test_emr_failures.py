@@ -1,0 +1,203 @@
+"""How the EMR launcher meets failures: lost spot instances, a failed cluster, unreadable logs."""
+
+from __future__ import annotations
+
+import json
+import threading
+from types import SimpleNamespace
+
+import boto3
+import dagster as dg
+import pytest
+from botocore.exceptions import ClientError
+from moto.emr.models import emr_backends
+
+from wordcloud_pipeline.resources.emr import EmrSparkLauncher, steps
+from wordcloud_pipeline.resources.spark_launcher import SparkJob
+from wordcloud_pipeline_tests.aws.conftest import BUCKET, emr_test_launcher, emr_test_resource
+from wordcloud_pipeline_tests.aws.emr_fleets import ACCOUNT, FleetEmulator
+
+REGION = "us-east-1"
+RUN_ID = "5a0f1e2d-aaaa-bbbb-cccc-000000000013"
+JOB = SparkJob(
+    "words_by_year",
+    ["--input", f"s3://{BUCKET}/in", "--output", f"s3://{BUCKET}/out"],
+    "count_words",
+)
+
+
+def fake_context(logged: list[str]) -> SimpleNamespace:
+    metadata: dict = {}
+    return SimpleNamespace(
+        log=SimpleNamespace(info=logged.append),
+        run=SimpleNamespace(run_id=RUN_ID),
+        add_output_metadata=metadata.update,
+        metadata=metadata,
+    )
+
+
+def backend():
+    return emr_backends[ACCOUNT][REGION]
+
+
+class StepPlayer:
+    """Plays the cluster: for each new step, calls the next action of ``plan`` with (cluster_id, step)."""
+
+    def __init__(self, plan) -> None:
+        self.plan = list(plan)
+        self.seen: set[str] = set()
+        self.stop = threading.Event()
+        self.errors: list[BaseException] = []
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> StepPlayer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+        if self.errors:
+            raise self.errors[0]
+
+    def _loop(self) -> None:
+        try:
+            self._play()
+        except BaseException as error:  # reported by __exit__, after the launcher gave up
+            self.errors.append(error)
+
+    def _play(self) -> None:
+        while not self.stop.wait(0.02):
+            for cluster in list(backend().clusters.values()):
+                for step in list(cluster.steps):
+                    if step.id not in self.seen and step.state in ("PENDING", "RUNNING"):
+                        self.seen.add(step.id)
+                        self.plan.pop(0)(cluster.id, step)
+
+
+def write_metrics(step) -> None:
+    uri = step.args[step.args.index("--metrics-out") + 1]
+    bucket, key = steps.split_s3(uri)
+    boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=json.dumps({"rows": 7}).encode())
+
+
+@pytest.fixture
+def fleets(fake_aws, monkeypatch) -> FleetEmulator:
+    return FleetEmulator(REGION).install(monkeypatch)
+
+
+def test_a_step_that_lost_its_spot_instances_is_retried_once_on_on_demand(sent, bucket, fleets):
+    def interrupt(cluster_id, step):
+        # EC2 reclaims the task fleet's spot instances and none come back; the step fails with them.
+        fleets.provision(cluster_id, "TASK", 0, "Spot instance interrupted: capacity not available")
+        fleets.fail_running_step(cluster_id, "Instance fleet lost capacity during the step")
+
+    def complete(cluster_id, step):
+        write_metrics(step)
+        fleets.complete_running_step(cluster_id)
+
+    logged: list[str] = []
+    context = fake_context(logged)
+    launcher = emr_test_launcher(spot_refill_checks=1, spot_refill_wait_seconds=0)
+    with StepPlayer([interrupt, complete]):
+        metrics = launcher.run(context, JOB)
+
+    assert metrics == {"rows": 7}
+    assert context.metadata["emr_step_attempts"] == 2
+    assert sent.count("AddJobFlowSteps") == 2
+    assert sent.count("RunJobFlow") == 1  # the same cluster, with its task fleet moved
+    (modify,) = sent.by_operation["ModifyInstanceFleet"]
+    task = next(f for f in next(iter(fleets.fleets.values())) if f["InstanceFleetType"] == "TASK")
+    assert modify["InstanceFleet"] == {
+        "InstanceFleetId": task["Id"],
+        "TargetOnDemandCapacity": 4,
+        "TargetSpotCapacity": 0,
+    }
+    assert any("instances were lost" in line and "retrying once" in line for line in logged)
+    assert any("moved to 4 on-demand units" in line for line in logged)
+
+
+def test_a_fleet_that_refills_is_left_on_spot(sent, bucket, fleets):
+    def interrupt(cluster_id, step):
+        fleets.provision(cluster_id, "TASK", 4, "Spot instance interrupted")  # already refilled
+        fleets.fail_running_step(cluster_id, "Spot instance interrupted")
+
+    def complete(cluster_id, step):
+        write_metrics(step)
+        fleets.complete_running_step(cluster_id)
+
+    launcher = emr_test_launcher(spot_refill_checks=1, spot_refill_wait_seconds=0)
+    with StepPlayer([interrupt, complete]):
+        launcher.run(fake_context([]), JOB)
+    assert sent.count("AddJobFlowSteps") == 2
+    assert sent.count("ModifyInstanceFleet") == 0
+
+
+def test_a_second_loss_is_not_retried(sent, bucket, fleets):
+    def lose(cluster_id, step):
+        fleets.provision(cluster_id, "TASK", 0, "Spot instance interrupted")
+        fleets.fail_running_step(cluster_id, "Instance fleet lost capacity")
+
+    launcher = emr_test_launcher(spot_refill_checks=0, spot_refill_wait_seconds=0)
+    with StepPlayer([lose, lose]), pytest.raises(dg.Failure, match=r"ended FAILED.*attempt 2"):
+        launcher.run(fake_context([]), JOB)
+    assert sent.count("AddJobFlowSteps") == 2
+
+
+def test_other_failures_are_not_retried(sent, bucket, fleets):
+    def crash(cluster_id, step):
+        fleets.fail_running_step(cluster_id, "Exception in thread main: AnalysisException")
+
+    with StepPlayer([crash]), pytest.raises(dg.Failure, match="AnalysisException"):
+        emr_test_launcher().run(fake_context([]), JOB)
+    assert sent.count("AddJobFlowSteps") == 1
+
+
+def test_no_wait_for_stderr_after_the_cluster_itself_failed(sent, bucket):
+    emr = boto3.client("emr")
+    cluster = emr_test_resource().ensure_cluster(emr, RUN_ID, "s3://b/boot.sh", lambda _: None)
+    step_id = emr.add_job_flow_steps(
+        JobFlowId=cluster.id, Steps=[steps.step_request(JOB, ["true"])]
+    )["StepIds"][0]
+    moto_cluster = backend().clusters[cluster.id]
+    moto_cluster.state = "TERMINATED_WITH_ERRORS"
+    moto_cluster.last_state_change_reason = "bootstrap action 1 returned a non-zero return code"
+    moto_cluster.steps[0].state = "CANCELLED"
+    step = emr.describe_step(ClusterId=cluster.id, StepId=step_id)["Step"]
+    # Twelve attempts would be four minutes at EMR's 20 s; here they would be twelve reads.
+    launcher = EmrSparkLauncher(emr=emr_test_resource(), log_wait_attempts=12, log_wait_seconds=0)
+    s3 = boto3.client("s3")
+
+    failure = launcher._failure(s3, emr, cluster.id, step, JOB)
+    assert sent.count("GetObject") == 0  # the step never started: there is no stderr
+    assert "never started" in failure.description
+    assert "bootstrap action 1 returned a non-zero return code" in failure.description
+
+    moto_cluster.steps[0].start_date_time = moto_cluster.creation_datetime
+    step = emr.describe_step(ClusterId=cluster.id, StepId=step_id)["Step"]
+    launcher._failure(s3, emr, cluster.id, step, JOB)
+    assert sent.count("GetObject") == 1  # it ran: look once, the ended cluster uploads no more
+
+
+class _DeniedS3:
+    """S3 as it answers a missing key to an identity without s3:ListBucket."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def get_object(self, Bucket: str, Key: str) -> dict:
+        self.calls += 1
+        raise ClientError(
+            {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "GetObject"
+        )
+
+
+def test_a_403_on_a_missing_log_says_what_it_may_mean():
+    s3 = _DeniedS3()
+    tail = steps.read_log_tail(
+        s3, "s3://b/logs/j-1/steps/s-1/stderr.gz", 60, attempts=3, sleep=lambda _: None
+    )
+    assert tail.text is None
+    assert s3.calls == 3  # treated as "not there yet", like a 404
+    assert "403 AccessDenied" in tail.missing
+    assert "s3:ListBucket" in tail.missing
