@@ -143,11 +143,20 @@ class EmrSparkLauncher(SparkJobLauncher):
             s3, log_uri, self.stderr_tail_lines, self.log_wait_attempts, self.log_wait_seconds
         )
         shown = tail if tail is not None else f"(no stderr at {log_uri} yet)"
+        # A PySpark driver's traceback is in the step's stdout, not its stderr: spark-submit merges the
+        # Python process's stderr into its own stdout. EMR uploads both logs together: no extra wait.
+        stdout_uri = steps.step_log_uri(self.emr.log_uri(), cluster_id, step["Id"], "stdout")
+        stdout = steps.read_log_tail(s3, stdout_uri, self.stderr_tail_lines) if tail else None
         return EmrStepFailure(
             description=(
                 f"EMR step {step['Id']} ({job.name}) on {cluster_id} ended {status['State']}"
                 + (f": {reason}" if reason else "")
                 + f"\n--- last {self.stderr_tail_lines} lines of stderr ({log_uri}) ---\n{shown}"
+                + (
+                    f"\n--- last {self.stderr_tail_lines} lines of stdout ({stdout_uri}) ---\n{stdout}"
+                    if stdout and stdout.strip()
+                    else ""
+                )
             ),
             metadata={
                 "emr_cluster_id": cluster_id,
