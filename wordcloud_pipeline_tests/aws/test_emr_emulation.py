@@ -16,7 +16,7 @@ from wordcloud_pipeline.resources.emr import config as emr_config
 from wordcloud_pipeline.resources.emr.config import CLUSTER_PYTHON, ClusterConfig
 from wordcloud_pipeline.resources.emr.job_flow import bootstrap_script
 from wordcloud_pipeline.resources.emr.steps import split_s3, step_log_uri
-from wordcloud_pipeline_tests.aws import node_python
+from wordcloud_pipeline_tests.aws import emr_image, node_python
 from wordcloud_pipeline_tests.aws.conftest import (
     BUCKET,
     emr_test_launcher,
@@ -67,13 +67,35 @@ def titles_for_2004(emulation, reviews_uri: str, cluster: ClusterConfig):
 
 
 def test_the_nodes_python_comes_from_the_generated_bootstrap_script():
-    script = bootstrap_script(["spark-nlp==7.0.0", "numpy>=1.26,<3"])
+    script = bootstrap_script(["spark-nlp==7.0.0", "numpy==2.2.6"])
     wanted = node_python.parse_bootstrap(script)
     assert wanted.python == CLUSTER_PYTHON
-    assert wanted.packages == ("spark-nlp==7.0.0", "numpy>=1.26,<3")
+    assert wanted.packages == ("spark-nlp==7.0.0", "numpy==2.2.6")
     assert wanted.version == (3, 11)
     # A bootstrap that pip-installs nothing still provides the dnf-installed interpreter, bare.
     assert node_python.parse_bootstrap(bootstrap_script([])).packages == ()
+
+
+def test_spark_defaults_are_the_clusters_own_plus_what_emr_adds():
+    jars = {"emrfs": [Path("/jars/hadoop-aws.jar")], "delta": [Path("/jars/delta-spark.jar")]}
+    spark_defaults = {
+        "Classification": "spark-defaults",
+        "Properties": {"spark.sql.session.timeZone": "UTC", "spark.executor.memory": "18g"},
+    }
+    delta = {"Classification": "delta-defaults", "Properties": {"delta.enabled": "true"}}
+    common = {"master_url": "spark://127.0.0.1:7077", "s3_endpoint": "http://127.0.0.1:5000"}
+
+    with_delta = emr_image.spark_defaults([spark_defaults, delta], jars=jars, **common)
+    assert with_delta["spark.sql.session.timeZone"] == "UTC"  # the cluster's own, kept
+    assert with_delta["spark.executor.memory"] == emr_image.SIZING["spark.executor.memory"]
+    assert with_delta["spark.master"] == "spark://127.0.0.1:7077"
+    assert with_delta["spark.hadoop.fs.s3.impl"] == "org.apache.hadoop.fs.s3a.S3AFileSystem"
+    assert with_delta["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:5000"
+    assert with_delta["spark.driver.extraClassPath"] == "/jars/hadoop-aws.jar:/jars/delta-spark.jar"
+    # Like EMR, Delta's jars only with delta-defaults' delta.enabled; the session settings never.
+    without = emr_image.spark_defaults([spark_defaults], jars=jars, **common)
+    assert without["spark.executor.extraClassPath"] == "/jars/hadoop-aws.jar"
+    assert "spark.sql.extensions" not in with_delta
 
 
 def test_step_runs_as_spark_submit_on_the_standalone_cluster_through_s3a(
@@ -101,6 +123,10 @@ def test_step_runs_as_spark_submit_on_the_standalone_cluster_through_s3a(
     log_bucket, log_key = split_s3(step_log_uri(emr.log_uri(), step.cluster_id, step.step_id))
     uploaded = gzip.decompress(s3.get_object(Bucket=log_bucket, Key=log_key)["Body"].read())
     assert uploaded.decode() == step.stderr
+
+    # The cluster's spark-defaults classification applied with its keys as sent (moto snake_cases them).
+    conf = emr_emulation.workdir / "clusters" / step.cluster_id / "conf" / "spark-defaults.conf"
+    assert "spark.sql.session.timeZone UTC" in conf.read_text().splitlines()
 
     # The nodes' Python is bare: the bootstrap's packages and nothing of the test's venv.
     python = harness.node_pythons[step.cluster_id]
