@@ -153,7 +153,9 @@ class StepHarness:
     def _scan(self) -> None:
         backend = emr_backends[ACCOUNT][REGION]
         for cluster in list(backend.clusters.values()):
-            if cluster.state.startswith("TERMINAT"):
+            # moto registers a cluster before its constructor has set ``state``: skip it until then.
+            state = getattr(cluster, "state", None)
+            if state is None or state.startswith("TERMINAT"):
                 continue
             for step in list(cluster.steps):
                 if step.id in self._seen or step.state not in ("PENDING", "RUNNING"):
