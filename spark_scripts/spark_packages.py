@@ -19,6 +19,13 @@ DELTA_CONF = {
 }
 
 
+# S3A, the Hadoop S3 connector of pyspark 3.5.6's bundled Hadoop (3.3.4; versions must match exactly). Its
+# aws-java-sdk-bundle comes with it from Maven. EMR reads s3:// through its own EMRFS instead: the tests'
+# emulated cluster puts this on the classpath in EMRFS's place (wordcloud_pipeline_tests/aws/emr_image.py).
+HADOOP_VERSION = "3.3.4"
+HADOOP_AWS = f"org.apache.hadoop:hadoop-aws:{HADOOP_VERSION}"
+
+
 def packages_conf(*coordinates: str) -> dict[str, str]:
     """``spark.jars.packages`` for ``coordinates`` (duplicates dropped, order kept)."""
     return {"spark.jars.packages": ",".join(dict.fromkeys(coordinates))}

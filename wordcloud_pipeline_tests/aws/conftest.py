@@ -19,7 +19,10 @@ from wordcloud_pipeline.resources.emr import EmrClusterResource, EmrSparkLaunche
 from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import CloudStyle, TitleProcessing
 from wordcloud_pipeline.resources.storage import PipelineStorage
-from wordcloud_pipeline_tests.aws.step_harness import REGION
+from wordcloud_pipeline_tests.aws.step_harness import (  # emr_emulation: the session's EMR nodes
+    REGION,
+    emr_emulation,  # noqa: F401
+)
 
 BUCKET = "wordcloud-test-project"
 

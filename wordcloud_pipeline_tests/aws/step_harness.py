@@ -1,44 +1,86 @@
 """Plays EMR's step runner for moto, which accepts steps but leaves them RUNNING forever.
 
 What is real and what is emulated:
-- Real: every AWS request the pipeline makes (boto3 over HTTP to a moto server: RunJobFlow, AddJobFlowSteps,
-  DescribeStep, S3 uploads of the code and reads of metrics/logs, pyarrow reading counts and writing PNGs).
-- Emulated here: the cluster itself. A background thread watches moto's in-process EMR backend for new steps
-  and, per step, either
-  * ``run``: checks the uploaded script and ``--py-files`` zip match this checkout, copies the step's s3://
-    inputs from moto to a local folder, calls the script's ``main()`` on the test's local Spark session
-    with the local paths (there is no S3 connector for Spark here), copies its outputs and metrics back to
-    moto S3, and marks the step COMPLETED (FAILED with the traceback as stderr.gz if the script raises);
-  * ``fail``: writes the given text as the step's stderr.gz log and marks it FAILED;
-  * ``cancel``: does what Dagster does when a user cancels a run (marks the run CANCELING, interrupts the
-    run's main thread) and leaves the step RUNNING.
-- Not emulated: YARN, spot interruptions, bootstrap actions, spark-nlp, step log upload delays.
+- Real: every AWS request the pipeline makes (boto3 over HTTP to a moto server); each step's
+  ``HadoopJarStep.Args`` run verbatim, as ``command-runner.jar`` runs them, by a real ``spark-submit``
+  process against a Spark standalone cluster (master and worker JVMs, see spark_standalone.py); Spark reads
+  and writes ``s3://`` through the S3 API (hadoop-aws S3A against moto), including the ``--py-files`` zip and
+  the script, which ``spark-submit`` downloads itself as on EMR; the driver and executors run on a bare venv
+  built from the cluster's own bootstrap script (node_python.py); the cluster's ``spark-defaults`` and
+  ``spark-env`` classifications apply (emr_image.py). The step ends COMPLETED or FAILED by spark-submit's
+  exit code, and its stdout and stderr are uploaded gzipped to ``<LogUri>/<cluster>/steps/<step>/`` as EMR
+  does, so the launcher reads the real stderr tail. Nothing of a step runs in the test process.
+- Emulated: the EMR control plane (moto; the harness moves a step's state in moto's in-process backend),
+  YARN (a standalone master), EMRFS (S3A), the node image (see emr_image.py), one node for everything.
+  A test may also script a step instead of running it:
+  * ``fail_next(stderr)``: writes that text as the step's stderr.gz and marks it FAILED;
+  * ``cancel_next()``: does what Dagster does when a user cancels a run (marks the run CANCELING,
+    interrupts the run's main thread) and leaves the step RUNNING.
+- Not emulated: instance fleets and spot interruptions, the bootstrap's ``dnf install`` (only its pip list
+  is honoured, when the first step arrives rather than at cluster start), IAM, step log upload delays.
 """
 
 from __future__ import annotations
 
 import _thread
 import gzip
-import importlib
+import os
+import subprocess
+import sys
 import threading
-import traceback
-import zipfile
 from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import boto3
 import dagster as dg
+import pytest
 from moto.emr.models import emr_backends
 
-from wordcloud_pipeline.resources.emr.steps import SCRIPTS_DIR, split_s3
+from wordcloud_pipeline.resources.emr.steps import split_s3, step_log_uri
+from wordcloud_pipeline_tests.aws import emr_image, node_python
+from wordcloud_pipeline_tests.aws.spark_standalone import (
+    HOST,
+    INSTANCE_PROFILE_ENV,
+    SPARK_HOME,
+    StandaloneCluster,
+    group_alive,
+    stop_group,
+)
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-PATH_FLAGS = ("--input", "--output", "--metrics-out")
+STEP_TIMEOUT_SECONDS = 900.0
+
+
+@dataclass(frozen=True)
+class EmrEmulation:
+    """The parts shared by a test session: the standalone cluster, the native jars, the S3 endpoint."""
+
+    cluster: StandaloneCluster
+    jars: dict[str, list[Path]]
+    s3_endpoint: str
+    workdir: Path
+
+
+@pytest.fixture(scope="session")
+def emr_emulation(
+    moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EmrEmulation]:
+    """One standalone cluster per session (started while Ivy resolves the jars), stopped at the end."""
+    root = tmp_path_factory.mktemp("emr_emulation")
+    cluster = StandaloneCluster(root / "standalone")
+    with ThreadPoolExecutor(1) as pool:
+        jars = pool.submit(emr_image.resolve_native_jars, root / "ivy")
+        cluster.start()
+    try:
+        yield EmrEmulation(cluster, jars.result(), moto_endpoint, root)
+    finally:
+        cluster.stop()
 
 
 @dataclass
@@ -48,19 +90,31 @@ class HandledStep:
     name: str
     args: list[str]
     outcome: str
-    error: str | None = None
+    returncode: int | None = None
+    stderr: str = ""
+
+
+@dataclass(frozen=True)
+class NodeSetup:
+    """How steps of one cluster run: its spark-defaults folder and the nodes' Python."""
+
+    conf_dir: Path
+    env: dict[str, str]
 
 
 @dataclass
 class StepHarness:
-    workdir: Path
+    emulation: EmrEmulation
     instance: dg.DagsterInstance | None = None
-    poll_seconds: float = 0.02
+    poll_seconds: float = 0.05
     handled: list[HandledStep] = field(default_factory=list)
+    node_pythons: dict[str, Path] = field(default_factory=dict)  # by cluster id
     _plan: deque = field(default_factory=deque)
     _seen: set = field(default_factory=set)
+    _nodes: dict[str, NodeSetup | str] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _worker: threading.Thread | None = None
+    _running: subprocess.Popen | None = None
     _errors: list[BaseException] = field(default_factory=list)
 
     # -- what the next steps do ----------------------------------------------------------------
@@ -78,8 +132,13 @@ class StepHarness:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
+        running = self._running
+        if running is not None and running.poll() is None:
+            stop_group(running)
         if self._worker is not None:
             self._worker.join(timeout=60)
+        if running is not None and group_alive(running.pid):
+            raise RuntimeError(f"spark-submit {running.pid} left running")
         if self._errors:
             raise self._errors[0]
 
@@ -94,7 +153,9 @@ class StepHarness:
     def _scan(self) -> None:
         backend = emr_backends[ACCOUNT][REGION]
         for cluster in list(backend.clusters.values()):
-            if cluster.state.startswith("TERMINAT"):
+            # moto registers a cluster before its constructor has set ``state``: skip it until then.
+            state = getattr(cluster, "state", None)
+            if state is None or state.startswith("TERMINAT"):
                 continue
             for step in list(cluster.steps):
                 if step.id in self._seen or step.state not in ("PENDING", "RUNNING"):
@@ -108,6 +169,7 @@ class StepHarness:
         action, payload = self._plan.popleft() if self._plan else ("run", None)
         step.state = "RUNNING"
         step.start_date_time = datetime.now(UTC)
+        cluster.state = "RUNNING"
         record = HandledStep(cluster.id, step.id, step.name, list(step.args), action)
         self.handled.append(record)
         if action == "cancel":
@@ -116,14 +178,17 @@ class StepHarness:
         if action == "fail":
             self._finish(cluster, step, "FAILED", stderr=payload)
             return
-        try:
-            metrics_line = self._run_script(list(step.args))
-        except Exception:
+        stdout, stderr, returncode = self._run_step(cluster, step)
+        record.returncode, record.stderr = returncode, stderr
+        if returncode != 0:
             record.outcome = "script-failed"
-            record.error = traceback.format_exc()
-            self._finish(cluster, step, "FAILED", stderr=record.error)
-        else:
-            self._finish(cluster, step, "COMPLETED", stdout=metrics_line)
+        self._finish(
+            cluster,
+            step,
+            "COMPLETED" if returncode == 0 else "FAILED",
+            stdout=stdout,
+            stderr=stderr,
+        )
 
     def _cancel_run(self, cluster: Any) -> None:
         assert self.instance is not None, "cancel_next needs the run's DagsterInstance"
@@ -134,83 +199,119 @@ class StepHarness:
     def _finish(
         self, cluster: Any, step: Any, state: str, stdout: str = "", stderr: str | None = None
     ) -> None:
+        """Uploads the step's logs where EMR puts them, then ends the step."""
         s3 = boto3.client("s3")
         for stream, text in (("stdout", stdout), ("stderr", stderr or "")):
-            bucket, key = split_s3(f"{cluster.log_uri.rstrip('/')}/{cluster.id}/steps/{step.id}/")
-            s3.put_object(Bucket=bucket, Key=f"{key}{stream}.gz", Body=gzip.compress(text.encode()))
+            bucket, key = split_s3(step_log_uri(cluster.log_uri, cluster.id, step.id, stream))
+            s3.put_object(Bucket=bucket, Key=key, Body=gzip.compress(text.encode()))
         step.end_date_time = datetime.now(UTC)
         step.state = state
         if not any(s.state in ("PENDING", "RUNNING") for s in cluster.steps):
             cluster.state = "WAITING"
 
-    def _run_script(self, args: list[str]) -> str:
-        assert args[0] == "spark-submit", args
-        script_at = next(
-            i for i, a in enumerate(args) if a.startswith("s3://") and a.endswith(".py")
-        )
-        options, script_uri, script_args = args[1:script_at], args[script_at], args[script_at + 1 :]
-        name = script_uri.rsplit("/", 1)[1].removesuffix(".py")
-        self._check_shipped_code(name, script_uri, options[options.index("--py-files") + 1])
+    def _run_step(self, cluster: Any, step: Any) -> tuple[str, str, int]:
+        """The step's args run verbatim by spark-submit; (stdout, stderr, exit code)."""
+        if step.jar != "command-runner.jar":
+            return "", f"the emulation runs command-runner.jar steps only, not {step.jar}", 1
+        node = self._node_setup(cluster)
+        if isinstance(node, str):  # the bootstrap would have failed: no node to run on
+            return "", node, 1
+        rundir = self.emulation.workdir / "steps" / step.id
+        rundir.mkdir(parents=True)
+        with (rundir / "stdout").open("wb") as out, (rundir / "stderr").open("wb") as err:
+            self._running = subprocess.Popen(
+                list(step.args),
+                env=node.env,
+                cwd=rundir,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
+            try:
+                returncode = self._running.wait(timeout=STEP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                stop_group(self._running)
+                returncode = -1
+        self._running = None
+        stdout = (rundir / "stdout").read_text(errors="replace")
+        stderr = (rundir / "stderr").read_text(errors="replace")
+        if returncode == -1:
+            stderr += f"\n(emulation: killed after {STEP_TIMEOUT_SECONDS:.0f} s)\n"
+        return stdout, stderr, returncode
 
-        s3 = boto3.client("s3")
-        local_args, outputs = [], []
-        for i, arg in enumerate(script_args):
-            if i > 0 and script_args[i - 1] in PATH_FLAGS and arg.startswith("s3://"):
-                local = self._mirror(arg)
-                if script_args[i - 1] != "--metrics-out":
-                    self._download_prefix(s3, arg, local)
-                if script_args[i - 1] != "--input":
-                    outputs.append((local, arg))
-                arg = str(local)
-            local_args.append(arg)
-        module = importlib.import_module(f"spark_scripts.{name}")
-        metrics = module.main(local_args)
-        for local, uri in outputs:
-            self._upload(s3, local, uri)
-        return f"METRICS {metrics}"
+    # -- one cluster's nodes ----------------------------------------------------------------------
+    def _node_setup(self, cluster: Any) -> NodeSetup | str:
+        """Once per cluster: its bootstrap's Python and its spark-defaults; a string says why not."""
+        if cluster.id not in self._nodes:
+            self._nodes[cluster.id] = self._prepare_nodes(cluster)
+        return self._nodes[cluster.id]
 
-    def _check_shipped_code(self, name: str, script_uri: str, zip_uri: str) -> None:
-        local = (SCRIPTS_DIR / f"{name}.py").read_bytes()
-        assert self._get(script_uri) == local, f"{script_uri} differs from this checkout"
-        with zipfile.ZipFile(BytesIO(self._get(zip_uri))) as archive:
-            assert archive.read(f"spark_scripts/{name}.py") == local
+    def _prepare_nodes(self, cluster: Any) -> NodeSetup | str:
+        scripts = [self._get(action.script_path) for action in cluster.bootstrap_actions]
+        installs = []
+        for script in scripts:
+            try:
+                installs.append(node_python.parse_bootstrap(script))
+            except ValueError:
+                continue
+        if len(installs) != 1:
+            return (
+                f"emulation: expected one bootstrap action that pip-installs, found {len(installs)}"
+            )
+        wanted = installs[0]
+        try:
+            python = node_python.node_python(wanted, self.emulation.workdir / "node-python")
+        except node_python.BootstrapError as error:
+            return f"bootstrap action failed, the cluster would not start:\n{error}"
+        self.node_pythons[cluster.id] = python
 
-    def _get(self, uri: str) -> bytes:
-        bucket, key = split_s3(uri)
-        return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-
-    def _mirror(self, uri: str) -> Path:
-        bucket, key = split_s3(uri)
-        return self.workdir / "s3" / bucket / key
-
-    def _download_prefix(self, s3: Any, uri: str, local: Path) -> None:
-        bucket, key = split_s3(uri)
-        prefix = key.rstrip("/") + "/"
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                target = local / obj["Key"][len(prefix) :]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
-
-    def _upload(self, s3: Any, local: Path, uri: str) -> None:
-        """Makes ``uri`` hold exactly what the script left at ``local`` (a file or a folder)."""
-        bucket, key = split_s3(uri)
-        if local.is_file():
-            s3.put_object(Bucket=bucket, Key=key, Body=local.read_bytes())
-            return
-        prefix = key.rstrip("/") + "/"
-        files = {
-            prefix + p.relative_to(local).as_posix(): p
-            for p in local.rglob("*")
-            if p.is_file() and not p.name.endswith(".crc")
-        }
-        stale = [
-            obj["Key"]
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-            for obj in page.get("Contents", [])
-            if obj["Key"] not in files
+        # moto keeps the request's maps with snake_cased keys ("spark.sql.session.time_zone");
+        # original_dict() gives back the keys as sent, as EMR would apply them.
+        configurations = [
+            c.original_dict() if hasattr(c, "original_dict") else dict(c)
+            for c in cluster.configurations
         ]
-        for stale_key in stale:
-            s3.delete_object(Bucket=bucket, Key=stale_key)
-        for object_key, path in files.items():
-            s3.put_object(Bucket=bucket, Key=object_key, Body=path.read_bytes())
+        exports = emr_image.spark_env_exports(configurations)
+        pythons = {}
+        for name in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON"):
+            if name not in exports:
+                return f"emulation: spark-env sets no {name}; the nodes' system python3 is not emulated"
+            # The interpreter the bootstrap installed into is the venv; any other does not exist here.
+            pythons[name] = str(python) if exports[name] == wanted.python else exports[name]
+
+        conf_dir = emr_image.write_conf_dir(
+            self.emulation.workdir / "clusters" / cluster.id / "conf",
+            emr_image.spark_defaults(
+                configurations,
+                master_url=self.emulation.cluster.master_url,
+                s3_endpoint=self.emulation.s3_endpoint,
+                jars=self.emulation.jars,
+            ),
+        )
+        return NodeSetup(conf_dir, step_env(conf_dir, pythons))
+
+    def _get(self, uri: str) -> str:
+        bucket, key = split_s3(uri)
+        return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+
+
+def step_env(conf_dir: Path, pythons: dict[str, str]) -> dict[str, str]:
+    """A node's environment for spark-submit: Spark's bin first, no trace of the test's venv."""
+    venv_bin = Path(sys.prefix, "bin").resolve()
+    path = [str(SPARK_HOME / "bin")] + [
+        p for p in os.environ["PATH"].split(os.pathsep) if p and Path(p).resolve() != venv_bin
+    ]
+    env = {
+        "PATH": os.pathsep.join(path),
+        "HOME": os.environ.get("HOME", "/root"),
+        "LANG": "C.UTF-8",
+        "SPARK_HOME": str(SPARK_HOME),
+        "SPARK_CONF_DIR": str(conf_dir),
+        "SPARK_LOCAL_IP": HOST,
+        **INSTANCE_PROFILE_ENV,
+        **pythons,
+    }
+    for name in ("JAVA_HOME", "TMPDIR"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env

@@ -1,7 +1,7 @@
 """A 21-year backfill in EMR mode: one cluster, one step per Spark asset, 21 word clouds in S3.
 
 Against moto and the step harness (see step_harness.py: moto never runs a step, so the harness runs each
-step's script on the test's local Spark session). The backfill is launched as a single-run range, which is
+step with a real spark-submit on a Spark standalone cluster, S3 through S3A). The backfill is launched as a single-run range, which is
 what the UI's asset backfill, `dagster asset materialize --partition-range` and the automation sensor's
 backfills do with the yearly assets' single-run backfill policy.
 """
@@ -45,11 +45,11 @@ def reviews_in_s3(bucket: str, sample_tsv: Path) -> str:
 
 
 def test_21_year_backfill_is_one_cluster_one_step_per_spark_asset_and_21_pngs(
-    spark, reviews_in_s3, tmp_path, sent
+    emr_emulation, reviews_in_s3, sent
 ):
     resources = emr_test_resources(reviews_in_s3)
     with dg.instance_for_test() as instance:
-        with StepHarness(tmp_path, instance) as harness:
+        with StepHarness(emr_emulation, instance) as harness:
             result = dg.materialize(
                 YEARLY_ASSETS,
                 resources=resources,

@@ -1,7 +1,7 @@
 """The yearly assets materialized in EMR mode, end to end, against moto and the step harness.
 
-Emulated (see step_harness.py): moto never runs a step, so the harness runs each step's script on the test's
-local Spark session, with the step's s3:// inputs and outputs mirrored between moto S3 and a local folder.
+Emulated (see step_harness.py): moto never runs a step, so the harness runs each step's command line with a
+real spark-submit on a Spark standalone cluster, reading and writing s3:// through S3A against moto.
 Real: the launcher, cluster lifecycle, every AWS request (boto3 over HTTP), the metrics read back from S3,
 and the word clouds drawn from counts read with pyarrow from (moto) S3 and written back there.
 Small on purpose: the 4,000-review sample and three years.
@@ -60,10 +60,10 @@ def all_clusters(emr) -> list[dict]:
 
 
 def test_whole_graph_runs_on_one_cluster_one_step_per_spark_asset(
-    spark, reviews_in_s3, instance, tmp_path, sent
+    emr_emulation, reviews_in_s3, instance, sent
 ):
     resources = emr_test_resources(reviews_in_s3)
-    with StepHarness(tmp_path, instance) as harness:
+    with StepHarness(emr_emulation, instance) as harness:
         result = dg.materialize(ASSETS, resources=resources, instance=instance, tags=RANGE_TAGS)
     assert result.success
 
@@ -111,13 +111,13 @@ def test_whole_graph_runs_on_one_cluster_one_step_per_spark_asset(
 
 
 def test_failed_step_puts_its_stderr_tail_in_the_dagster_error(
-    spark, reviews_in_s3, instance, tmp_path
+    emr_emulation, reviews_in_s3, instance
 ):
     resources = emr_test_resources(reviews_in_s3)
     stderr = "\n".join(
         [*(f"INFO noise line {i}" for i in range(100)), "ReviewDataError: year column 42 is bad"]
     )
-    with StepHarness(tmp_path, instance) as harness:
+    with StepHarness(emr_emulation, instance) as harness:
         harness.fail_next(stderr)
         result = dg.materialize(
             ASSETS, resources=resources, instance=instance, tags=RANGE_TAGS, raise_on_error=False
@@ -138,10 +138,10 @@ def test_failed_step_puts_its_stderr_tail_in_the_dagster_error(
 
 
 def test_cancelled_run_cancels_its_step_and_ends_its_cluster(
-    spark, reviews_in_s3, instance, tmp_path, sent
+    emr_emulation, reviews_in_s3, instance, sent
 ):
     resources = emr_test_resources(reviews_in_s3)
-    with StepHarness(tmp_path, instance) as harness:
+    with StepHarness(emr_emulation, instance) as harness:
         harness.cancel_next()
         result = dg.materialize(
             ASSETS, resources=resources, instance=instance, tags=RANGE_TAGS, raise_on_error=False

@@ -208,12 +208,25 @@ class EmrSparkLauncher(SparkJobLauncher):
                 self.log_wait_seconds,
             )
         shown = tail.text if tail.text is not None else f"({tail.missing})"
+        # A PySpark driver's traceback is in the step's stdout, not its stderr: spark-submit merges the
+        # Python process's stderr into its own stdout. EMR uploads both logs together: no extra wait.
+        stdout_uri = steps.step_log_uri(self.emr.log_uri(), cluster_id, step["Id"], "stdout")
+        stdout = (
+            steps.read_log_tail(s3, stdout_uri, self.stderr_tail_lines).text
+            if tail.text is not None
+            else None
+        )
         return EmrStepFailure(
             description=(
                 f"EMR step {step['Id']} ({job.name}) on {cluster_id} ended {status['State']}"
                 + (f": {reason}" if reason else "")
                 + (f" (attempt {attempts})" if attempts > 1 else "")
                 + f"\n--- last {self.stderr_tail_lines} lines of stderr ({log_uri}) ---\n{shown}"
+                + (
+                    f"\n--- last {self.stderr_tail_lines} lines of stdout ({stdout_uri}) ---\n{stdout}"
+                    if stdout and stdout.strip()
+                    else ""
+                )
             ),
             metadata={
                 "emr_cluster_id": cluster_id,
