@@ -143,7 +143,9 @@ class EmrSparkLauncher(SparkJobLauncher):
                 "emr_step_id": step_id,
                 "emr_step_attempts": attempts,
                 "emr_step_args": dg.MetadataValue.json(args),
-            }
+            },
+            # Assets with checks have an output per check besides the asset's own.
+            output_name=context.assets_def.get_output_name_for_asset_key(context.asset_key),
         )
         return metrics
 
