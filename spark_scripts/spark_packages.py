@@ -55,7 +55,7 @@ def local_spark_nlp() -> str:
     return spark_nlp_coordinate(pyspark.__version__)
 
 
-def backend_packages(backend: str) -> tuple[str, ...]:
+def backend_packages(backend: str | None) -> tuple[str, ...]:
     """The Maven packages an NLP backend needs on top of the session's (only ``sparknlp`` needs any)."""
     return (local_spark_nlp(),) if backend == "sparknlp" else ()
 

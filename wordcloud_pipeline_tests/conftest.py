@@ -8,7 +8,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from spark_scripts import spark_packages
-from wordcloud_pipeline.resources.local_spark import DEFAULT_LOCAL_SPARK_CONF, LocalSparkLauncher
+from wordcloud_pipeline.resources.local_spark import LocalSparkLauncher, session_conf
 from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import CloudStyle, TitleProcessing
 from wordcloud_pipeline.resources.storage import PipelineStorage
@@ -16,11 +16,12 @@ from wordcloud_pipeline.sample_data import write_sample
 
 # Small enough to run in seconds, big enough that every year 1995-2015 has Books titles.
 SAMPLE_ROWS = 4_000
-TEST_SPARK_CONF = {
-    **DEFAULT_LOCAL_SPARK_CONF,
-    "spark.master": "local[2]",
-    "spark.driver.memory": "2g",
-}
+# The one session carries the spark-nlp jar too, so the sparknlp tests start no second JVM (it costs the
+# session some seconds of Ivy resolution; the first run of a fresh machine downloads the jars).
+TEST_SPARK_CONF = session_conf(
+    {"spark.master": "local[2]", "spark.driver.memory": "2g"},
+    spark_packages.backend_packages("sparknlp"),
+)
 
 
 # What a small local spark-submit needs besides the packages: few shuffle and Delta-log tasks, no UI.

@@ -8,6 +8,7 @@ run-owned cluster at once (the run-end sensor and EMR's idle timeout are the bac
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -17,9 +18,10 @@ import dagster as dg
 from botocore.exceptions import ClientError
 from pydantic import Field
 
+from spark_scripts import spark_packages
 from wordcloud_pipeline.resources.emr import cost, steps
 from wordcloud_pipeline.resources.emr.cluster import EmrClusterResource, utcnow
-from wordcloud_pipeline.resources.emr.config import spark_nlp_coordinate
+from wordcloud_pipeline.resources.emr.config import ClusterConfig, spark_nlp_coordinate
 from wordcloud_pipeline.resources.emr.job_flow import bootstrap_script
 from wordcloud_pipeline.resources.spark_launcher import SparkJob, SparkJobLauncher
 
@@ -43,6 +45,20 @@ def check_locations(job: SparkJob) -> None:
 def uses_sparknlp(job: SparkJob) -> bool:
     args = list(job.args)
     return "--backend" in args and args[args.index("--backend") + 1] == "sparknlp"
+
+
+def with_backend_needs(
+    job: SparkJob, config: ClusterConfig, code: steps.ShippedCode
+) -> tuple[SparkJob, list[str], dict[str, str]]:
+    """A sparknlp job gets the spark-nlp jar (``--packages``, engines excluded) and the shipped lemma
+    dictionary (``--lemma-dictionary``); other jobs are returned as they are."""
+    if not uses_sparknlp(job):
+        return job, [], {}
+    coordinate = spark_nlp_coordinate(config)
+    conf = spark_packages.packages_conf(coordinate)
+    conf.pop("spark.jars.packages")
+    args = [*job.args, "--lemma-dictionary", code.lemma_dictionary_uri]
+    return dataclasses.replace(job, args=args), [coordinate], conf
 
 
 class EmrStepFailure(dg.Failure):
@@ -84,9 +100,13 @@ class EmrSparkLauncher(SparkJobLauncher):
         )
         cluster = self.emr.ensure_cluster(emr, run_id, code.bootstrap_uri, log)
         metrics_uri = self.emr.metrics_uri(run_id, job.name)
-        packages = [spark_nlp_coordinate(config)] if uses_sparknlp(job) else []
+        job, packages, nlp_conf = with_backend_needs(job, config, code)
         args = steps.spark_submit_args(
-            job, code, metrics_uri=metrics_uri, packages=packages, spark_conf=self.spark_conf
+            job,
+            code,
+            metrics_uri=metrics_uri,
+            packages=packages,
+            spark_conf={**nlp_conf, **self.spark_conf},
         )
         submitted = utcnow()
         step_id = emr.add_job_flow_steps(
