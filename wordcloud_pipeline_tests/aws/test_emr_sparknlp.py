@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import boto3
+import pytest
 
 from spark_scripts import lemma_dictionary, spark_packages
 from wordcloud_pipeline.resources.emr import steps
@@ -10,6 +11,7 @@ from wordcloud_pipeline.resources.emr.config import ClusterConfig
 from wordcloud_pipeline.resources.emr.job_flow import bootstrap_script
 from wordcloud_pipeline.resources.emr.launcher import with_backend_needs
 from wordcloud_pipeline.resources.spark_launcher import SparkJob
+from wordcloud_pipeline_tests.aws.conftest import emr_test_launcher, emr_test_resource
 
 ARGS = ["--input", "s3://b/r", "--output", "s3://b/o", "--years", "2003"]
 
@@ -49,3 +51,25 @@ def test_a_sparknlp_step_gets_the_local_jar_and_the_shipped_dictionary():
 
     ml = SparkJob("preprocess_titles", [*ARGS, "--backend", "sparkml"], "titles")
     assert with_backend_needs(ml, ClusterConfig(), code) == (ml, [], {})
+
+
+class _Run:
+    run_id = "0f1e2d3c-aaaa-bbbb-cccc-000000000099"
+
+
+class _Context:
+    run = _Run()
+
+    class log:
+        @staticmethod
+        def info(_message: str) -> None:
+            pass
+
+
+def test_a_sparknlp_step_on_a_spark_4_release_fails_before_any_request(sent):
+    spark4 = ClusterConfig(release_label="emr-spark-8.0.0", spark_version="4.0.2")
+    launcher = emr_test_launcher(emr_test_resource(cluster=spark4))
+    job = SparkJob("preprocess_titles", [*ARGS, "--backend", "sparknlp"], "titles")
+    with pytest.raises(ValueError, match=r"supports Spark 3\.x .* not Spark 4\.0\.2"):
+        launcher.run(_Context(), job)
+    assert sent.total() == 0

@@ -94,6 +94,10 @@ class EmrSparkLauncher(SparkJobLauncher):
         run_id = context.run.run_id
         s3, emr = self.emr.client("s3"), self.emr.client("emr")
         config = self.emr.cluster_config()
+        if uses_sparknlp(job):
+            spark_nlp_coordinate(
+                config
+            )  # no spark-nlp build for the release's Spark: fail before AWS
 
         code = steps.ship_code(
             s3, self.emr.code_root_uri(), bootstrap_script(config.python_packages), log
