@@ -95,9 +95,8 @@ class EmrSparkLauncher(SparkJobLauncher):
         s3, emr = self.emr.client("s3"), self.emr.client("emr")
         config = self.emr.cluster_config()
         if uses_sparknlp(job):
-            spark_nlp_coordinate(
-                config
-            )  # no spark-nlp build for the release's Spark: fail before AWS
+            # A release whose Spark has no spark-nlp build fails here, before any AWS request.
+            spark_nlp_coordinate(config)
 
         code = steps.ship_code(
             s3, self.emr.code_root_uri(), bootstrap_script(config.python_packages), log
