@@ -70,6 +70,6 @@ def delete(spark: SparkSession, uri: str) -> bool:
 
 def copy_to_local(spark: SparkSession, uri: str, local_path: str) -> None:
     """Copies one file from any Hadoop location (s3:// on EMR) to the driver's local disk."""
-    fs, path = _fs_and_path(spark, uri)
+    fs, path = fs_and_path(spark, uri)
     target = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(f"file://{local_path}")
     fs.copyToLocalFile(False, path, target, True)

@@ -37,7 +37,10 @@ class SparkJob:
         return shlex.join(
             [
                 "spark-submit",
-                *spark_packages.submit_args(),
+                *spark_packages.submit_args(
+                    spark_packages.DELTA,
+                    *spark_packages.backend_packages(self.option("--backend")),
+                ),
                 f"spark_scripts/{self.script}.py",
                 *self.args,
             ]
