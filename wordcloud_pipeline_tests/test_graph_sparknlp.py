@@ -27,7 +27,7 @@ def test_the_graph_runs_on_sparknlp_and_says_so(spark, sample_tsv, tmp_path):
         tags=range_tags(*YEARS),
     )
     assert result.success
-    for key in ("preprocessed_titles", "word_clouds"):
+    for key in ("preprocessed_titles", "words_by_year", "word_clouds"):
         event = instance.get_latest_materialization_event(dg.AssetKey(key))
         assert event.asset_materialization.metadata["backend"].value == "sparknlp", key
     for year in range(YEARS[0], YEARS[1] + 1):
