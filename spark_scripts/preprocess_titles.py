@@ -32,6 +32,8 @@ from spark_scripts.reviews import (
 
 COUNTING_UNITS = ("titles", "reviews")
 BACKENDS = ("sparkml", "sparknlp")
+# The one default of every launcher (README, "Choosing the NLP backend": the benchmark behind it).
+DEFAULT_BACKEND = "sparkml"
 DROP_REASONS = ("malformed_row", "blank_title", "unparseable_date", "other_category", "other_year")
 
 
@@ -40,10 +42,12 @@ class PreprocessOptions:
     years: Sequence[int]
     category: str = "Books"
     counting: str = "titles"
-    backend: str = "sparkml"
+    backend: str = DEFAULT_BACKEND
     domain_stopwords: Sequence[str] = field(default=text.DEFAULT_DOMAIN_STOPWORDS)
     min_token_length: int = text.DEFAULT_MIN_TOKEN_LENGTH
     max_drop_fraction: float = year_gate.DEFAULT_MAX_DROP_FRACTION
+    # sparknlp backend: where its lemma dictionary is (None: made from lemminflect on this machine).
+    lemma_dictionary: str | None = None
 
 
 def with_drop_reason(reviews: DataFrame, category: str, years: Sequence[int]) -> DataFrame:
@@ -195,13 +199,18 @@ def parser() -> argparse.ArgumentParser:
     p.prog = "preprocess_titles"
     p.add_argument("--category", default="Books", help="product_category to keep")
     p.add_argument("--counting", choices=COUNTING_UNITS, default="titles")
-    p.add_argument("--backend", choices=BACKENDS, default="sparkml")
+    p.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND)
     p.add_argument(
         "--stopwords",
         default=",".join(text.DEFAULT_DOMAIN_STOPWORDS),
         help="domain stop words added to the English list, comma-separated",
     )
     p.add_argument("--min-token-length", type=int, default=text.DEFAULT_MIN_TOKEN_LENGTH)
+    p.add_argument(
+        "--lemma-dictionary",
+        help="sparknlp backend: the lemma dictionary file (any Hadoop path; default: made from "
+        "lemminflect on this machine)",
+    )
     return p
 
 
@@ -214,6 +223,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, Any]:
         domain_stopwords=tuple(w for w in args.stopwords.split(",") if w.strip()),
         min_token_length=args.min_token_length,
         max_drop_fraction=args.max_row_drop_fraction,
+        lemma_dictionary=args.lemma_dictionary,
     )
     return preprocess(spark, args.input, args.output, options)
 

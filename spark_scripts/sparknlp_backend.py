@@ -1,30 +1,31 @@
 """Title text to words with spark-nlp (the ``sparknlp`` backend), as the original template did.
 
-DocumentAssembler -> Tokenizer -> Normalizer (lowercase, letters only) -> StopWordsCleaner -> pretrained
-Lemmatizer (``lemma_antbnc``, a dictionary lemmatizer) -> Finisher. The output contract is the ``sparkml``
-backend's: one ``(year, word)`` row per kept word, stop words and short tokens dropped before and after
-lemmatizing. The title is first cleaned by ``text.clean_title`` (HTML entities, apostrophes) so both
+DocumentAssembler -> Tokenizer -> Normalizer (lowercase, letters only) -> StopWordsCleaner (an explicit list)
+-> Lemmatizer (a dictionary lemmatizer trained from ``lemma_dictionary``) -> Finisher. The output contract is
+the ``sparkml`` backend's: one ``(year, word)`` row per kept word, stop words and short tokens dropped before
+and after lemmatizing. The title is first cleaned by ``text.clean_title`` (HTML entities, apostrophes) so both
 backends see the same text and differ only in tokenizing and lemmatizing.
 
-It needs the spark-nlp jar on the JVM classpath (``spark-submit --packages
-com.johnsnowlabs.nlp:spark-nlp_2.12:7.0.0`` for Spark 3.5) and, for the lemmatizer, network access to
-John Snow Labs' model store. Neither exists on the development machine, so the pipeline is described as
-data (``stage_specs``) and its post-processing is a plain DataFrame function: both are tested without
-the jar; only ``build_pipeline`` and ``titles_to_words`` need it.
+Nothing is downloaded at run time but the jar (``spark_packages.spark_nlp_coordinate``, resolved from Maven
+Central by ``spark.jars.packages`` / ``--packages`` into the Ivy cache): the original template's pretrained
+``lemma_antbnc`` model and stop-word list came from John Snow Labs' model store, which CI and EMR nodes in
+private subnets cannot reach. The pipeline is described as data (``stage_specs``) so its shape is testable
+on its own.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from spark_scripts import text
+from spark_scripts import hadoop_fs, lemma_dictionary, spark_packages, text
 
-LEMMA_MODEL = ("lemma_antbnc", "en")
 FINISHED_COLUMN = "lemmas"
 TITLE_COLUMN = "product_title"
 # The classes each stage is built from, by module.
@@ -34,7 +35,7 @@ STAGE_MODULES = {
     "Tokenizer": "sparknlp.annotator",
     "Normalizer": "sparknlp.annotator",
     "StopWordsCleaner": "sparknlp.annotator",
-    "LemmatizerModel": "sparknlp.annotator",
+    "Lemmatizer": "sparknlp.annotator",
 }
 JAR_CLASS = "com.johnsnowlabs.nlp.DocumentAssembler"
 
@@ -45,33 +46,32 @@ class SparkNlpUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class StageSpec:
-    """One pipeline stage: its class and the values of its ``set<Param>`` setters.
-
-    ``pretrained`` names a downloadable model ``(name, language)`` instead of a constructed annotator.
-    """
+    """One pipeline stage: its class and the values of its ``set<Param>`` setters (a tuple value is
+    passed as several arguments, as ``setDictionary(path, keyDelimiter, valueDelimiter)`` needs)."""
 
     annotator: str
     params: dict[str, Any]
-    pretrained: tuple[str, str] | None = field(default=None)
 
 
-def stage_specs(
-    stopwords: Sequence[str], lemma_model: tuple[str, str] = LEMMA_MODEL
-) -> list[StageSpec]:
-    """The spark-nlp pipeline of the original template, with our stop-word list."""
+def stage_specs(stopwords: Sequence[str], dictionary_uri: str) -> list[StageSpec]:
+    """The spark-nlp pipeline of the original template, with our stop words and lemma dictionary."""
     return [
         StageSpec(
             "DocumentAssembler",
             {"inputCol": TITLE_COLUMN, "outputCol": "document", "cleanupMode": "shrink"},
         ),
-        StageSpec("Tokenizer", {"inputCols": ["document"], "outputCol": "token"}),
+        # Any run of non-letters separates tokens ("x-men" -> "x", "men"), like the sparkml backend.
+        StageSpec(
+            "Tokenizer",
+            {"inputCols": ["document"], "outputCol": "token", "splitPattern": r"[^\p{L}]+"},
+        ),
         StageSpec(
             "Normalizer",
             {
                 "inputCols": ["token"],
                 "outputCol": "normalized",
                 "lowercase": True,
-                # Keep letters only (any script), like the sparkml backend's token separator.
+                # Keep letters only (any script): what the tokenizer's infix rules left attached.
                 "cleanupPatterns": [r"[^\p{L}]"],
             },
         ),
@@ -85,9 +85,16 @@ def stage_specs(
             },
         ),
         StageSpec(
-            "LemmatizerModel",
-            {"inputCols": ["cleaned"], "outputCol": "lemma"},
-            pretrained=lemma_model,
+            "Lemmatizer",
+            {
+                "inputCols": ["cleaned"],
+                "outputCol": "lemma",
+                "dictionary": (
+                    dictionary_uri,
+                    lemma_dictionary.KEY_DELIMITER,
+                    lemma_dictionary.VALUE_DELIMITER,
+                ),
+            },
         ),
         StageSpec(
             "Finisher",
@@ -114,29 +121,46 @@ def build_pipeline(specs: Iterable[StageSpec]):
 
     stages = []
     for spec in specs:
-        cls = getattr(importlib.import_module(STAGE_MODULES[spec.annotator]), spec.annotator)
-        stage = cls.pretrained(*spec.pretrained) if spec.pretrained else cls()
+        stage = getattr(importlib.import_module(STAGE_MODULES[spec.annotator]), spec.annotator)()
         for param, value in spec.params.items():
-            getattr(stage, setter(param))(value)
+            args = value if isinstance(value, tuple) else (value,)
+            getattr(stage, setter(param))(*args)
         stages.append(stage)
     return Pipeline(stages=stages)
 
 
-def require_jar(
-    frame: DataFrame, coordinate_hint: str = "com.johnsnowlabs.nlp:spark-nlp_2.12:7.0.0"
-):
+def require_jar(spark: SparkSession) -> None:
     """Fails with a clear message when the JVM cannot load spark-nlp (rather than a py4j error)."""
     from py4j.java_gateway import JavaClass
 
-    jvm = frame.sparkSession.sparkContext._jvm
-    candidate = jvm
+    candidate = spark.sparkContext._jvm
     for part in JAR_CLASS.split("."):
         candidate = getattr(candidate, part)
     if not isinstance(candidate, JavaClass):
+        coordinate = spark_packages.local_spark_nlp()
         raise SparkNlpUnavailable(
-            f"the sparknlp backend needs the spark-nlp jar ({JAR_CLASS} is not on the classpath): "
-            f"submit with --packages {coordinate_hint} (the EMR launcher does), or use --backend sparkml"
+            f"the sparknlp backend needs the spark-nlp jar {coordinate} ({JAR_CLASS} is not on the "
+            f"classpath): start Spark with spark.jars.packages={coordinate} (spark-submit --packages "
+            f"{coordinate} --exclude-packages {','.join(spark_packages.SPARK_NLP_EXCLUDES)}; the local "
+            "and EMR launchers do this for the sparknlp backend), or with spark.jars listing the "
+            "downloaded jars; or use the sparkml backend"
         )
+
+
+def local_dictionary(spark: SparkSession, uri: str | None) -> str:
+    """A ``file://`` URI of the lemma dictionary on the driver's disk, which spark-nlp reads when it fits.
+
+    None: made from lemminflect on this machine (first use). A remote URI (the EMR step's ``s3://`` copy
+    shipped next to the scripts) is copied down first. The scheme is explicit because a bare path means
+    HDFS on a cluster.
+    """
+    if uri is None:
+        return lemma_dictionary.ensure_dictionary().resolve().as_uri()
+    if uri.startswith("file:") or "://" not in uri:
+        return Path(uri.removeprefix("file://")).resolve().as_uri()
+    local = Path(tempfile.mkdtemp(prefix="wordcloud-lemmas-")) / lemma_dictionary.FILE_NAME
+    hadoop_fs.copy_to_local(spark, uri, str(local))
+    return local.as_uri()
 
 
 def words_from_finished(
@@ -147,8 +171,8 @@ def words_from_finished(
 ) -> DataFrame:
     """(year, word) from the Finisher's array of lemmas: lowercased, letters only, filtered again.
 
-    A lemma can be a stop word or too short even when its token was not ("lives" -> "life" is fine,
-    "guides" -> "guide" is a domain stop word), so the filters run after lemmatizing too.
+    A lemma can be a stop word or too short even when its token was not ("guides" -> "guide" is a domain
+    stop word), so the filters run after lemmatizing too.
     """
     stop = sorted({w.lower() for w in stopwords})
 
@@ -163,8 +187,10 @@ def words_from_finished(
 
 def titles_to_words(titles: DataFrame, options: Any) -> DataFrame:
     """The ``sparknlp`` backend of ``preprocess_titles.to_words``: (year, product_title) -> (year, word)."""
-    require_jar(titles)
+    spark = titles.sparkSession
+    require_jar(spark)
     stopwords = text.stopword_set(options.domain_stopwords)
+    dictionary = local_dictionary(spark, getattr(options, "lemma_dictionary", None))
     cleaned = titles.select("year", text.clean_title(F.col(TITLE_COLUMN)).alias(TITLE_COLUMN))
-    finished = build_pipeline(stage_specs(stopwords)).fit(cleaned).transform(cleaned)
+    finished = build_pipeline(stage_specs(stopwords, dictionary)).fit(cleaned).transform(cleaned)
     return words_from_finished(finished, stopwords, options.min_token_length)

@@ -49,8 +49,8 @@ def emr_resources() -> dict[str, Any]:
         "spark_jobs": EmrSparkLauncher(emr=emr),
         "storage": PipelineStorage(),
         "quality_gates": QualityGates(),
-        # The original template's spark-nlp pipeline; its jar is attached to the step on EMR.
-        "title_processing": TitleProcessing(backend="sparknlp"),
+        # The same default backend as locally: the launcher never changes the words.
+        "title_processing": TitleProcessing(),
         "cloud_style": CloudStyle(),
     }
 

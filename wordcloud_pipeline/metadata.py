@@ -75,3 +75,18 @@ def counts_metadata(metrics: Mapping[str, Any]) -> dict[str, Any]:
         ),
         "path": dg.MetadataValue.path(metrics["output"]),
     }
+
+
+def titles_setting(context: dg.AssetExecutionContext, year: int, setting: str) -> str:
+    """A setting ('counting', 'backend') of the run that produced ``preprocessed_titles`` for ``year``, as
+    that run recorded it: downstream metadata says what its words are made of."""
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(
+            asset_key=dg.AssetKey("preprocessed_titles"), asset_partitions=[str(year)]
+        ),
+        limit=1,
+        ascending=False,
+    ).records
+    if not records or setting not in records[0].asset_materialization.metadata:
+        return "unknown"
+    return str(records[0].asset_materialization.metadata[setting].value)

@@ -8,7 +8,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from spark_scripts import spark_packages
-from wordcloud_pipeline.resources.local_spark import DEFAULT_LOCAL_SPARK_CONF, LocalSparkLauncher
+from wordcloud_pipeline.resources.local_spark import LocalSparkLauncher, session_conf
 from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import CloudStyle, TitleProcessing
 from wordcloud_pipeline.resources.storage import PipelineStorage
@@ -18,7 +18,9 @@ from wordcloud_pipeline.sample_data import write_sample
 SAMPLE_ROWS = 4_000
 # What the tests change over the local defaults (run config may set only vetted keys: spark_conf_policy).
 TEST_SPARK_OVERRIDES = {"spark.master": "local[2]", "spark.driver.memory": "2g"}
-TEST_SPARK_CONF = {**DEFAULT_LOCAL_SPARK_CONF, **TEST_SPARK_OVERRIDES}
+# The one session carries the spark-nlp jar too, so the sparknlp tests start no second JVM (it costs the
+# session some seconds of Ivy resolution; the first run of a fresh machine downloads the jars).
+TEST_SPARK_CONF = session_conf(TEST_SPARK_OVERRIDES, spark_packages.backend_packages("sparknlp"))
 
 
 # What a small local spark-submit needs besides the packages: few shuffle and Delta-log tasks, no UI.

@@ -1,24 +1,66 @@
-"""The spark-nlp backend, tested as far as possible without its jar (which cannot be downloaded here)."""
+"""The spark-nlp backend, executed: its jar is on the test session (conftest), its lemmas from lemminflect."""
 
 from __future__ import annotations
 
 import importlib
 
-import pytest
-
 from spark_scripts import sparknlp_backend, text
-from spark_scripts.preprocess_titles import PreprocessOptions, to_words
+from spark_scripts.preprocess_titles import (
+    PreprocessOptions,
+    titles_to_count,
+    to_words,
+    usable_titles,
+    with_drop_reason,
+)
+from spark_scripts.reviews import read_reviews
+
+
+def stopwords() -> list[str]:
+    """The backends' stop words (Spark ML's list needs the JVM, so only inside a test)."""
+    return text.stopword_set(text.DEFAULT_DOMAIN_STOPWORDS)
+
+
+# Each title with the words spark-nlp must make of it, in order.
+GOLDEN = [
+    # plurals fold to their singular, irregular ones too
+    ("The Stories of Wolves and Mice", ["story", "wolf", "mouse"]),
+    ("Women Who Run With the Wolves", ["woman", "run", "wolf"]),
+    # stop words (English and the domain list, also as lemmas: "Guides" -> "guide") and short tokens go
+    ("A Guide to the Best Guides of the World (Book 2)", ["best", "world"]),
+    # HTML entities and tags
+    ("Harry Potter&#39;s Children &amp; <b>Dragons</b>", ["harry", "potter", "child", "dragon"]),
+    # non-ASCII letters are letters; accents stay
+    ("Café Crème: Brûlée Recipes from Ñandú", ["café", "crème", "brûlée", "recipe", "ñandú"]),
+    # apostrophes: possessive dropped, contractions joined ("dont", then a stop word); "cooking" stays
+    (
+        "Don't Stop Cooking: Grandma\u2019s Kitchen",
+        ["stop", "cooking", "grandma", "kitchen"],
+    ),
+    # any non-letter separates words; digits vanish
+    ("X-Men 9/11 Lives", ["man", "life"]),
+]
+
+
+def words_of(spark, backend: str, titles: list[str]) -> list[list[str]]:
+    frame = spark.createDataFrame(
+        [(i, t) for i, t in enumerate(titles)], "year int, product_title string"
+    )
+    rows = to_words(frame, PreprocessOptions(years=[0], backend=backend)).collect()
+    found: list[list[str]] = [[] for _ in titles]
+    for row in rows:
+        found[row["year"]].append(row["word"])
+    return found
 
 
 def test_every_stage_param_is_a_real_spark_nlp_setter():
     """The pipeline is data; each name must resolve to a spark-nlp class and its ``set<Param>``."""
-    specs = sparknlp_backend.stage_specs(["the", "book"])
+    specs = sparknlp_backend.stage_specs(["the", "book"], "file:///lemmas.txt")
     assert [s.annotator for s in specs] == [
         "DocumentAssembler",
         "Tokenizer",
         "Normalizer",
         "StopWordsCleaner",
-        "LemmatizerModel",
+        "Lemmatizer",
         "Finisher",
     ]
     for spec in specs:
@@ -26,8 +68,6 @@ def test_every_stage_param_is_a_real_spark_nlp_setter():
         cls = getattr(module, spec.annotator)
         for param in spec.params:
             assert callable(getattr(cls, sparknlp_backend.setter(param), None)), (spec, param)
-        if spec.pretrained:
-            assert callable(cls.pretrained)
     # Each stage reads what the previous one wrote.
     outputs = {"product_title"}
     for spec in specs:
@@ -35,7 +75,37 @@ def test_every_stage_param_is_a_real_spark_nlp_setter():
         assert set(inputs) <= outputs, spec
         outputs |= set(spec.params.get("outputCols") or [spec.params["outputCol"]])
     assert specs[3].params["stopWords"] == ["the", "book"]
-    assert specs[4].pretrained == ("lemma_antbnc", "en")
+    assert specs[4].params["dictionary"] == ("file:///lemmas.txt", "->", "\t")
+
+
+def test_golden_words_through_spark_nlp(spark):
+    titles = [title for title, _ in GOLDEN]
+    assert words_of(spark, "sparknlp", titles) == [words for _, words in GOLDEN]
+
+
+def test_both_backends_honour_the_year_word_contract(spark, sample_tsv):
+    """Same schema, same filters, same years; they differ only where lemmatizing does."""
+    frame = read_reviews(spark, str(sample_tsv)).frame
+    usable = usable_titles(with_drop_reason(frame, "Books", list(range(1995, 2016))))
+    titles = titles_to_count(usable, "titles").orderBy("year", "product_title").limit(400)
+    outputs = {
+        backend: to_words(titles, PreprocessOptions(years=[0], backend=backend))
+        for backend in ("sparkml", "sparknlp")
+    }
+    schemas = {
+        b: [(f.name, f.dataType.simpleString()) for f in o.schema] for b, o in outputs.items()
+    }
+    assert schemas["sparkml"] == schemas["sparknlp"] == [("year", "int"), ("word", "string")]
+    rows = {b: [(r["year"], r["word"]) for r in o.collect()] for b, o in outputs.items()}
+    stop = set(stopwords())
+    for found in rows.values():
+        assert found
+        for _, word in found:
+            assert len(word) >= text.DEFAULT_MIN_TOKEN_LENGTH
+            assert word == word.lower() and word.isalpha() and word not in stop
+    assert {y for y, _ in rows["sparkml"]} == {y for y, _ in rows["sparknlp"]}
+    shared = set(rows["sparkml"]) & set(rows["sparknlp"])
+    assert len(shared) >= 0.8 * len(set(rows["sparkml"]))
 
 
 def test_finished_lemmas_become_year_word_rows(spark):
@@ -47,8 +117,7 @@ def test_finished_lemmas_become_year_word_rows(spark):
         ],
         "year int, lemmas array<string>",
     )
-    stopwords = text.stopword_set(text.DEFAULT_DOMAIN_STOPWORDS)
-    rows = sparknlp_backend.words_from_finished(finished, stopwords, 3).collect()
+    rows = sparknlp_backend.words_from_finished(finished, stopwords(), 3).collect()
     assert sorted((r["year"], r["word"]) for r in rows) == [
         (2003, "café"),
         (2003, "dragon"),
@@ -56,11 +125,14 @@ def test_finished_lemmas_become_year_word_rows(spark):
         (2004, "story"),
         (2004, "story"),
     ]
-    assert sparknlp_backend.words_from_finished(finished, stopwords, 3).columns == ["year", "word"]
 
 
-def test_without_the_jar_the_backend_says_how_to_attach_it(spark):
-    titles = spark.createDataFrame([(2003, "A Dragon Story")], "year int, product_title string")
-    options = PreprocessOptions(years=[2003], backend="sparknlp")
-    with pytest.raises(sparknlp_backend.SparkNlpUnavailable, match=r"--packages com\.johnsnowlabs"):
-        to_words(titles, options)
+def test_a_shipped_dictionary_is_what_the_lemmatizer_learns(spark, tmp_path):
+    """--lemma-dictionary replaces the lemminflect one: the EMR step's path is really used."""
+    shipped = tmp_path / "lemmas.txt"
+    shipped.write_text("wolf -> wolves\nzebra -> dragons\n", encoding="utf-8")
+    frame = spark.createDataFrame(
+        [(1, "Wolves and Dragons and Stories")], "year int, product_title string"
+    )
+    options = PreprocessOptions(years=[1], backend="sparknlp", lemma_dictionary=str(shipped))
+    assert [r["word"] for r in to_words(frame, options).collect()] == ["wolf", "zebra", "stories"]

@@ -16,20 +16,6 @@ from wordcloud_pipeline.resources.storage import PipelineStorage
 TOP_WORDS_SHOWN = 10
 
 
-def counting_unit(context: dg.AssetExecutionContext, year: int) -> str:
-    """How the year's words were counted ('titles' or 'reviews'), as the upstream run recorded it."""
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(
-            asset_key=dg.AssetKey("preprocessed_titles"), asset_partitions=[str(year)]
-        ),
-        limit=1,
-        ascending=False,
-    ).records
-    if not records or "counting" not in records[0].asset_materialization.metadata:
-        return "unknown"
-    return str(records[0].asset_materialization.metadata["counting"].value)
-
-
 def cloud_uri(storage: PipelineStorage, year: int) -> str:
     return files.join(storage.asset_location(word_clouds.key), f"{year}.png")
 
@@ -111,7 +97,8 @@ def word_clouds(
                 "words_drawn": dg.MetadataValue.int(len(frequencies)),
                 "words_left_out_no_glyphs": dg.MetadataValue.int(len(left_out)),
                 "words_left_out_examples": ", ".join(left_out[:10]) or "none",
-                "counting": counting_unit(context, year),
+                "counting": metadata.titles_setting(context, year, "counting"),
+                "backend": metadata.titles_setting(context, year, "backend"),
                 "path": dg.MetadataValue.path(uri),
                 "size": f"{cloud_style.width}x{cloud_style.height}",
             },

@@ -6,7 +6,7 @@ from wordcloud_pipeline import files, metadata
 from wordcloud_pipeline.assets.titles import preprocessed_titles
 from wordcloud_pipeline.automation import follows_upstream_years
 from wordcloud_pipeline.checks import data_quality
-from wordcloud_pipeline.partitions import year_partitions
+from wordcloud_pipeline.partitions import partition_years, year_partitions
 from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.spark_launcher import SparkJobLauncher, yearly_job
 from wordcloud_pipeline.resources.storage import PipelineStorage
@@ -35,8 +35,9 @@ def words_by_year(
     files.check_writable(output)
     job = yearly_job(context, "count_words", titles, output, quality_gates.script_args())
     metrics = data_quality.run_gated(context, spark_jobs, job)
+    backends = {metadata.titles_setting(context, y, "backend") for y in partition_years(context)}
     return dg.MaterializeResult(
-        metadata=metadata.counts_metadata(metrics),
+        metadata={**metadata.counts_metadata(metrics), "backend": ", ".join(sorted(backends))},
         check_results=[
             data_quality.years_not_collapsed_result(metrics),
             data_quality.counts_match_titles_result(titles, output, metrics),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
 from dagster_pyspark.resources import spark_session_from_config
 from pydantic import Field, PrivateAttr, field_validator
+from pyspark.errors import PySparkRuntimeError
 
 from spark_scripts import spark_packages
 from wordcloud_pipeline.resources.spark_conf_policy import check_spark_conf
@@ -29,11 +31,21 @@ DEFAULT_LOCAL_SPARK_CONF = {
 }
 
 
+def session_conf(spark_conf: dict[str, str], packages: Sequence[str] = ()) -> dict[str, str]:
+    """The local defaults, the user's settings over them, and ``packages`` added to theirs."""
+    conf = {**DEFAULT_LOCAL_SPARK_CONF, **spark_conf}
+    conf.update(spark_packages.packages_conf(*spark_packages.configured_packages(conf), *packages))
+    return conf
+
+
 class LocalSparkLauncher(SparkJobLauncher):
     """Calls each script's ``main()`` with its CLI arguments on one Spark session per run process.
 
     The session is started on first use (runs that need no Spark start no JVM) and shared by every asset of
-    the run, which the in-process executor keeps in one process: one JVM per run, not per asset.
+    the run, which the in-process executor keeps in one process: one JVM per run, not per asset. It loads
+    the spark-nlp jar (287 MB, 92 jars, and seconds of Ivy resolution at every start) only when a job of
+    the run uses the ``sparknlp`` backend: the first Spark job of a run is ``preprocessed_titles``, which
+    says its backend, so a ``sparkml`` run never pays for it.
     """
 
     spark_conf: dict[str, str] = Field(
@@ -49,17 +61,39 @@ class LocalSparkLauncher(SparkJobLauncher):
     def _vetted_spark_conf(cls, conf: dict[str, str]) -> dict[str, str]:
         return check_spark_conf(conf)
 
-    def session(self):
-        if self._session is None:
-            conf = {**DEFAULT_LOCAL_SPARK_CONF, **self.spark_conf}
+    def session(self, packages: Sequence[str] = (), log=None):
+        """The run's session, with at least ``packages`` on its classpath.
+
+        A session started without a package a later job needs is stopped and started again with it
+        (jars cannot be added to a running driver); that only happens when a run's first job did not
+        need them.
+        """
+        if self._session is not None:
+            loaded = spark_packages.configured_packages(
+                dict(self._session.sparkContext.getConf().getAll())
+            )
+            missing = [p for p in packages if p not in loaded]
+            if not missing:
+                return self._session
+            if log:
+                log(f"restarting the Spark session to load {', '.join(missing)}")
+            self._session.stop()
+            self._session = None
+        conf = session_conf(self.spark_conf, packages)
+        try:
             self._session = spark_session_from_config(conf)
-            self._session.sparkContext.setLogLevel(self.log_level)
+        except PySparkRuntimeError as error:
+            coordinates = spark_packages.configured_packages(conf)
+            if not coordinates:
+                raise
+            raise spark_packages.resolution_error(coordinates, conf) from error
+        self._session.sparkContext.setLogLevel(self.log_level)
         return self._session
 
     def run(self, context: dg.AssetExecutionContext, job: SparkJob) -> dict[str, Any]:
         context.log.info(f"{job.name}: running locally, equivalent to `{job.command_line()}`")
         started = time.monotonic()
-        self.session()
+        self.session(spark_packages.backend_packages(job.option("--backend")), context.log.info)
         script = importlib.import_module(f"spark_scripts.{job.script}")
         metrics = script.main(list(job.args))
         context.log.info(f"{job.name}: finished in {time.monotonic() - started:.1f} s")

@@ -7,6 +7,7 @@ from typing import Literal
 import dagster as dg
 from pydantic import Field, field_validator
 
+from spark_scripts.preprocess_titles import DEFAULT_BACKEND
 from spark_scripts.text import DEFAULT_DOMAIN_STOPWORDS, DEFAULT_MIN_TOKEN_LENGTH
 from wordcloud_pipeline import clouds
 
@@ -21,8 +22,10 @@ class TitleProcessing(dg.ConfigurableResource):
         "'reviews': once per review, so popular books weigh more",
     )
     backend: Literal["sparkml", "sparknlp"] = Field(
-        default="sparkml",
-        description="'sparkml': native Spark, runs anywhere; 'sparknlp': spark-nlp pipeline (EMR only)",
+        default=DEFAULT_BACKEND,
+        description="'sparkml': Spark SQL expressions, rule-based plural folding; 'sparknlp': spark-nlp's "
+        "pipeline with a dictionary lemmatizer (its jar, 287 MB, is downloaded on first use). The same "
+        "on every launcher.",
     )
     domain_stopwords: list[str] = Field(
         default=list(DEFAULT_DOMAIN_STOPWORDS),

@@ -27,12 +27,20 @@ class SparkJob:
     args: Sequence[str]
     name: str
 
+    def option(self, flag: str) -> str | None:
+        """The value given to ``flag`` (``--backend``), or None."""
+        args = list(self.args)
+        return args[args.index(flag) + 1] if flag in args[:-1] else None
+
     def command_line(self) -> str:
         """The equivalent ``spark-submit`` command, logged so any run can be reproduced by hand."""
         return shlex.join(
             [
                 "spark-submit",
-                *spark_packages.submit_args(),
+                *spark_packages.submit_args(
+                    spark_packages.DELTA,
+                    *spark_packages.backend_packages(self.option("--backend")),
+                ),
                 f"spark_scripts/{self.script}.py",
                 *self.args,
             ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from spark_scripts.preprocess_titles import DEFAULT_BACKEND
 from wordcloud_pipeline.definitions import build_defs
 from wordcloud_pipeline.resources.emr import EmrClusterResource, EmrSparkLauncher
 
@@ -14,7 +15,8 @@ def test_emr_launcher_setting_swaps_resources_and_adds_cleanup_sensors(monkeypat
     dg.Definitions.validate_loadable(defs)
     assert isinstance(defs.resources["spark_jobs"], EmrSparkLauncher)
     assert isinstance(defs.resources["emr"], EmrClusterResource)
-    assert defs.resources["title_processing"].backend == "sparknlp"
+    # The launcher never picks the NLP backend: EMR runs the local default.
+    assert defs.resources["title_processing"].backend == DEFAULT_BACKEND
     names = {s.name for s in defs.sensors}
     assert {"emr_run_end_sensor", "emr_cost_guard_sensor"} <= names
     assert not {"emr_run_end_sensor", "emr_cost_guard_sensor"} & {

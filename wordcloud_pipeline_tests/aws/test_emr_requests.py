@@ -7,7 +7,6 @@ import shlex
 import boto3
 import pytest
 from packaging.requirements import Requirement
-from sparknlp._maven import resolve_spark_nlp_coordinate
 
 from spark_scripts import spark_packages
 from wordcloud_pipeline.resources.emr import cluster as cluster_module
@@ -194,11 +193,12 @@ def test_local_locations_are_refused_in_emr_mode(bucket):
         emr_test_launcher().run(None, job)
 
 
-def test_spark_nlp_coordinate_matches_spark_nlp_own_rule():
-    assert spark_nlp_coordinate(ClusterConfig()) == "com.johnsnowlabs.nlp:spark-nlp_2.12:7.0.0"
-    assert spark_nlp_coordinate(ClusterConfig()) == resolve_spark_nlp_coordinate("3.5.6", "7.0.0")
+def test_spark_nlp_coordinate_is_the_local_one_and_refuses_spark_4():
+    assert spark_nlp_coordinate(ClusterConfig()) == "com.johnsnowlabs.nlp:spark-nlp_2.12:5.5.3"
+    assert spark_nlp_coordinate(ClusterConfig()) == spark_packages.local_spark_nlp()
     spark4 = ClusterConfig(release_label="emr-spark-8.0.0", spark_version="4.0.2")
-    assert spark_nlp_coordinate(spark4) == resolve_spark_nlp_coordinate("4.0.2", "7.0.0")
+    with pytest.raises(ValueError, match=r"supports Spark 3\.x .* not Spark 4\.0\.2"):
+        spark_nlp_coordinate(spark4)
 
 
 def test_code_is_content_addressed_and_uploaded_once(sent, bucket):
@@ -238,7 +238,7 @@ def test_spark_submit_args_attach_spark_nlp_only_for_the_sparknlp_backend():
         "--py-files",
         "s3://b/c/v1/spark_scripts.zip",
         "--packages",
-        "com.johnsnowlabs.nlp:spark-nlp_2.12:7.0.0",
+        "com.johnsnowlabs.nlp:spark-nlp_2.12:5.5.3",
         "s3://b/c/v1/spark_scripts/preprocess_titles.py",
         "--input",
         "s3://b/r",

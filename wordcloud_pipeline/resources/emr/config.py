@@ -18,6 +18,8 @@ import dagster as dg
 from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import Field, field_validator
 
+from spark_scripts import spark_packages
+
 # The default EMR release: Spark 3.5.6 / Scala 2.12, the same Spark minor as the local pyspark 3.5.6.
 DEFAULT_RELEASE_LABEL = "emr-7.12.0"
 # Spark and Scala of the releases we know (EMR release guide, "Spark release history"); a release not
@@ -27,7 +29,8 @@ RELEASE_SPARK_VERSIONS: dict[str, tuple[str, str]] = {
     "emr-7.11.0": ("3.5.6", "2.12"),
     "emr-7.10.0": ("3.5.5", "2.12"),
 }
-SPARK_NLP_VERSION = "7.0.0"
+# The bootstrap's spark-nlp Python package matches the jar the steps load (spark_packages).
+SPARK_NLP_VERSION = spark_packages.SPARK_NLP_VERSION
 # The cluster's Python: the scripts use 3.10+ syntax and AL2023 ships python3.11 as a package.
 CLUSTER_PYTHON = "/usr/bin/python3.11"
 # What the bootstrap pip-installs into CLUSTER_PYTHON on every node: the minimum the spark_scripts import
@@ -216,14 +219,9 @@ def bootstrap_requirements(config: ClusterConfig) -> list[str]:
 
 
 def spark_nlp_coordinate(config: ClusterConfig) -> str:
-    """The Maven coordinate of the spark-nlp jar built for the release's Spark and Scala.
-
-    spark-nlp 7 publishes ``spark-nlp_2.12`` for Spark 3.x, ``spark-nlp-spark400_2.13`` for Spark 4.0.0
-    and ``spark-nlp_2.13`` for later 4.x (the rule of ``sparknlp.start()``).
-    """
-    spark, scala = config.spark_and_scala()
-    artifact = "spark-nlp-spark400" if spark == "4.0.0" else "spark-nlp"
-    return f"com.johnsnowlabs.nlp:{artifact}_{scala}:{SPARK_NLP_VERSION}"
+    """The spark-nlp jar for the release's Spark, by the one rule in ``spark_packages``."""
+    spark, _ = config.spark_and_scala()
+    return spark_packages.spark_nlp_coordinate(spark)
 
 
 def _spec(instance_type: str, yarn_override: int | None) -> InstanceSpec:

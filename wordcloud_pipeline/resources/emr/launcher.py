@@ -10,6 +10,7 @@ timeout are the backstops).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -22,7 +23,11 @@ from pydantic import Field, field_validator
 from spark_scripts import spark_packages
 from wordcloud_pipeline.resources.emr import cost, spot, steps
 from wordcloud_pipeline.resources.emr.cluster import EmrClusterResource, utcnow
-from wordcloud_pipeline.resources.emr.config import bootstrap_requirements, spark_nlp_coordinate
+from wordcloud_pipeline.resources.emr.config import (
+    ClusterConfig,
+    bootstrap_requirements,
+    spark_nlp_coordinate,
+)
 from wordcloud_pipeline.resources.emr.job_flow import bootstrap_script
 from wordcloud_pipeline.resources.spark_conf_policy import check_spark_conf
 from wordcloud_pipeline.resources.spark_launcher import SparkJob, SparkJobLauncher
@@ -49,6 +54,20 @@ def check_locations(job: SparkJob) -> None:
 def uses_sparknlp(job: SparkJob) -> bool:
     args = list(job.args)
     return "--backend" in args and args[args.index("--backend") + 1] == "sparknlp"
+
+
+def with_backend_needs(
+    job: SparkJob, config: ClusterConfig, code: steps.ShippedCode
+) -> tuple[SparkJob, list[str], dict[str, str]]:
+    """A sparknlp job gets the spark-nlp jar (``--packages``, engines excluded) and the shipped lemma
+    dictionary (``--lemma-dictionary``); other jobs are returned as they are."""
+    if not uses_sparknlp(job):
+        return job, [], {}
+    coordinate = spark_nlp_coordinate(config)
+    conf = spark_packages.packages_conf(coordinate)
+    conf.pop("spark.jars.packages")
+    args = [*job.args, "--lemma-dictionary", code.lemma_dictionary_uri]
+    return dataclasses.replace(job, args=args), [coordinate], conf
 
 
 class EmrStepFailure(dg.Failure):
@@ -99,14 +118,21 @@ class EmrSparkLauncher(SparkJobLauncher):
         run_id = context.run.run_id
         s3, emr = self.emr.client("s3"), self.emr.client("emr")
         config = self.emr.cluster_config()
+        if uses_sparknlp(job):
+            # A release whose Spark has no spark-nlp build fails here, before any AWS request.
+            spark_nlp_coordinate(config)
 
         code = steps.ship_code(
             s3, self.emr.code_root_uri(), bootstrap_script(bootstrap_requirements(config)), log
         )
         metrics_uri = self.emr.metrics_uri(run_id, job.name)
-        packages = [spark_nlp_coordinate(config)] if uses_sparknlp(job) else []
+        job, packages, nlp_conf = with_backend_needs(job, config, code)
         args = steps.spark_submit_args(
-            job, code, metrics_uri=metrics_uri, packages=packages, spark_conf=self.step_conf()
+            job,
+            code,
+            metrics_uri=metrics_uri,
+            packages=packages,
+            spark_conf={**nlp_conf, **self.step_conf()},
         )
         submitted = utcnow()
         attempts = 0

@@ -19,6 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 import spark_scripts
+from spark_scripts import lemma_dictionary
 from wordcloud_pipeline.resources.spark_launcher import SparkJob
 
 SCRIPTS_DIR = Path(spark_scripts.__file__).resolve().parent
@@ -60,6 +61,11 @@ class ShippedCode:
     def script_uri(self, script: str) -> str:
         return f"{self.prefix_uri}/spark_scripts/{script}.py"
 
+    @property
+    def lemma_dictionary_uri(self) -> str:
+        """The sparknlp backend's lemma dictionary, shipped with the scripts (no download on the nodes)."""
+        return f"{self.prefix_uri}/{lemma_dictionary.FILE_NAME}"
+
 
 def _s3_error_code(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "")
@@ -68,7 +74,7 @@ def _s3_error_code(error: ClientError) -> str:
 def ship_code(
     s3: Any, code_root_uri: str, bootstrap: str, log: Callable[[str], None]
 ) -> ShippedCode:
-    """Uploads scripts, their zip and the bootstrap script under ``<root>/<hash>/``.
+    """Uploads scripts, their zip, the bootstrap script and the lemma dictionary under ``<root>/<hash>/``.
 
     An object already there is reused only when its bytes hash to what this checkout ships: the key names
     the version, but anyone with write access to the bucket could have replaced the object behind it, and
@@ -78,6 +84,7 @@ def ship_code(
     files = {f"spark_scripts/{p.name}": p.read_bytes() for p in sorted(SCRIPTS_DIR.glob("*.py"))}
     files["spark_scripts.zip"] = zipped
     files["bootstrap.sh"] = bootstrap.encode()
+    files[lemma_dictionary.FILE_NAME] = lemma_dictionary.ensure_dictionary().read_bytes()
     digest = hashlib.sha256()
     for name, data in sorted(files.items()):
         digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
