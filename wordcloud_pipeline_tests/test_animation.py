@@ -15,6 +15,7 @@ from wordcloud_pipeline.assets.animation import animation_uri, word_cloud_animat
 from wordcloud_pipeline.assets.clouds import cloud_uri
 from wordcloud_pipeline.resources.settings import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
+from wordcloud_pipeline_tests.conftest import instance_with_years
 
 WORDS = [("wizard", 90), ("magic", 60), ("history", 40), ("cooking", 25), ("garden", 10)]
 
@@ -106,6 +107,7 @@ def test_preview_markdown_is_an_inline_gif() -> None:
 def materialize_animation(storage: Path) -> dg.MaterializeResult:
     return dg.materialize(
         [word_cloud_animation],
+        instance=instance_with_years(),
         resources={
             "storage": PipelineStorage(reviews_uri=str(storage), storage_uri=str(storage)),
             "cloud_style": CloudStyle(width=300, height=200, frame_width=240),

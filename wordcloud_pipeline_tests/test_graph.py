@@ -11,13 +11,14 @@ from wordcloud_pipeline import tables
 from wordcloud_pipeline.definitions import ALL_ASSETS, YEARLY_ASSETS
 from wordcloud_pipeline.demo import range_tags
 from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR
-from wordcloud_pipeline_tests.conftest import local_test_resources
+from wordcloud_pipeline_tests.conftest import instance_with_years, local_test_resources
 
 pytestmark = pytest.mark.slow
 YEARS = range(FIRST_YEAR, LAST_YEAR + 1)
 
 
 def materialize(resources, instance, *, partition_key=None, tags=None):
+    instance_with_years(instance)
     return dg.materialize(
         ALL_ASSETS,
         resources=resources,
