@@ -117,20 +117,26 @@ class EmrClusterResource(dg.ConfigurableResource):
     """Owns the run's EMR cluster: settings, AWS clients, find-or-create, terminate.
 
     Unset fields fall back to environment variables read when used (never at import):
-    ``WORDCLOUD_EMR_BUCKET``, ``WORDCLOUD_EMR_REGION`` (else ``AWS_REGION`` / ``AWS_DEFAULT_REGION``),
-    ``WORDCLOUD_EMR_CLUSTER_MODE`` and ``WORDCLOUD_EMR_SUBNET_IDS`` (comma-separated).
+    WORDCLOUD_EMR_BUCKET, WORDCLOUD_EMR_REGION (else AWS_REGION / AWS_DEFAULT_REGION),
+    WORDCLOUD_EMR_CLUSTER_MODE and WORDCLOUD_EMR_SUBNET_IDS (comma-separated).
     """
 
     bucket: str | None = Field(default=None, description="project bucket for code, logs, metrics")
     prefix: str = Field(default="wordcloud", description="key prefix inside the bucket")
-    region: str | None = None
+    region: str | None = Field(
+        default=None, description="AWS region; unset: WORDCLOUD_EMR_REGION, then AWS_REGION"
+    )
     cluster_mode: str | None = Field(
         default=None,
         description="'per_run' (default): a cluster per run, terminated at its end; "
         "'shared': reuse a WAITING cluster with the same settings, ended by its idle timeout",
     )
-    cluster: ClusterConfig = ClusterConfig()
-    prices: PriceTable = PriceTable()
+    cluster: ClusterConfig = Field(
+        default=ClusterConfig(), description="what the cluster is made of (fleets, release, Spark)"
+    )
+    prices: PriceTable = Field(
+        default=PriceTable(), description="prices for the cost estimate on each materialization"
+    )
     max_cluster_hours: float = Field(default=12.0, gt=0, description="sweeper: hard age limit")
     orphan_grace_minutes: float = Field(
         default=60.0, ge=0, description="sweeper: age before a cluster of an unknown run is ended"
