@@ -10,8 +10,9 @@ from wordcloud_pipeline.partitions import known_years
 from wordcloud_pipeline.resources.settings import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
 
-# The UI preview is a smaller GIF than the file: it is stored in the event log with every materialization.
-PREVIEW_WIDTH = 240
+# The UI preview is a GIF of fewer colours than the file: it is stored in the event log with every
+# materialization. 480 px wide is the smallest at which a year's words can be read.
+PREVIEW_WIDTH = 480
 PREVIEW_COLORS = 32
 
 
