@@ -8,7 +8,6 @@ from typing import Any
 import dagster as dg
 
 from wordcloud_pipeline.assets.raw_reviews import raw_reviews
-from wordcloud_pipeline.checks.counting_modes import counting_modes_agree
 from wordcloud_pipeline.jobs import SUMMARY_ASSETS, YEARLY_ASSETS, pictures_job, yearly_job
 from wordcloud_pipeline.resources.emr import EmrClusterResource, EmrSparkLauncher
 from wordcloud_pipeline.resources.local_spark import LocalSparkLauncher
@@ -67,7 +66,6 @@ def build_defs(launcher: str | None = None) -> dg.Definitions:
     launcher = launcher or os.environ.get("WORDCLOUD_LAUNCHER", "local")
     return dg.Definitions(
         assets=ALL_ASSETS,
-        asset_checks=[counting_modes_agree],
         jobs=[yearly_job, pictures_job],
         resources=resources_for(launcher),
         sensors=[new_reviews_sensor, wordcloud_automation_sensor, *sensors_for(launcher)],

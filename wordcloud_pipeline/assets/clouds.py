@@ -10,6 +10,7 @@ from wordcloud_pipeline import clouds, files, metadata, tables
 from wordcloud_pipeline.assets.counts import words_by_year
 from wordcloud_pipeline.automation import follows_upstream_years
 from wordcloud_pipeline.checks import data_quality
+from wordcloud_pipeline.checks.counting_modes import COUNTING_MODES_CHECK, counting_modes_result
 from wordcloud_pipeline.concurrency import writer_pool
 from wordcloud_pipeline.partitions import partition_years, year_partitions
 from wordcloud_pipeline.resources.settings import CloudStyle
@@ -48,7 +49,7 @@ def cloud_uri(storage: PipelineStorage, year: int) -> str:
     # Each year is yielded as its own materialization (and no output), so every partition shows its
     # own preview; returning a value would add a second, metadata-less materialization per year.
     output_required=False,
-    check_specs=[data_quality.CLOUDS_NOT_LOST_SPEC],
+    check_specs=[data_quality.CLOUDS_NOT_LOST_SPEC, COUNTING_MODES_CHECK],
 )
 def word_clouds(
     context: dg.AssetExecutionContext, storage: PipelineStorage, cloud_style: CloudStyle
@@ -123,3 +124,5 @@ def word_clouds(
             },
         )
     yield data_quality.clouds_not_lost_result(kept_previous)
+    # After every year is recorded: do the years, this run's included, count words the same way?
+    yield counting_modes_result(context.instance)
