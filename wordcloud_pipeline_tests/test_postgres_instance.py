@@ -47,7 +47,8 @@ def database_url():
     admin.autocommit = True
     admin.cursor().execute(f'CREATE DATABASE "{name}"')
     parts = urlsplit(SERVER_URL)
-    yield urlunsplit(parts._replace(path=f"/{name}"))
+    # The driver named, as dagster.postgres.yaml says: SQLAlchemy 2.1 would pick psycopg 3.
+    yield urlunsplit(parts._replace(scheme="postgresql+psycopg2", path=f"/{name}"))
     admin.cursor().execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     admin.close()
 
@@ -70,7 +71,8 @@ def test_whole_graph_on_a_postgres_instance(database_url, sample_tsv, tmp_path, 
         assert evaluation.passed and evaluation.metadata["years"].value == 3
 
     # What Dagster stored is in PostgreSQL itself: the runs, the year partitions, the clouds' events.
-    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+    plain_url = database_url.replace("postgresql+psycopg2://", "postgresql://", 1)
+    with psycopg2.connect(plain_url) as conn, conn.cursor() as cur:
         cur.execute("SELECT run_id, status FROM runs")
         stored = dict(cur.fetchall())
         assert run_ids <= set(stored) and {stored[r] for r in run_ids} == {"SUCCESS"}
