@@ -50,7 +50,7 @@ LOCATION = "wordcloud_pipeline"
 # Local runs start a JVM (~10 s) and count a small sample; 2 shared cores can make that slow.
 BOOT_TIMEOUT_S = 120
 UI_TIMEOUT_MS = 60_000
-RUN_TIMEOUT_MS = 240_000
+RUN_TIMEOUT_MS = 600_000
 STOP_TIMEOUT_S = 30
 # Runs start at once in a subprocess (no daemon needed, unlike the shipped dagster.yaml's run queue, tested
 # in test_run_queue.py); no telemetry, no first-visit dialog in the way.
@@ -353,7 +353,7 @@ def test_the_animation_preview_plays_in_the_ui(
     """word_cloud_animation, materialized from its asset page, shows its GIF inline."""
     # Independent of the test above: make sure at least one cloud exists to animate.
     if not files.has_files(webserver.storage.asset_location(dg.AssetKey("word_clouds"))):
-        png = clouds.render_cloud([("wizard", 3), ("magic", 2), ("stone", 1)], 300, 200)
+        png = clouds.render_cloud([("wizard", 3), ("magic", 2), ("stone", 1)], 600, 400)
         files.write_bytes(cloud_uri(webserver.storage, 1995), png)
 
     page.goto(f"{webserver.url}/assets/word_cloud_animation")
