@@ -28,11 +28,12 @@ BIN = Path(sys.executable).parent
 # Generous: two runs each start a JVM on a shared 2-core machine. The test ends as soon as both end.
 DEADLINE_SECONDS = 600
 IN_PROGRESS = {dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED}
+FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 
 
 def launch(env: dict[str, str], year: int) -> None:
     """``dagster job launch``: the run goes to the instance's run coordinator (the queue)."""
-    subprocess.run(
+    launched = subprocess.run(
         [
             str(BIN / "dagster"),
             "job",
@@ -46,9 +47,10 @@ def launch(env: dict[str, str], year: int) -> None:
         ],
         env=env,
         cwd=PROJECT_ROOT,
-        check=True,
         capture_output=True,
+        text=True,
     )
+    assert launched.returncode == 0, launched.stderr[-3000:]
 
 
 def test_a_second_run_of_the_same_assets_waits_queued_until_the_first_ends(tmp_path, monkeypatch):
@@ -89,7 +91,7 @@ def test_a_second_run_of_the_same_assets_waits_queued_until_the_first_ends(tmp_p
                 now_second = instance.get_run_by_id(second.run_id).status
                 if now_first in IN_PROGRESS and now_second == dg.DagsterRunStatus.QUEUED:
                     seen_waiting = True
-                if now_first.is_finished and now_second.is_finished:
+                if now_first in FINISHED and now_second in FINISHED:
                     break
                 time.sleep(0.5)
             records = {
