@@ -26,7 +26,7 @@ from wordcloud_pipeline.sample_data import write_sample
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
 # Generous: two runs each start a JVM on a shared 2-core machine. The test ends as soon as both end.
-DEADLINE_SECONDS = 600
+DEADLINE_SECONDS = 1500
 IN_PROGRESS = {dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED}
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 
