@@ -5,8 +5,10 @@ docs/automation.md):
 
 - ``follows_upstream_years()`` on ``words_by_year`` and ``word_clouds``: a year is requested when its
   upstream year was updated (by the new-reviews sensor, a backfill or a person), for ANY year.
-  ``AutomationCondition.eager()`` only looks at the latest time window (2015 here, or the current year),
-  so an update of 2003 would never flow down with it; this is eager() without that restriction.
+  ``AutomationCondition.eager()`` only looks at the latest time window; it was written when the years were
+  time-window partitions, where an update of 2003 would never flow down with eager(). The years are now
+  dynamic partitions, which have no time window, so eager() would act on every year too; this condition
+  states the intent without depending on the partitions' kind.
 - ``after_upstream_batch()`` on the unpartitioned pictures of all years (``word_cloud_animation``,
   ``word_rank_trends``): requested once when a batch of upstream years has landed, not once per year. It
   waits while any upstream year is still in progress (a run or a backfill) or about to be requested, so

@@ -7,12 +7,8 @@ from typing import Any
 
 import dagster as dg
 
-from wordcloud_pipeline.assets.animation import word_cloud_animation
-from wordcloud_pipeline.assets.clouds import word_clouds
-from wordcloud_pipeline.assets.counts import words_by_year
-from wordcloud_pipeline.assets.rank_plot import word_rank_trends
 from wordcloud_pipeline.assets.raw_reviews import raw_reviews
-from wordcloud_pipeline.assets.titles import preprocessed_titles
+from wordcloud_pipeline.jobs import SUMMARY_ASSETS, YEARLY_ASSETS, pictures_job, yearly_job
 from wordcloud_pipeline.resources.emr import EmrClusterResource, EmrSparkLauncher
 from wordcloud_pipeline.resources.local_spark import LocalSparkLauncher
 from wordcloud_pipeline.resources.quality import QualityGates
@@ -24,9 +20,6 @@ from wordcloud_pipeline.sensors.emr_run_end_sensor import emr_run_end_sensor
 from wordcloud_pipeline.sensors.new_reviews_sensor import new_reviews_sensor
 
 LAUNCHERS = ("local", "emr")
-YEARLY_ASSETS = [preprocessed_titles, words_by_year, word_clouds]
-# Unpartitioned pictures of all years, refreshed after a batch of years (not in a partition range).
-SUMMARY_ASSETS = [word_cloud_animation, word_rank_trends]
 ALL_ASSETS = [raw_reviews, *YEARLY_ASSETS, *SUMMARY_ASSETS]
 
 
@@ -73,6 +66,7 @@ def build_defs(launcher: str | None = None) -> dg.Definitions:
     launcher = launcher or os.environ.get("WORDCLOUD_LAUNCHER", "local")
     return dg.Definitions(
         assets=ALL_ASSETS,
+        jobs=[yearly_job, pictures_job],
         resources=resources_for(launcher),
         sensors=[new_reviews_sensor, wordcloud_automation_sensor, *sensors_for(launcher)],
         # Locally, one process per run shares one Spark session across assets; Spark itself

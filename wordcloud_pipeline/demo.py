@@ -1,21 +1,22 @@
 """``wordcloud-demo``: the whole demo in one command, on this machine, without an AWS account.
 
-Writes a sample of reviews when there is none, materializes every year of the graph as one run (one Spark job
-per asset) into a persistent Dagster instance, and prints where the clouds are. ``dagster dev`` pointed at the
+Writes a sample of reviews when there is none, makes the years partitions, materializes every year of the
+graph as one run (one Spark job per asset) into a persistent Dagster instance (the shipped ``dagster.yaml``
+copied into ``.dagster_home``), and prints where the clouds are. ``dagster dev`` pointed at the
 same ``DAGSTER_HOME`` then shows the run, the metadata and the previews.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
 from wordcloud_pipeline import files
-from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR
-from wordcloud_pipeline.resources.storage import PROJECT_ROOT
+from wordcloud_pipeline.concurrency import active_writer_runs
+from wordcloud_pipeline.instance_home import prepare_home
+from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR, add_years
 
 
 def range_tags(first: int, last: int) -> dict[str, str]:
@@ -35,8 +36,20 @@ def materialize_years(
     summaries: bool = True,
 ) -> tuple[dg.ExecuteInProcessResult, dg.ExecuteInProcessResult | None]:
     """The yearly assets for a range of years as ONE run, then (unless ``summaries`` is False) the
-    all-years pictures, which are unpartitioned and so cannot be part of the range run."""
+    all-years pictures, which are unpartitioned and so cannot be part of the range run.
+
+    The years become partitions first (the partitions are dynamic). These runs do not pass through the run
+    queue, so nothing holds them back while a queued run writes the same assets: it refuses instead.
+    """
     from wordcloud_pipeline.definitions import ALL_ASSETS, SUMMARY_ASSETS, YEARLY_ASSETS
+
+    writers = active_writer_runs(instance, [a.key for a in [*YEARLY_ASSETS, *SUMMARY_ASSETS]])
+    if writers:
+        names = ", ".join(f"{run.run_id} ({run.status.value})" for run in writers)
+        raise dg.DagsterInvariantViolationError(
+            f"runs in flight write the same assets: {names}; wait for them to end"
+        )
+    add_years(instance, range(first_year, last_year + 1))
 
     yearly = dg.materialize(
         ALL_ASSETS,
@@ -59,8 +72,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--last-year", type=int, default=LAST_YEAR)
     args = parser.parse_args(argv)
 
-    home = os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster_home"))
-    os.makedirs(home, exist_ok=True)
+    home = prepare_home()
     from wordcloud_pipeline.assets.animation import animation_uri
     from wordcloud_pipeline.assets.clouds import cloud_uri
     from wordcloud_pipeline.assets.rank_plot import plot_uri

@@ -1,25 +1,71 @@
-"""The one partitions definition every year-partitioned asset shares."""
+"""The one partitions definition every year-partitioned asset shares, and how years join it.
+
+Years are dynamic partitions: a year exists once review data for it has arrived, so the UI lists exactly the
+years there is something to compute (1995-2015 for the demo) and never empty future years. They live in the
+Dagster instance; ``add_years`` is the one way they are added, by every path that starts work: the
+new-reviews sensor, ``wordcloud-demo``, and ``wordcloud-years`` (for the CLI and the UI on a fresh
+instance). The UI lists dynamic partitions in insertion order, so ``add_years`` keeps them oldest first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 import dagster as dg
 
 FIRST_YEAR = 1995
 # The last year of the published dataset: the default range of the demo and of backfills.
 LAST_YEAR = 2015
+YEAR_PARTITIONS_NAME = "years"
 
-# One partition per calendar year from 1995 up to and including the current one (end_offset=1: the year in
-# progress is a partition, so reviews landing today have one). A year therefore exists as a partition
-# before any data for it does; years without data are simply never materialized. New review files for
-# 2016 or for this year run like any other year, with no partition to register first, and no instance
-# state is needed: `dagster asset materialize --partition-range` works on a fresh or ephemeral instance.
-# The cron string means "at midnight on January 1st".
-year_partitions = dg.TimeWindowPartitionsDefinition(
-    start=str(FIRST_YEAR),
-    cron_schedule="0 0 1 1 *",
-    fmt="%Y",
-    end_offset=1,
-)
+year_partitions = dg.DynamicPartitionsDefinition(name=YEAR_PARTITIONS_NAME)
 
 
 def partition_years(context: dg.AssetExecutionContext) -> list[int]:
     """The years this run materializes: one for a single partition, many for a single-run backfill."""
     return sorted(int(key) for key in context.partition_keys)
+
+
+def valid_year(year: int) -> bool:
+    """Reviews exist from 1995 (the dataset's first year) to the current year; other dates are errors."""
+    return FIRST_YEAR <= year <= datetime.now(UTC).year
+
+
+def known_years(instance: dg.DagsterInstance) -> list[int]:
+    """The years that are partitions in ``instance``, oldest first."""
+    return sorted(int(key) for key in instance.get_dynamic_partitions(YEAR_PARTITIONS_NAME))
+
+
+def year_partition_requests(
+    present: Sequence[str], years: Iterable[int]
+) -> list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest]:
+    """The requests that make ``years`` partitions while keeping every year in order, oldest first.
+
+    The instance keeps dynamic partitions in insertion order and the UI shows them in that order. A year
+    older than the newest known one (data for 1994 arriving after 2015) is therefore inserted by deleting
+    the later years and adding them back after it. Only the partition keys move: materializations are
+    stored by key and stay attached. No request when every year is already a partition.
+    """
+    new = sorted(set(years) - {int(key) for key in present})
+    if not new:
+        return []
+    later = [key for key in present if int(key) > new[0]]
+    ordered = [str(year) for year in sorted({*new, *(int(key) for key in later)})]
+    add = dg.AddDynamicPartitionsRequest(YEAR_PARTITIONS_NAME, ordered)
+    if not later:
+        return [add]
+    return [dg.DeleteDynamicPartitionsRequest(YEAR_PARTITIONS_NAME, later), add]
+
+
+def add_years(instance: dg.DagsterInstance, years: Iterable[int]) -> list[int]:
+    """Makes ``years`` partitions of ``instance``, oldest first (idempotent); returns the new ones."""
+    present = instance.get_dynamic_partitions(YEAR_PARTITIONS_NAME)
+    requests = year_partition_requests(present, years)
+    for request in requests:
+        if isinstance(request, dg.DeleteDynamicPartitionsRequest):
+            for key in request.partition_keys:
+                instance.delete_dynamic_partition(YEAR_PARTITIONS_NAME, key)
+        else:
+            instance.add_dynamic_partitions(YEAR_PARTITIONS_NAME, list(request.partition_keys))
+    return sorted(set(years) - {int(key) for key in present})

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from pyspark.sql import SparkSession
 
 from spark_scripts import spark_packages
+from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR, add_years
 from wordcloud_pipeline.resources.local_spark import LocalSparkLauncher, session_conf
 from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import CloudStyle, TitleProcessing
@@ -76,3 +78,13 @@ def local_test_resources(reviews: Path | str, storage: Path | str, **style) -> d
             **{"width": 300, "height": 200, "max_words": 60, **style},
         ),
     }
+
+
+def instance_with_years(
+    instance: dg.DagsterInstance | None = None, first: int = FIRST_YEAR, last: int = LAST_YEAR
+) -> dg.DagsterInstance:
+    """``instance`` (default: a new ephemeral one) with the dataset's years as partitions, as the
+    new-reviews sensor, ``wordcloud-demo`` or ``wordcloud-years`` leave it."""
+    instance = instance or dg.DagsterInstance.ephemeral()
+    add_years(instance, range(first, last + 1))
+    return instance

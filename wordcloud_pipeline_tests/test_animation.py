@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from wordcloud_pipeline.assets.animation import animation_uri, word_cloud_animat
 from wordcloud_pipeline.assets.clouds import cloud_uri
 from wordcloud_pipeline.resources.settings import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
+from wordcloud_pipeline_tests.conftest import instance_with_years
 
 WORDS = [("wizard", 90), ("magic", 60), ("history", 40), ("cooking", 25), ("garden", 10)]
 
@@ -106,6 +108,7 @@ def test_preview_markdown_is_an_inline_gif() -> None:
 def materialize_animation(storage: Path) -> dg.MaterializeResult:
     return dg.materialize(
         [word_cloud_animation],
+        instance=instance_with_years(),
         resources={
             "storage": PipelineStorage(reviews_uri=str(storage), storage_uri=str(storage)),
             "cloud_style": CloudStyle(width=300, height=200, frame_width=240),
@@ -116,8 +119,8 @@ def materialize_animation(storage: Path) -> dg.MaterializeResult:
 def test_asset_animates_the_clouds_on_disk_and_skips_missing_years(tmp_path: Path) -> None:
     storage = PipelineStorage(storage_uri=str(tmp_path))
     years = [1995, 2003, 2015]
-    for year in years:
-        files.write_bytes(cloud_uri(storage, year), cloud(seed=year))
+    for year in years:  # wider than the preview, which is never enlarged
+        files.write_bytes(cloud_uri(storage, year), cloud(seed=year, width=600, height=400))
 
     result = materialize_animation(tmp_path)
 
@@ -132,8 +135,11 @@ def test_asset_animates_the_clouds_on_disk_and_skips_missing_years(tmp_path: Pat
     assert metadata["years"].value == "1995, 2003, 2015"
     assert metadata["years_missing"].value.startswith("1996-2002, 2004-2014")
     assert metadata["preview"].value.startswith("![word clouds by year](data:image/gif;base64,")
-    # The preview lives in the event log: it must stay far smaller than the file.
+    # The preview lives in the event log: it must stay small, yet wide enough to read the words.
     assert len(metadata["preview"].value) < 200_000
+    encoded = metadata["preview"].value.split("base64,", 1)[1].rstrip(")")
+    preview_frames = animation.gif_frames(base64.b64decode(encoded))
+    assert preview_frames[0][0].size == (480, 320)
 
     # A re-run over the same clouds leaves the file byte for byte unchanged.
     assert materialize_animation(tmp_path).success

@@ -14,7 +14,7 @@ from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializa
 
 from wordcloud_pipeline.automation import after_upstream_batch, follows_upstream_years
 from wordcloud_pipeline.definitions import ALL_ASSETS, build_defs
-from wordcloud_pipeline_tests.conftest import local_test_resources
+from wordcloud_pipeline_tests.conftest import instance_with_years, local_test_resources
 
 YEARLY = ("preprocessed_titles", "words_by_year", "word_clouds")
 SUMMARIES = ("word_cloud_animation", "word_rank_trends")
@@ -81,7 +81,7 @@ class AutomationTicks:
 @pytest.fixture
 def instance() -> Iterator[dg.DagsterInstance]:
     with dg.instance_for_test() as instance:
-        yield instance
+        yield instance_with_years(instance)
 
 
 def graph_defs() -> dg.Definitions:
@@ -116,8 +116,8 @@ def test_an_old_year_flows_down_and_the_summaries_refresh_once(demo_done):
     assert ticks.tick() == {}
 
 
-def test_eager_alone_would_leave_an_old_year_behind(instance):
-    """Why follows_upstream_years exists: eager() only looks at the latest time window."""
+def test_eager_alone_follows_an_old_year_with_dynamic_partitions(instance):
+    """eager() only looks at the latest time window; dynamic partitions have none, so it acts on any year."""
     eager = [
         a.map_asset_specs(
             lambda spec: spec.replace_attributes(
@@ -135,7 +135,9 @@ def test_eager_alone_would_leave_an_old_year_behind(instance):
         ticks.materialized(name, range(1995, 2016))
     ticks.tick()
     ticks.materialized("preprocessed_titles", [2003])
-    assert "words_by_year" not in ticks.tick()
+    # With time-window partitions eager() only looked at the latest year and left 2003 behind; with the
+    # dynamic year partitions it follows any year, as follows_upstream_years() does.
+    assert ticks.tick() == {"words_by_year": ["2003"], "word_clouds": ["2003"]}
 
 
 def test_a_batch_over_several_runs_refreshes_the_summaries_once_at_the_end(demo_done):

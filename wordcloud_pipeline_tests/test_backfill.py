@@ -15,7 +15,7 @@ from wordcloud_pipeline import tables
 from wordcloud_pipeline.definitions import ALL_ASSETS, YEARLY_ASSETS
 from wordcloud_pipeline.demo import range_tags
 from wordcloud_pipeline.sensors.new_reviews_sensor import new_reviews_sensor
-from wordcloud_pipeline_tests.conftest import local_test_resources
+from wordcloud_pipeline_tests.conftest import instance_with_years, local_test_resources
 from wordcloud_pipeline_tests.test_new_reviews_sensor import review, write_parquet_file
 
 pytestmark = pytest.mark.slow
@@ -24,7 +24,11 @@ YEARS = (2003, 2004, 2005)
 
 def materialize(resources, instance, **kwargs) -> dg.ExecuteInProcessResult:
     result = dg.materialize(
-        ALL_ASSETS, resources=resources, instance=instance, selection=YEARLY_ASSETS, **kwargs
+        ALL_ASSETS,
+        resources=resources,
+        instance=instance_with_years(instance),
+        selection=YEARLY_ASSETS,
+        **kwargs,
     )
     assert result.success
     return result
@@ -142,7 +146,7 @@ def test_all_21_years_as_one_range_count_what_21_single_year_runs_count(
     equal counts are compared byte for byte in the three-year test above)."""
     spark_assets = [a for a in YEARLY_ASSETS if a.key.to_user_string() != "word_clouds"]
     ranged, single = tmp_path / "ranged", tmp_path / "single"
-    instance = dg.DagsterInstance.ephemeral()
+    instance = instance_with_years()
     dg.materialize(
         ALL_ASSETS,
         resources=local_test_resources(sample_parquet, ranged),

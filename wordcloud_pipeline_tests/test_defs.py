@@ -1,11 +1,13 @@
-"""The definitions load as `dagster dev` loads them, with the graph and partitions the README shows."""
-
-from datetime import UTC, datetime
+"""The definitions load as `dagster dev` loads them, with the graph, partitions and jobs the README shows."""
 
 import dagster as dg
 
 from wordcloud_pipeline import defs
+from wordcloud_pipeline.concurrency import writer_pool
 from wordcloud_pipeline.partitions import year_partitions
+
+YEARLY = ("preprocessed_titles", "words_by_year", "word_clouds")
+PICTURES = ("word_cloud_animation", "word_rank_trends")
 
 
 def test_definitions_load_with_the_asset_graph():
@@ -18,13 +20,36 @@ def test_definitions_load_with_the_asset_graph():
     assert graph.get(dg.AssetKey("word_clouds")).parent_keys == {dg.AssetKey("words_by_year")}
 
 
-def test_yearly_assets_share_one_partitions_definition_and_run_ranges_as_one_job():
+def test_yearly_assets_share_the_dynamic_year_partitions_and_run_ranges_as_one_job():
     graph = defs.resolve_asset_graph()
-    for name in ("preprocessed_titles", "words_by_year", "word_clouds"):
+    for name in YEARLY:
         node = graph.get(dg.AssetKey(name))
         assert node.partitions_def == year_partitions
         assert node.backfill_policy == dg.BackfillPolicy.single_run()
-    keys = year_partitions.get_partition_keys()
-    # The dataset's 1995-2015, then every year up to the current one (so new data has a partition).
-    assert keys[:21] == [str(year) for year in range(1995, 2016)]
-    assert keys[-1] == str(datetime.now(UTC).year)
+    assert isinstance(year_partitions, dg.DynamicPartitionsDefinition)
+    assert year_partitions.name == "years"
+
+
+def test_every_writing_asset_has_its_own_pool_and_a_code_version():
+    graph = defs.resolve_asset_graph()
+    for name in (*YEARLY, *PICTURES):
+        node = graph.get(dg.AssetKey(name))
+        assert node.pools == {writer_pool(name)}, name
+        assert node.code_version, name
+
+
+def test_named_jobs_cover_a_year_with_its_upstream_and_the_pictures():
+    yearly = defs.resolve_job_def("yearly_job")
+    assert yearly.partitions_def == year_partitions
+    assert {k.to_user_string() for k in yearly.asset_layer.executable_asset_keys} >= set(YEARLY)
+    # The launchpad lists every resource the job needs, title_processing included.
+    assert {"title_processing", "cloud_style", "spark_jobs", "storage"} <= set(
+        yearly.required_resource_keys
+    )
+    # The counting-modes check runs with the yearly job.
+    assert dg.AssetCheckKey(dg.AssetKey("word_clouds"), "counting_modes_agree") in (
+        yearly.asset_layer.asset_graph.asset_check_keys
+    )
+    pictures = defs.resolve_job_def("pictures_job")
+    assert pictures.partitions_def is None
+    assert {k.to_user_string() for k in pictures.asset_layer.executable_asset_keys} == set(PICTURES)

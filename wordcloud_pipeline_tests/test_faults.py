@@ -25,7 +25,11 @@ from wordcloud_pipeline.definitions import ALL_ASSETS, YEARLY_ASSETS
 from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR
 from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import TitleProcessing
-from wordcloud_pipeline_tests.conftest import local_test_resources, spark_submit_options
+from wordcloud_pipeline_tests.conftest import (
+    instance_with_years,
+    local_test_resources,
+    spark_submit_options,
+)
 
 pytestmark = pytest.mark.slow
 YEAR = 2004
@@ -62,7 +66,7 @@ def good_year(spark, sample_tsv, tmp_path):
     reviews = tmp_path / "reviews"
     shutil.copytree(sample_tsv, reviews)
     storage = tmp_path / "storage"
-    instance = dg.DagsterInstance.ephemeral()
+    instance = instance_with_years()
     assert materialize(local_test_resources(reviews, storage), instance).success
     return reviews, storage, instance, snapshot(storage)
 

@@ -11,13 +11,14 @@ from wordcloud_pipeline import tables
 from wordcloud_pipeline.definitions import ALL_ASSETS, YEARLY_ASSETS
 from wordcloud_pipeline.demo import range_tags
 from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR
-from wordcloud_pipeline_tests.conftest import local_test_resources
+from wordcloud_pipeline_tests.conftest import instance_with_years, local_test_resources
 
 pytestmark = pytest.mark.slow
 YEARS = range(FIRST_YEAR, LAST_YEAR + 1)
 
 
 def materialize(resources, instance, *, partition_key=None, tags=None):
+    instance_with_years(instance)
     return dg.materialize(
         ALL_ASSETS,
         resources=resources,
@@ -121,3 +122,41 @@ def test_rematerializing_one_year_replaces_it_and_leaves_the_others_untouched(gr
         p: p.stat().st_mtime_ns for p in (storage / "preprocessed_titles" / "year=2004").iterdir()
     } == other_files
     assert (storage / "word_clouds" / "2004.png").read_bytes() == other_png
+
+
+def test_a_year_recounted_another_way_makes_the_pictures_stale_and_the_check_warn(graph):
+    """Runs last: it leaves 2005 counted by reviews, the other years by titles."""
+    from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+    from dagster._core.loader import LoadingContextForTest
+
+    from wordcloud_pipeline.definitions import SUMMARY_ASSETS
+    from wordcloud_pipeline.resources.settings import TitleProcessing
+
+    _, resources, instance, _ = graph
+    assets = ALL_ASSETS
+    assert dg.materialize(assets, resources=resources, instance=instance, selection=SUMMARY_ASSETS)
+
+    def stale(name: str) -> StaleStatus:
+        graph_ = dg.Definitions(assets=assets, resources=resources).resolve_asset_graph()
+        resolver = CachingStaleStatusResolver(instance, graph_, LoadingContextForTest(instance))
+        return resolver.get_status(dg.AssetKey(name))
+
+    assert stale("word_cloud_animation") == StaleStatus.FRESH
+    assert stale("word_rank_trends") == StaleStatus.FRESH
+
+    reviews = {**resources, "title_processing": TitleProcessing(counting="reviews")}
+    result = dg.materialize(
+        assets,
+        resources=reviews,
+        instance=instance,
+        selection=YEARLY_ASSETS,  # word_clouds yields its counting-modes check
+        partition_key="2005",
+    )
+    assert result.success
+    assert stale("word_cloud_animation") == StaleStatus.STALE
+    assert stale("word_rank_trends") == StaleStatus.STALE
+    (check,) = result.get_asset_check_evaluations()
+    assert not check.passed
+    assert check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["years_reviews"].value == "2005"
+    assert check.metadata["years_titles"].value == "1995-2004,2006-2015"

@@ -13,7 +13,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from wordcloud_pipeline.concurrency import years_in_flight
 from wordcloud_pipeline.definitions import ALL_ASSETS
+from wordcloud_pipeline.jobs import YEARLY_ASSETS, yearly_job
 from wordcloud_pipeline.review_years import list_review_files
 from wordcloud_pipeline.sample_data import COLUMNS, write_sample
 from wordcloud_pipeline.sensors.new_reviews_sensor import (
@@ -90,6 +92,15 @@ class SensorHarness:
         result = new_reviews_sensor(context)
         assert isinstance(result, dg.SensorResult)
         self.cursor = result.cursor
+        # What the daemon does with the tick's partition requests, in their order.
+        for request in result.dynamic_partitions_requests or []:
+            if isinstance(request, dg.DeleteDynamicPartitionsRequest):
+                for key in request.partition_keys:
+                    self.instance.delete_dynamic_partition(request.partitions_def_name, key)
+            else:
+                self.instance.add_dynamic_partitions(
+                    request.partitions_def_name, list(request.partition_keys)
+                )
         return result
 
 
@@ -141,10 +152,9 @@ def test_new_parquet_file_for_2003_requests_2003_only_and_once(instance, parquet
     assert requested_years(second) == [("2003", "2003")]
     request = second.run_requests[0]
     assert request.run_key.startswith("new_reviews:2003:")
-    # The run targets the three yearly assets; the partition is a real key of their definition.
-    assert sensor.defs.resolve_job_def(
-        new_reviews_sensor.job_name
-    ).partitions_def.has_partition_key("2003")
+    # The run is the yearly job; the partition is a real key of the instance's years.
+    assert new_reviews_sensor.job_name == "yearly_job"
+    assert instance.has_dynamic_partition("years", "2003")
     third = sensor.tick()
     assert not third.run_requests
     assert "no year to recompute" in third.skip_reason.skip_message
@@ -252,3 +262,83 @@ def test_files_beyond_the_per_tick_budget_are_read_on_the_next_tick(tmp_path):
 def test_year_ranges_groups_contiguous_years():
     assert year_ranges([2015, 2003, 2014, 2004, 1999]) == [(1999, 1999), (2003, 2004), (2014, 2015)]
     assert year_ranges([]) == []
+
+
+def test_blank_cursor_from_the_ui_preview_is_a_first_tick(instance, parquet_reviews):
+    """*Preview tick result* with the cursor field left empty sends "" (it crashed in json.loads)."""
+    sensor = SensorHarness(instance, parquet_reviews)
+    sensor.cursor = ""
+    result = sensor.tick()
+    assert not result.run_requests
+    assert "5 review files" in result.skip_reason.skip_message
+    assert len(json.loads(sensor.cursor)["files"]) == 5
+    # The log says why it skipped, so the tick's *View logs* is not empty.
+    assert any("first tick" in r.getMessage() for r in sensor.log.records)
+
+
+def test_first_tick_adds_the_years_of_the_files_as_partitions_oldest_first(
+    instance, parquet_reviews
+):
+    assert instance.get_dynamic_partitions("years") == []
+    sensor = SensorHarness(instance, parquet_reviews)
+    sensor.tick()
+    assert instance.get_dynamic_partitions("years") == [str(y) for y in range(1995, 2016)]
+    write_parquet_file(
+        parquet_reviews / "product_category=Books" / "part-2016.parquet", [review("2016-01-05")]
+    )
+    sensor.tick()
+    assert instance.get_dynamic_partitions("years")[-2:] == ["2015", "2016"]
+
+
+def yearly_run(instance: dg.DagsterInstance, tags: dict[str, str]) -> dg.DagsterRun:
+    """A run of the yearly job that has not started yet (the real run queue: test_run_queue.py)."""
+    job = dg.Definitions(
+        assets=ALL_ASSETS, jobs=[yearly_job], resources=local_test_resources("r", "s")
+    ).resolve_job_def("yearly_job")
+    return instance.create_run_for_job(
+        job_def=job,
+        tags=tags,
+        status=dg.DagsterRunStatus.NOT_STARTED,
+        asset_selection=frozenset(k for a in YEARLY_ASSETS for k in a.keys),
+    )
+
+
+def test_years_a_queued_or_running_run_will_write_wait_for_it(instance, tsv_reviews):
+    sensor = SensorHarness(instance, tsv_reviews)
+    sensor.tick()
+    single = yearly_run(instance, {"dagster/partition": "2003"})
+    ranged = yearly_run(
+        instance,
+        {
+            "dagster/asset_partition_range_start": "2010",
+            "dagster/asset_partition_range_end": "2011",
+        },
+    )
+    instance.handle_run_event(  # the range run has started
+        ranged.run_id,
+        dg.DagsterEvent(
+            event_type_value=dg.DagsterEventType.RUN_START.value, job_name=ranged.job_name
+        ),
+    )
+    assert instance.get_run_by_id(ranged.run_id).status == dg.DagsterRunStatus.STARTED
+    assert years_in_flight(instance, [dg.AssetKey("word_clouds")]).keys() == {2003, 2010, 2011}
+
+    write_tsv_file(
+        tsv_reviews / "amazon_reviews_us_Books_v1_11.tsv.gz",
+        [review("2003-01-01"), review("2004-01-01"), review("2011-05-05")],
+    )
+    result = sensor.tick()
+    assert requested_years(result) == [("2004", "2004")]
+    assert json.loads(sensor.cursor)["pending"] == "2003,2011"
+    waits = [r.getMessage() for r in sensor.log.records if "waits" in r.getMessage()]
+    assert any(single.run_id in w for w in waits) and any(ranged.run_id in w for w in waits)
+
+    # Still in flight: nothing more. Once both runs end, the waiting years run, under a new run key.
+    assert not sensor.tick().run_requests
+    instance.report_run_canceled(single)
+    instance.report_run_failed(instance.get_run_by_id(ranged.run_id))
+    later = sensor.tick()
+    assert requested_years(later) == [("2003", "2003"), ("2011", "2011")]
+    assert not {r.run_key for r in later.run_requests} & {r.run_key for r in result.run_requests}
+    assert "pending" not in json.loads(sensor.cursor)
+    assert not sensor.tick().run_requests

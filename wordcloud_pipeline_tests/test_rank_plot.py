@@ -15,6 +15,7 @@ from wordcloud_pipeline import animation, files, plots
 from wordcloud_pipeline.assets.rank_plot import plot_uri, word_rank_trends
 from wordcloud_pipeline.resources.settings import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
+from wordcloud_pipeline_tests.conftest import instance_with_years
 
 # Each year's (word, count), most frequent first: "magic" rises, "internet" falls, "zebra" appears once.
 TOP_BY_YEAR = {
@@ -93,6 +94,7 @@ def write_counts(root: Path, top_by_year: dict[int, list[tuple[str, int]]]) -> N
 def materialize_plot(storage: Path) -> dg.MaterializeResult:
     return dg.materialize(
         [word_rank_trends],
+        instance=instance_with_years(),
         resources={
             "storage": PipelineStorage(reviews_uri=str(storage), storage_uri=str(storage)),
             "cloud_style": CloudStyle(plot_words=3, plot_width=800, plot_height=500),

@@ -1,8 +1,10 @@
-"""A real browser on the real UI: materialize one year from the asset graph and see its cloud.
+"""A real browser on the real UI: the year partitions, the sensor preview, a year launched from yearly_job.
 
-Starts ``dagster-webserver`` on 127.0.0.1 (a free port, a temporary ``DAGSTER_HOME``, a small generated sample)
-and drives Debian's chromium with Playwright, as a user would: the asset graph, the partition dialog, the run
-page, the metadata preview. Screenshots land in ``test-artifacts/ui/`` (or ``$WORDCLOUD_UI_ARTIFACTS``); the
+Starts ``dagster-webserver`` on 127.0.0.1 (a free port, a temporary ``DAGSTER_HOME`` whose years come from
+``wordcloud-years``, a small generated sample) and drives Debian's chromium with Playwright, as a user would:
+the partitions tab, *Preview tick result* with a blank cursor, the yearly job's partition dialog, the run,
+the check result, the metadata preview. Every wait is for a state (a run's status in the instance, an element),
+with timeouts sized for a loaded 2-core machine; none is a fixed sleep. Screenshots land in ``test-artifacts/ui/`` (or ``$WORDCLOUD_UI_ARTIFACTS``); the
 README's pictures are taken this way (see docs/pictures.md). Every process started here is in one process
 group, stopped and checked gone at the end.
 """
@@ -44,13 +46,14 @@ REPO = Path(__file__).resolve().parents[1]
 # The run started from the UI is a separate process with its own JVM: keep its input small.
 SAMPLE_ROWS = 2_000
 YEAR = "2015"  # the sample's biggest year, so its cloud has the most words
-YEARLY_SELECTION = "key:preprocessed_titles or key:words_by_year or key:word_clouds"
+LOCATION = "wordcloud_pipeline"
 # Local runs start a JVM (~10 s) and count a small sample; 2 shared cores can make that slow.
 BOOT_TIMEOUT_S = 120
 UI_TIMEOUT_MS = 60_000
-RUN_TIMEOUT_MS = 240_000
+RUN_TIMEOUT_MS = 600_000
 STOP_TIMEOUT_S = 30
-# Runs start at once in a subprocess (no daemon needed); no telemetry, no first-visit dialog in the way.
+# Runs start at once in a subprocess (no daemon needed, unlike the shipped dagster.yaml's run queue, tested
+# in test_run_queue.py); no telemetry, no first-visit dialog in the way.
 DAGSTER_YAML = """\
 run_coordinator:
   module: dagster._core.run_coordinator
@@ -75,6 +78,7 @@ class Webserver:
     url: str
     storage: PipelineStorage
     log: Path
+    home: Path
 
 
 def free_port() -> int:
@@ -144,6 +148,10 @@ def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Webserver]:
         "WORDCLOUD_REVIEWS_URI": str(reviews),
         "WORDCLOUD_STORAGE_URI": str(root / "storage"),
     }
+    # As a user on a fresh instance: the sample's years become partitions.
+    subprocess.run(
+        [str(Path(sys.executable).with_name("wordcloud-years"))], env=env, cwd=REPO, check=True
+    )
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = root / "webserver.log"
@@ -157,7 +165,7 @@ def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Webserver]:
         )
     try:
         wait_until_serving(url, process, log)
-        yield Webserver(url=url, storage=storage, log=log)
+        yield Webserver(url=url, storage=storage, log=log, home=home)
     finally:
         stop_group(process)
 
@@ -176,21 +184,27 @@ def page(webserver: Webserver) -> Iterator[Page]:
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.set_default_timeout(UI_TIMEOUT_MS)
+            # Assertions wait as long as actions do (Playwright's own default is 5 s).
+            expect.set_options(timeout=UI_TIMEOUT_MS)
             yield page
         finally:
             browser.close()
 
 
-def wait_for_run(page: Page, webserver: Webserver) -> str:
-    """Finds the run the UI just launched (its toast names it) and waits on its page until it ends."""
-    toast = page.get_by_text(re.compile(r"^Launched run [0-9a-f]{8}$"))
-    expect(toast).to_be_visible()
-    short_id = toast.inner_text().split()[-1]
-    # The runs list links the short id to the run's page (its URL holds the full id).
-    page.goto(f"{webserver.url}/runs")
-    page.get_by_role("link", name=f"run {short_id}").first.click()
-    expect(page).to_have_url(re.compile(rf"/runs/{short_id}[0-9a-f-]{{28}}"))
-    run_id = page.url.rsplit("/", 1)[-1]
+def run_ids(webserver: Webserver) -> set[str]:
+    with dg.DagsterInstance.from_config(str(webserver.home)) as instance:
+        return {run.run_id for run in instance.get_runs()}
+
+
+def wait_for_run(page: Page, webserver: Webserver, before: set[str]) -> str:
+    """Waits for the run the UI just launched to appear in the instance, then on its page until it
+    ends. No toast: a toast shows for seconds, and a loaded machine can miss it."""
+    deadline = time.monotonic() + UI_TIMEOUT_MS / 1000
+    while not (new := run_ids(webserver) - before):
+        assert time.monotonic() < deadline, "the UI launched no run"
+        time.sleep(0.5)
+    (run_id,) = new
+    page.goto(f"{webserver.url}/runs/{run_id}")
     status = page.get_by_text(re.compile(r"^(Success|Failure|Canceled)$")).first
     expect(status).to_be_visible(timeout=RUN_TIMEOUT_MS)
     outcome = status.inner_text()
@@ -235,7 +249,38 @@ def open_preview(page: Page, alt: str) -> Locator:
     return image
 
 
-def test_materialize_one_year_from_the_asset_graph_shows_its_cloud(
+def test_partitions_are_the_years_of_the_data_oldest_first(
+    page: Page, webserver: Webserver, artifacts: Path
+) -> None:
+    page.goto(f"{webserver.url}/assets/word_clouds?view=partitions")
+    first, last = (page.get_by_text(year, exact=True).first for year in ("1995", "2015"))
+    expect(first).to_be_visible()
+    expect(last).to_be_visible()
+    assert first.bounding_box()["y"] < last.bounding_box()["y"], "oldest year first"
+    # No empty future years: the years stop where the sample's data stops.
+    for year in ("2016", str(time.gmtime().tm_year)):
+        expect(page.get_by_text(year, exact=True)).to_have_count(0)
+    page.screenshot(path=artifacts / "partitions.png")
+
+
+def test_sensor_preview_with_a_blank_cursor_is_a_first_tick(
+    page: Page, webserver: Webserver, artifacts: Path
+) -> None:
+    page.goto(f"{webserver.url}/locations/{LOCATION}/sensors/new_reviews_sensor")
+    expect(page.get_by_text("Adds a year partition for every year").first).to_be_visible()
+    page.get_by_role("button", name="Preview tick result").click()
+    dialog = page.get_by_role("dialog")
+    cursor = dialog.get_by_placeholder("Enter a cursor value")
+    cursor.fill("x")
+    cursor.fill("")  # typed, then cleared: the field is blank
+    dialog.get_by_role("button", name="Continue").click()
+    expect(dialog.get_by_text("Skipped", exact=True)).to_be_visible()
+    expect(dialog.get_by_text(re.compile(r"first tick: 5 review files"))).to_be_visible()
+    settle(page)
+    page.screenshot(path=artifacts / "sensor-preview.png")
+
+
+def test_launch_one_year_from_the_yearly_job_shows_its_cloud_and_check(
     page: Page, webserver: Webserver, artifacts: Path
 ) -> None:
     page.goto(f"{webserver.url}/asset-groups")
@@ -243,26 +288,34 @@ def test_materialize_one_year_from_the_asset_graph_shows_its_cloud(
         expect(page.get_by_text(name, exact=True).first).to_be_visible()
     page.screenshot(path=artifacts / "asset-graph.png")
 
-    # Select the year-partitioned assets in the graph's filter, then materialize them.
-    page.locator(".CodeMirror").filter(has_text="Search and filter assets").click()
-    page.keyboard.type(YEARLY_SELECTION)
-    page.keyboard.press("Enter")
-    page.get_by_role("button", name=re.compile(r"Materialize all")).first.click()
-
-    # The partition dialog: one year, so one run (not a backfill, which would need the daemon).
+    # The named job: everything a year needs, upstream included.
+    page.goto(f"{webserver.url}/locations/{LOCATION}/jobs/yearly_job")
+    page.get_by_role("button", name=re.compile(r"Materialize all")).click()
     dialog = page.get_by_role("dialog")
-    expect(dialog.get_by_text("Launch runs to materialize 3 assets")).to_be_visible()
-    dialog.get_by_placeholder(re.compile(r"^ex: ")).fill(YEAR)
-    page.keyboard.press("Tab")
+    title = dialog.get_by_text("Launch runs to materialize 3 assets")
+    expect(title).to_be_visible()
+    # One year from the instance's years, so one run (not a backfill, which would need the daemon).
+    dialog.get_by_text("Select a partition or create one").click()
+    page.keyboard.type(YEAR)
+    page.get_by_role("menuitem").filter(has_text=re.compile(rf"^{YEAR}")).last.click()
+    title.click()  # closes the partition menu, keeps the dialog
     launch = dialog.get_by_role("button", name="Launch 1 run")
     expect(launch).to_be_enabled()
     settle(page)
     page.screenshot(path=artifacts / "launch-dialog.png")
+    before = run_ids(webserver)
     launch.click()
 
-    run_id = wait_for_run(page, webserver)
+    run_id = wait_for_run(page, webserver, before)
     expect(page.get_by_text(f"partition: {YEAR}")).to_be_visible()
+    expect(page.get_by_text("yearly_job").first).to_be_visible()
     page.screenshot(path=artifacts / "run-success.png")
+
+    # The counting-modes check ran with the year and passed.
+    page.goto(f"{webserver.url}/assets/word_clouds?view=checks")
+    expect(page.get_by_text("counting_modes_agree").first).to_be_visible()
+    expect(page.get_by_text("Succeeded", exact=True).first).to_be_visible()
+    page.screenshot(path=artifacts / "check-result.png")
 
     page.goto(f"{webserver.url}/assets/word_clouds?partition={YEAR}")
     expect(page.get_by_text("top_words", exact=True)).to_be_visible()
@@ -300,15 +353,17 @@ def test_the_animation_preview_plays_in_the_ui(
     """word_cloud_animation, materialized from its asset page, shows its GIF inline."""
     # Independent of the test above: make sure at least one cloud exists to animate.
     if not files.has_files(webserver.storage.asset_location(dg.AssetKey("word_clouds"))):
-        png = clouds.render_cloud([("wizard", 3), ("magic", 2), ("stone", 1)], 300, 200)
+        png = clouds.render_cloud([("wizard", 3), ("magic", 2), ("stone", 1)], 600, 400)
         files.write_bytes(cloud_uri(webserver.storage, 1995), png)
 
     page.goto(f"{webserver.url}/assets/word_cloud_animation")
+    before = run_ids(webserver)
     page.get_by_role("button", name=re.compile(r"\bMaterialize$")).click()
-    wait_for_run(page, webserver)
+    wait_for_run(page, webserver, before)
 
     page.goto(f"{webserver.url}/assets/word_cloud_animation")
     expect(page.get_by_text("frames", exact=True)).to_be_visible()
     image = open_preview(page, "word clouds by year")
     assert image.get_attribute("src").startswith("data:image/gif;base64,")
+    assert image.evaluate("img => img.naturalWidth") == 480  # large enough to read the words
     page.screenshot(path=artifacts / "animation-preview.png")

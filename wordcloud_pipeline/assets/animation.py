@@ -5,12 +5,14 @@ import dagster as dg
 from wordcloud_pipeline import animation, files
 from wordcloud_pipeline.assets.clouds import cloud_uri, word_clouds
 from wordcloud_pipeline.automation import after_upstream_batch
-from wordcloud_pipeline.partitions import year_partitions
+from wordcloud_pipeline.concurrency import writer_pool
+from wordcloud_pipeline.partitions import known_years
 from wordcloud_pipeline.resources.settings import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
 
-# The UI preview is a smaller GIF than the file: it is stored in the event log with every materialization.
-PREVIEW_WIDTH = 240
+# The UI preview is a GIF of fewer colours than the file: it is stored in the event log with every
+# materialization. 480 px wide is the smallest at which a year's words can be read.
+PREVIEW_WIDTH = 480
 PREVIEW_COLORS = 32
 
 
@@ -18,15 +20,17 @@ def animation_uri(storage: PipelineStorage) -> str:
     return files.join(storage.asset_location(word_cloud_animation.key), "word_clouds.gif")
 
 
-def read_clouds(storage: PipelineStorage) -> tuple[list[tuple[str, bytes]], list[int]]:
-    """The PNG of every year that has one, in year order, and the years that have none."""
+def read_clouds(
+    storage: PipelineStorage, years: list[int]
+) -> tuple[list[tuple[str, bytes]], list[int]]:
+    """The PNG of every year of ``years`` that has one, in year order, and the years that have none."""
     frames: list[tuple[str, bytes]] = []
     missing: list[int] = []
-    for key in year_partitions.get_partition_keys():
+    for year in sorted(years):
         try:
-            frames.append((key, files.read_bytes(cloud_uri(storage, int(key)))))
+            frames.append((str(year), files.read_bytes(cloud_uri(storage, year))))
         except FileNotFoundError:
-            missing.append(int(key))
+            missing.append(year)
     return frames, missing
 
 
@@ -44,6 +48,8 @@ def year_ranges(years: list[int]) -> str:
 @dg.asset(
     deps=[word_clouds],
     group_name="wordcloud",
+    pool=writer_pool("word_cloud_animation"),
+    code_version="1",  # bump when this asset computes differently: marks it and downstream stale
     kinds={"python", "gif"},
     automation_condition=after_upstream_batch(),
 )
@@ -51,7 +57,7 @@ def word_cloud_animation(
     context: dg.AssetExecutionContext, storage: PipelineStorage, cloud_style: CloudStyle
 ) -> dg.MaterializeResult:
     """The word clouds of all years in order, as one animated GIF with the year on each frame."""
-    frames, missing = read_clouds(storage)
+    frames, missing = read_clouds(storage, known_years(context.instance))
     if not frames:
         raise dg.Failure(
             "no word cloud found under "

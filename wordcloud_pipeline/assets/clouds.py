@@ -1,5 +1,6 @@
 """word_clouds: one PNG per year, drawn in the Dagster process from that year's top words."""
 
+import hashlib
 import os
 from collections.abc import Iterator
 
@@ -9,6 +10,8 @@ from wordcloud_pipeline import clouds, files, metadata, tables
 from wordcloud_pipeline.assets.counts import words_by_year
 from wordcloud_pipeline.automation import follows_upstream_years
 from wordcloud_pipeline.checks import data_quality
+from wordcloud_pipeline.checks.counting_modes import COUNTING_MODES_CHECK, counting_modes_result
+from wordcloud_pipeline.concurrency import writer_pool
 from wordcloud_pipeline.partitions import partition_years, year_partitions
 from wordcloud_pipeline.resources.settings import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
@@ -26,11 +29,13 @@ def cloud_uri(storage: PipelineStorage, year: int) -> str:
     deps=[words_by_year],
     automation_condition=follows_upstream_years(),
     group_name="wordcloud",
+    pool=writer_pool("word_clouds"),
+    code_version="1",  # bump when this asset computes differently: marks it and downstream stale
     kinds={"python", "png"},
     # Each year is yielded as its own materialization (and no output), so every partition shows its
     # own preview; returning a value would add a second, metadata-less materialization per year.
     output_required=False,
-    check_specs=[data_quality.CLOUDS_NOT_LOST_SPEC],
+    check_specs=[data_quality.CLOUDS_NOT_LOST_SPEC, COUNTING_MODES_CHECK],
 )
 def word_clouds(
     context: dg.AssetExecutionContext, storage: PipelineStorage, cloud_style: CloudStyle
@@ -87,6 +92,8 @@ def word_clouds(
         yield dg.AssetMaterialization(
             asset_key=context.asset_key,
             partition=str(year),
+            # The picture's own bytes: a year whose cloud changed makes the animation stale.
+            tags={"dagster/data_version": hashlib.sha256(png).hexdigest()[:16]},
             metadata={
                 "preview": dg.MetadataValue.md(
                     clouds.preview_markdown(png, alt=f"word cloud {year}")
@@ -104,3 +111,5 @@ def word_clouds(
             },
         )
     yield data_quality.clouds_not_lost_result(kept_previous)
+    # After every year is recorded: do the years, this run's included, count words the same way?
+    yield counting_modes_result(context.instance)

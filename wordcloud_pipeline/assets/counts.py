@@ -6,6 +6,7 @@ from wordcloud_pipeline import files, metadata
 from wordcloud_pipeline.assets.titles import preprocessed_titles
 from wordcloud_pipeline.automation import follows_upstream_years
 from wordcloud_pipeline.checks import data_quality
+from wordcloud_pipeline.concurrency import writer_pool
 from wordcloud_pipeline.partitions import partition_years, year_partitions
 from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.spark_launcher import SparkJobLauncher, yearly_job
@@ -18,6 +19,8 @@ from wordcloud_pipeline.resources.storage import PipelineStorage
     deps=[preprocessed_titles],
     automation_condition=follows_upstream_years(),
     group_name="wordcloud",
+    pool=writer_pool("words_by_year"),
+    code_version="1",  # bump when this asset computes differently: marks it and downstream stale
     kinds={"spark", "delta"},
     check_specs=[
         data_quality.years_not_collapsed_spec("words_by_year"),
@@ -38,6 +41,7 @@ def words_by_year(
     backends = {metadata.titles_setting(context, y, "backend") for y in partition_years(context)}
     return dg.MaterializeResult(
         metadata={**metadata.counts_metadata(metrics), "backend": ", ".join(sorted(backends))},
+        data_version=metadata.data_version(metrics["by_year"]),
         check_results=[
             data_quality.years_not_collapsed_result(metrics),
             data_quality.counts_match_titles_result(titles, output, metrics),

@@ -5,7 +5,8 @@ import dagster as dg
 from wordcloud_pipeline import clouds, files, plots, tables
 from wordcloud_pipeline.assets.counts import words_by_year
 from wordcloud_pipeline.automation import after_upstream_batch
-from wordcloud_pipeline.partitions import year_partitions
+from wordcloud_pipeline.concurrency import writer_pool
+from wordcloud_pipeline.partitions import known_years
 from wordcloud_pipeline.resources.settings import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
 
@@ -20,6 +21,8 @@ def plot_uri(storage: PipelineStorage) -> str:
 @dg.asset(
     deps=[words_by_year],
     group_name="wordcloud",
+    pool=writer_pool("word_rank_trends"),
+    code_version="1",  # bump when this asset computes differently: marks it and downstream stale
     kinds={"python", "png"},
     automation_condition=after_upstream_batch(),
 )
@@ -28,9 +31,7 @@ def word_rank_trends(
 ) -> dg.MaterializeResult:
     """How the ranks of the most frequent title words move across the years (a bump chart)."""
     counts_uri = storage.upstream_location(context)
-    top_by_year = tables.top_words_by_year(
-        counts_uri, [int(key) for key in year_partitions.get_partition_keys()], RANK_DEPTH
-    )
+    top_by_year = tables.top_words_by_year(counts_uri, known_years(context.instance), RANK_DEPTH)
     if not any(top_by_year.values()):
         raise dg.Failure(f"no counted words under {counts_uri}: materialize words_by_year first")
     trends = plots.rank_trends(top_by_year, cloud_style.plot_words, RANK_DEPTH)

@@ -5,6 +5,7 @@ import dagster as dg
 from wordcloud_pipeline import files, metadata
 from wordcloud_pipeline.assets.raw_reviews import raw_reviews
 from wordcloud_pipeline.checks import data_quality
+from wordcloud_pipeline.concurrency import writer_pool
 from wordcloud_pipeline.partitions import year_partitions
 from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import TitleProcessing
@@ -20,6 +21,8 @@ DEMO_SAMPLE_ROWS = 20_000
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[raw_reviews],
     group_name="wordcloud",
+    pool=writer_pool("preprocessed_titles"),
+    code_version="1",  # bump when this asset computes differently: marks it and downstream stale
     kinds={"spark", "delta"},
     check_specs=[data_quality.years_not_collapsed_spec("preprocessed_titles")],
 )
@@ -50,7 +53,13 @@ def preprocessed_titles(
         f"read {metrics['rows_read']:,} rows, kept {metrics['rows_kept']:,}, dropped {dropped}, "
         f"wrote {metrics['tokens']:,} words"
     )
+    # One version for the run's years: the settings and each year's word figures (a range run
+    # reports one materialization per year, all with this version).
+    version = metadata.data_version(
+        title_processing.script_args(), metrics["tokens_by_year"], metrics["distinct_words_by_year"]
+    )
     return dg.MaterializeResult(
         metadata=metadata.preprocess_metadata(metrics),
+        data_version=version,
         check_results=[data_quality.years_not_collapsed_result(metrics)],
     )

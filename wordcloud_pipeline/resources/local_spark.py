@@ -39,7 +39,7 @@ def session_conf(spark_conf: dict[str, str], packages: Sequence[str] = ()) -> di
 
 
 class LocalSparkLauncher(SparkJobLauncher):
-    """Calls each script's ``main()`` with its CLI arguments on one Spark session per run process.
+    """Calls each script's main() with its CLI arguments on one Spark session per run process.
 
     The session is started on first use (runs that need no Spark start no JVM) and shared by every asset of
     the run, which the in-process executor keeps in one process: one JVM per run, not per asset. It loads
@@ -52,7 +52,9 @@ class LocalSparkLauncher(SparkJobLauncher):
         default_factory=dict,
         description="Spark settings over the local defaults (vetted keys only: spark_conf_policy)",
     )
-    log_level: str = "WARN"
+    log_level: str = Field(
+        default="WARN", description="Spark's log level in the run (ERROR, WARN, INFO, DEBUG)"
+    )
 
     _session: Any = PrivateAttr(default=None)
 

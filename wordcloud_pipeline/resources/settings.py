@@ -13,7 +13,7 @@ from wordcloud_pipeline import clouds
 
 
 class TitleProcessing(dg.ConfigurableResource):
-    """Which reviews count and how titles become words (passed to ``spark_scripts/preprocess_titles.py``)."""
+    """Which reviews count and how titles become words (passed to spark_scripts/preprocess_titles.py)."""
 
     category: str = Field(default="Books", description="product_category whose titles are counted")
     counting: Literal["titles", "reviews"] = Field(
@@ -31,7 +31,9 @@ class TitleProcessing(dg.ConfigurableResource):
         default=list(DEFAULT_DOMAIN_STOPWORDS),
         description="words dropped besides the English stop words",
     )
-    min_token_length: int = Field(default=DEFAULT_MIN_TOKEN_LENGTH, ge=1)
+    min_token_length: int = Field(
+        default=DEFAULT_MIN_TOKEN_LENGTH, ge=1, description="shorter words are dropped, in letters"
+    )
 
     def script_args(self) -> list[str]:
         return [
@@ -51,18 +53,30 @@ class TitleProcessing(dg.ConfigurableResource):
 class CloudStyle(dg.ConfigurableResource):
     """Size and look of the clouds, their animation and the rank plot: same settings and counts, same bytes."""
 
-    width: int = Field(default=1200, ge=100, le=6000)
-    height: int = Field(default=800, ge=100, le=6000)
-    max_words: int = Field(default=200, ge=1, le=20_000)
-    background_color: str = "white"
-    colormap: str = "viridis"
+    width: int = Field(default=1200, ge=100, le=6000, description="width of each cloud, in pixels")
+    height: int = Field(default=800, ge=100, le=6000, description="height of each cloud, in pixels")
+    max_words: int = Field(
+        default=200,
+        ge=1,
+        le=20_000,
+        description="how many of the year's most frequent words a cloud draws",
+    )
+    background_color: str = Field(
+        default="white", description="background of the clouds and frames: a colour name or #rrggbb"
+    )
+    colormap: str = Field(
+        default="viridis", description="a matplotlib colormap the words' colours are drawn from"
+    )
     mask: str = Field(default="usa", description="'usa', 'none', or the path of a mask image")
     font_path: str | None = Field(
         default=None,
         description="TrueType font for the clouds, the animation's year labels and the rank plot; "
         "unset: the fonts bundled with wordcloud and matplotlib",
     )
-    seed: int = 42
+    seed: int = Field(
+        default=42,
+        description="random seed of the layout: same counts and settings give the same PNG",
+    )
     draw_workers: int = Field(
         default=0,
         ge=0,
@@ -74,15 +88,21 @@ class CloudStyle(dg.ConfigurableResource):
     frame_width: int = Field(
         default=480, ge=100, le=3000, description="width of the animation's frames, in pixels"
     )
-    frame_duration_ms: int = Field(default=1000, ge=50, le=10_000)
+    frame_duration_ms: int = Field(
+        default=1000, ge=50, le=10_000, description="how long the animation shows each year, in ms"
+    )
     animation_colors: int = Field(
         default=128, ge=2, le=256, description="size of the GIF's shared palette"
     )
     label_color: str = Field(default="black", description="colour of the year on each frame")
     # word_rank_trends: how the ranks of the most frequent words move across the years.
     plot_words: int = Field(default=8, ge=1, le=20, description="how many words the plot follows")
-    plot_width: int = Field(default=1200, ge=300, le=4000)
-    plot_height: int = Field(default=700, ge=200, le=4000)
+    plot_width: int = Field(
+        default=1200, ge=300, le=4000, description="width of the rank plot, in pixels"
+    )
+    plot_height: int = Field(
+        default=700, ge=200, le=4000, description="height of the rank plot, in pixels"
+    )
     plot_colormap: str = Field(default="tab10", description="a matplotlib colormap for the lines")
 
     @field_validator("font_path")

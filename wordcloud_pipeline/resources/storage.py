@@ -16,10 +16,10 @@ DEFAULT_STORAGE_URI = str(PROJECT_ROOT / "data" / "storage")
 
 
 class PipelineStorage(dg.ConfigurableResource):
-    """One input location and one storage root; each asset's output is ``<root>/<asset key>``.
+    """One input location and one storage root; each asset's output is <root>/<asset key>.
 
-    Unset fields fall back to ``WORDCLOUD_REVIEWS_URI`` / ``WORDCLOUD_STORAGE_URI``, read when a run uses
-    them (never at import), then to ``data/`` in the repository. Locations are local folders or s3:// prefixes.
+    Unset fields fall back to WORDCLOUD_REVIEWS_URI / WORDCLOUD_STORAGE_URI, read when a run uses
+    them (never at import), then to data/ in the repository. Locations are local folders or s3:// prefixes.
     """
 
     reviews_uri: str | None = Field(

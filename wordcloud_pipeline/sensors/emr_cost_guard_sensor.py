@@ -63,5 +63,8 @@ def emr_cost_guard_sensor(
 ) -> dg.SkipReason:
     ended = sweep(emr, context.instance, context.log.info)
     if ended:
-        return dg.SkipReason(f"terminated {len(ended)} cluster(s): {', '.join(ended)}")
-    return dg.SkipReason("no orphaned, idle or expired cluster")
+        reason = f"terminated {len(ended)} cluster(s): {', '.join(ended)}"
+    else:
+        reason = "no orphaned, idle or expired cluster"
+    context.log.info(reason)  # the tick's log says what it did
+    return dg.SkipReason(reason)

@@ -73,5 +73,8 @@ def emr_run_end_sensor(
 ) -> dg.SkipReason:
     ended = end_clusters_of_finished_runs(emr, context.instance, context.log.info)
     if ended:
-        return dg.SkipReason(f"terminated {len(ended)} cluster(s): {', '.join(ended)}")
-    return dg.SkipReason("no cluster of a finished run is active")
+        reason = f"terminated {len(ended)} cluster(s): {', '.join(ended)}"
+    else:
+        reason = "no cluster of a finished run is active"
+    context.log.info(reason)  # the tick's log says what it did
+    return dg.SkipReason(reason)

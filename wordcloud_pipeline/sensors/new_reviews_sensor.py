@@ -6,8 +6,14 @@ changed file cheaply (``review_years``). A deleted file's years are recomputed t
 them. The years become one run per contiguous range of the yearly assets, so a batch of years runs as one
 Spark job per asset (one cluster in EMR mode), with a run key derived from the files that caused it.
 
-The first tick only records what is already there: existing data is the job of a backfill, and switching
-the sensor on must not recompute 21 years by surprise. A file that cannot be read is named in the log and
+The first tick (also with a blank cursor, as the UI's *Preview tick result* sends) only records what is
+already there: existing data is the job of a backfill, and switching the sensor on must not recompute 21
+years by surprise. The years of those files are still read, a budget of files per tick, and become year
+partitions (``partitions.add_years`` order, oldest first), so a backfill can select them.
+
+A year that a queued or running run (or a requested backfill) will write is not requested again while that
+run is in flight: it waits in the cursor and is requested on a later tick, once no run holds it (the run
+queue's pools make two writers of one asset wait for each other; this keeps the sensor from queueing them). A file that cannot be read is named in the log and
 remembered with its version, so it is not retried every tick, and the good files of the same tick still
 move the cursor. A rewritten version of it is read again.
 """
@@ -22,10 +28,13 @@ from dataclasses import asdict, dataclass, field
 import dagster as dg
 
 from spark_scripts.job_cli import format_years, parse_years
-from wordcloud_pipeline.assets.clouds import word_clouds
-from wordcloud_pipeline.assets.counts import words_by_year
-from wordcloud_pipeline.assets.titles import preprocessed_titles
-from wordcloud_pipeline.partitions import year_partitions
+from wordcloud_pipeline.concurrency import years_in_flight
+from wordcloud_pipeline.jobs import YEARLY_ASSETS, yearly_job
+from wordcloud_pipeline.partitions import (
+    YEAR_PARTITIONS_NAME,
+    valid_year,
+    year_partition_requests,
+)
 from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline.review_years import (
@@ -59,15 +68,30 @@ class ReviewsCursor:
     """The sensor's cursor: every file seen under the location, by its name relative to the location."""
 
     files: dict[str, SeenFile] = field(default_factory=dict)
+    # Years whose files changed while a run in flight held them, and the changes behind them.
+    pending: list[int] = field(default_factory=list)
+    pending_triggers: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         files = {name: asdict(seen) for name, seen in sorted(self.files.items())}
-        return json.dumps({"format": CURSOR_FORMAT, "files": files}, separators=(",", ":"))
+        data: dict[str, object] = {"format": CURSOR_FORMAT, "files": files}
+        if self.pending:
+            data["pending"] = format_years(self.pending)
+            data["pending_triggers"] = sorted(self.pending_triggers)
+        return json.dumps(data, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> ReviewsCursor:
         data = json.loads(text)
-        return cls({name: SeenFile(**seen) for name, seen in data["files"].items()})
+        return cls(
+            {name: SeenFile(**seen) for name, seen in data["files"].items()},
+            parse_years(data["pending"]) if data.get("pending") else [],
+            list(data.get("pending_triggers", [])),
+        )
+
+    def data_years(self) -> set[int]:
+        """Every year some readable file under the location held when it was read."""
+        return {year for seen in self.files.values() for year in seen.year_set()}
 
 
 @dataclass
@@ -79,6 +103,7 @@ class TickPlan:
     triggers: list[str]
     unreadable: dict[str, str]
     deferred: int
+    catalogued: int = 0
 
 
 def plan_tick(
@@ -90,7 +115,8 @@ def plan_tick(
     """Compares ``listing`` with ``cursor`` and reads the years of up to ``max_files`` new or changed files.
 
     A changed file recomputes the years it holds now and the years it held before; a removed one the years
-    it held (unknown for files recorded by the first tick, which are never read).
+    it held. What budget is left reads files recorded by the first tick (their years are unknown): their
+    years become partitions but are not recomputed.
     """
     seen = dict(cursor.files)
     changed = [f for f in listing if f.name not in seen or seen[f.name].version != f.version]
@@ -114,10 +140,26 @@ def plan_tick(
         years |= now | old
         seen[file.name] = SeenFile(file.version, format_years(sorted(now)) if now else "")
         triggers.append(f"{file.name}@{file.version}")
+    catalogued = 0
+    unknown = [
+        f
+        for f in listing
+        if f.name in seen and seen[f.name].years is None and not seen[f.name].unreadable
+    ]
+    for file in unknown[: max(0, max_files - len(changed))]:
+        try:
+            held = years_in_file(file.uri, category)
+        except UnreadableReviewFile as error:
+            unreadable[file.name] = str(error)
+            seen[file.name] = SeenFile(file.version, None, unreadable=True)
+            continue
+        seen[file.name] = SeenFile(file.version, format_years(sorted(held)) if held else "")
+        catalogued += 1
     for name in sorted(set(seen) - present):
         years |= seen.pop(name).year_set()
         triggers.append(f"{name}@removed")
-    return TickPlan(years, ReviewsCursor(seen), triggers, unreadable, len(changed[max_files:]))
+    next_cursor = ReviewsCursor(seen, list(cursor.pending), list(cursor.pending_triggers))
+    return TickPlan(years, next_cursor, triggers, unreadable, len(changed[max_files:]), catalogued)
 
 
 def year_ranges(years: Iterable[int]) -> list[tuple[int, int]]:
@@ -151,9 +193,14 @@ def run_requests(years: Iterable[int], triggers: Sequence[str]) -> list[dg.RunRe
 
 
 @dg.sensor(
-    target=[preprocessed_titles, words_by_year, word_clouds],
+    job=yearly_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Watches the raw reviews location (WORDCLOUD_REVIEWS_URI). Adds a year partition for "
+    "every year the review files hold, and runs preprocessed_titles, words_by_year and word_clouds "
+    "for exactly the years that new, changed or deleted files touch, one run per contiguous range. "
+    "The first tick only records the files already there. Years a queued or running run will write "
+    "wait for a later tick.",
 )
 def new_reviews_sensor(
     context: dg.SensorEvaluationContext,
@@ -165,17 +212,15 @@ def new_reviews_sensor(
     try:
         listing = list_review_files(location)
     except OSError as error:
+        context.log.warning(f"cannot list {location}: {error}")
         return dg.SensorResult(skip_reason=f"cannot list {location}: {error}")
 
-    if context.cursor is None:
-        baseline = ReviewsCursor({f.name: SeenFile(f.version) for f in listing})
-        return dg.SensorResult(
-            skip_reason=f"first tick: {len(listing)} review files at {location} recorded as already "
-            "there; new or changed files from now on are recomputed (backfill to recompute these)",
-            cursor=baseline.to_json(),
-        )
-
-    plan = plan_tick(listing, ReviewsCursor.from_json(context.cursor), title_processing.category)
+    first_tick = not context.cursor  # None for a new sensor, "" from the UI's blank cursor field
+    if first_tick:
+        cursor = ReviewsCursor({f.name: SeenFile(f.version) for f in listing})
+    else:
+        cursor = ReviewsCursor.from_json(context.cursor)
+    plan = plan_tick(listing, cursor, title_processing.category)
     for name, reason in plan.unreadable.items():
         context.log.warning(
             f"skipped unreadable review file {name}: {reason}. Fix or remove it: the Spark job reads "
@@ -183,17 +228,61 @@ def new_reviews_sensor(
         )
     if plan.deferred:
         context.log.info(f"{plan.deferred} more new or changed files are left for the next tick")
-    partitions = set(year_partitions.get_partition_keys())
-    outside = sorted(y for y in plan.years if str(y) not in partitions)
+
+    data_years = plan.cursor.data_years() | plan.years
+    outside = sorted(y for y in data_years if not valid_year(y))
     if outside:
         context.log.warning(
-            f"years {format_years(outside)} are not partitions of year_partitions "
-            f"({next(iter(sorted(partitions)))}..{max(partitions)}): not recomputed"
+            f"years {format_years(outside)} are outside the years reviews can have "
+            "(1995 to the current year): not partitions, not recomputed"
         )
-    years = sorted(plan.years - set(outside))
-    cursor = plan.cursor.to_json()
+    partition_requests = year_partition_requests(
+        context.instance.get_dynamic_partitions(YEAR_PARTITIONS_NAME),
+        [y for y in data_years if valid_year(y)],
+    )
+    if partition_requests:
+        added = partition_requests[-1].partition_keys
+        context.log.info(f"year partitions added (in order): {', '.join(added)}")
+
+    if first_tick:
+        read = f"; years of {plan.catalogued} read" if plan.catalogued else ""
+        message = (
+            f"first tick: {len(listing)} review files at {location} recorded as already there{read}; "
+            "new or changed files from now on are recomputed (backfill to recompute these)"
+        )
+        context.log.info(message)
+        return dg.SensorResult(
+            skip_reason=message,
+            cursor=plan.cursor.to_json(),
+            dynamic_partitions_requests=partition_requests,
+        )
+
+    wanted = {y for y in plan.years if valid_year(y)} | set(plan.cursor.pending)
+    triggers = [*plan.triggers, *plan.cursor.pending_triggers]
+    held = years_in_flight(context.instance, [k.key for k in YEARLY_ASSETS])
+    waiting = sorted(wanted & set(held))
+    for year in waiting:
+        context.log.info(f"{year} waits for the next tick: {held[year]} will write it")
+    years = sorted(wanted - set(held))
+    next_cursor = plan.cursor
+    next_cursor.pending = waiting
+    next_cursor.pending_triggers = sorted(set(triggers)) if waiting else []
+    cursor_json = next_cursor.to_json()
     if not years:
-        skipped = f"; skipped unreadable: {', '.join(plan.unreadable)}" if plan.unreadable else ""
-        return dg.SensorResult(skip_reason=f"no year to recompute{skipped}", cursor=cursor)
-    context.log.info(f"recomputing {format_years(years)} for {len(plan.triggers)} changed files")
-    return dg.SensorResult(run_requests=run_requests(years, plan.triggers), cursor=cursor)
+        reason = "no year to recompute"
+        if waiting:
+            reason += f"; {format_years(waiting)} wait for the runs in flight"
+        if plan.unreadable:
+            reason += f"; skipped unreadable: {', '.join(plan.unreadable)}"
+        context.log.info(reason)
+        return dg.SensorResult(
+            skip_reason=reason,
+            cursor=cursor_json,
+            dynamic_partitions_requests=partition_requests,
+        )
+    context.log.info(f"recomputing {format_years(years)} for {len(triggers)} changed files")
+    return dg.SensorResult(
+        run_requests=run_requests(years, triggers),
+        cursor=cursor_json,
+        dynamic_partitions_requests=partition_requests,
+    )

@@ -25,6 +25,7 @@ from wordcloud_pipeline_tests.aws.conftest import (
     emr_test_resources,
 )
 from wordcloud_pipeline_tests.aws.step_harness import StepHarness
+from wordcloud_pipeline_tests.conftest import instance_with_years
 
 pytestmark = pytest.mark.slow
 YEARS = range(FIRST_YEAR, LAST_YEAR + 1)
@@ -49,6 +50,7 @@ def test_21_year_backfill_is_one_cluster_one_step_per_spark_asset_and_21_pngs(
 ):
     resources = emr_test_resources(reviews_in_s3)
     with dg.instance_for_test() as instance:
+        instance_with_years(instance)
         with StepHarness(emr_emulation, instance) as harness:
             result = dg.materialize(
                 YEARLY_ASSETS,

@@ -25,6 +25,7 @@ from wordcloud_pipeline_tests.aws.conftest import (
     emr_test_resources,
 )
 from wordcloud_pipeline_tests.aws.step_harness import StepHarness
+from wordcloud_pipeline_tests.conftest import instance_with_years
 
 YEARS = ("2003", "2005")
 ASSETS = [preprocessed_titles, words_by_year, word_clouds]
@@ -47,7 +48,7 @@ def reviews_in_s3(bucket: str, sample_parquet: Path) -> str:
 @pytest.fixture
 def instance():
     with dg.instance_for_test() as test_instance:
-        yield test_instance
+        yield instance_with_years(test_instance)
 
 
 def end_finished_runs(instance: dg.DagsterInstance, resources: dict[str, object]) -> str:

@@ -122,20 +122,26 @@ class EmrClusterResource(dg.ConfigurableResource):
     """Owns the run's EMR cluster: settings, AWS clients, find-or-create, terminate.
 
     Unset fields fall back to environment variables read when used (never at import):
-    ``WORDCLOUD_EMR_BUCKET``, ``WORDCLOUD_EMR_REGION`` (else ``AWS_REGION`` / ``AWS_DEFAULT_REGION``),
-    ``WORDCLOUD_EMR_CLUSTER_MODE`` and ``WORDCLOUD_EMR_SUBNET_IDS`` (comma-separated).
+    WORDCLOUD_EMR_BUCKET, WORDCLOUD_EMR_REGION (else AWS_REGION / AWS_DEFAULT_REGION),
+    WORDCLOUD_EMR_CLUSTER_MODE and WORDCLOUD_EMR_SUBNET_IDS (comma-separated).
     """
 
     bucket: str | None = Field(default=None, description="project bucket for code, logs, metrics")
     prefix: str = Field(default="wordcloud", description="key prefix inside the bucket")
-    region: str | None = None
+    region: str | None = Field(
+        default=None, description="AWS region; unset: WORDCLOUD_EMR_REGION, then AWS_REGION"
+    )
     cluster_mode: str | None = Field(
         default=None,
         description="'per_run' (default): a cluster per run, terminated at its end; "
         "'shared': reuse a WAITING cluster with the same settings, ended by its idle timeout",
     )
-    cluster: ClusterConfig = ClusterConfig()
-    prices: PriceTable = PriceTable()
+    cluster: ClusterConfig = Field(
+        default=ClusterConfig(), description="what the cluster is made of (fleets, release, Spark)"
+    )
+    prices: PriceTable = Field(
+        default=PriceTable(), description="prices for the cost estimate on each materialization"
+    )
     step_timeout_hours: float = Field(
         default=12.0, gt=0, description="a step still running after this long is failed"
     )

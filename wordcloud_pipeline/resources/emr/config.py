@@ -84,9 +84,11 @@ class FleetConfig(dg.Config):
     ``instance_types`` maps each type to its weighted capacity (how many units one instance counts for).
     """
 
-    instance_types: dict[str, int]
-    on_demand_units: int = Field(default=0, ge=0)
-    spot_units: int = Field(default=0, ge=0)
+    instance_types: dict[str, int] = Field(
+        description="instance type -> weighted capacity: how many units one instance counts for"
+    )
+    on_demand_units: int = Field(default=0, ge=0, description="on-demand capacity target, in units")
+    spot_units: int = Field(default=0, ge=0, description="spot capacity target, in units")
     ebs_gb: int = Field(default=64, ge=0, description="gp3 volume per instance; 0 for none")
 
 
@@ -112,12 +114,16 @@ def default_task_fleet() -> FleetConfig:
 class SparkSettings(dg.Config):
     """Executor sizing and extra Spark/YARN settings, checked against the fleets' instance types."""
 
-    executor_memory_mb: int = Field(default=9_216, ge=512)
+    executor_memory_mb: int = Field(
+        default=9_216, ge=512, description="heap of each Spark executor (spark.executor.memory), MB"
+    )
     executor_memory_overhead_mb: int | None = Field(
         default=None, description="default: max(384, 10% of executor memory), as Spark does"
     )
-    executor_cores: int = Field(default=4, ge=1)
-    driver_memory_mb: int = Field(default=4_096, ge=512)
+    executor_cores: int = Field(default=4, ge=1, description="cores of each Spark executor")
+    driver_memory_mb: int = Field(
+        default=4_096, ge=512, description="heap of the Spark driver on the master node, MB"
+    )
     yarn_node_memory_mb: int | None = Field(
         default=None,
         description="yarn.nodemanager.resource.memory-mb for every node; default: EMR's per-type value",
@@ -139,33 +145,62 @@ class SparkSettings(dg.Config):
 class ClusterConfig(dg.Config):
     """Everything that decides what ``RunJobFlow`` asks for (names of roles and groups come from infra)."""
 
-    release_label: str = DEFAULT_RELEASE_LABEL
+    release_label: str = Field(
+        default=DEFAULT_RELEASE_LABEL, description="EMR release, e.g. emr-7.12.0 (Spark 3.5)"
+    )
     spark_version: str | None = Field(
         default=None, description="the release's Spark, when the release is not in the known table"
     )
-    master_fleet: FleetConfig = default_master_fleet()
-    core_fleet: FleetConfig = default_core_fleet()
+    master_fleet: FleetConfig = Field(
+        default=default_master_fleet(), description="the master node: exactly one instance"
+    )
+    core_fleet: FleetConfig = Field(
+        default=default_core_fleet(),
+        description="core nodes (HDFS and YARN state): on-demand",
+    )
     task_fleet: FleetConfig = Field(
         default=default_task_fleet(),
         description="spot only; 0 units for none yet (it can still be resized later)",
     )
-    spot_timeout_minutes: int = Field(default=10, ge=5, le=1440)
-    spark: SparkSettings = SparkSettings()
+    spot_timeout_minutes: int = Field(
+        default=10,
+        ge=5,
+        le=1440,
+        description="how long to wait for spot capacity before switching to on-demand",
+    )
+    spark: SparkSettings = Field(
+        default=SparkSettings(), description="executor sizing and extra Spark settings"
+    )
     idle_timeout_minutes: int = Field(
         default=30, ge=1, le=10_080, description="EMR auto-termination: the last guard"
     )
     subnet_ids: list[str] = Field(default_factory=list, description="empty: the default VPC")
-    master_security_group: str | None = None
-    worker_security_group: str | None = None
-    service_access_security_group: str | None = None
-    service_role: str = "wordcloud-emr-service-role"
-    instance_profile: str = "wordcloud-emr-instance-profile"
+    master_security_group: str | None = Field(
+        default=None, description="EMR-managed security group of the master; unset: EMR creates one"
+    )
+    worker_security_group: str | None = Field(
+        default=None,
+        description="EMR-managed security group of the other nodes; unset: EMR creates one",
+    )
+    service_access_security_group: str | None = Field(
+        default=None, description="security group for EMR service access in a private subnet"
+    )
+    service_role: str = Field(
+        default="wordcloud-emr-service-role",
+        description="IAM role EMR acts as (wordcloud-infra up)",
+    )
+    instance_profile: str = Field(
+        default="wordcloud-emr-instance-profile",
+        description="IAM instance profile of the nodes (wordcloud-infra up)",
+    )
     python_packages: list[str] = Field(
         default_factory=list,
         description="extra PEP 508 requirements pip-installed on every node by the bootstrap action, "
         "after BOOTSTRAP_PACKAGES (index packages only: no URLs, no pip options)",
     )
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(
+        default_factory=dict, description="extra tags on the cluster and its instances"
+    )
 
     @field_validator("python_packages")
     @classmethod

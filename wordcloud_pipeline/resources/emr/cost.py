@@ -62,12 +62,16 @@ class PriceTable(dg.Config):
     """USD per instance-hour. ``spot_fraction`` approximates the spot price as a share of on-demand."""
 
     on_demand_usd_per_hour: dict[str, float] = Field(
-        default_factory=lambda: dict(DEFAULT_ON_DEMAND_USD)
+        default_factory=lambda: dict(DEFAULT_ON_DEMAND_USD),
+        description="on-demand price per instance type, USD per hour",
     )
     emr_fee_usd_per_hour: dict[str, float] = Field(
-        default_factory=lambda: dict(DEFAULT_EMR_FEE_USD)
+        default_factory=lambda: dict(DEFAULT_EMR_FEE_USD),
+        description="EMR's fee per instance type, USD per hour, on top of the instance price",
     )
-    spot_fraction: float = Field(default=0.4, gt=0, le=1)
+    spot_fraction: float = Field(
+        default=0.4, gt=0, le=1, description="spot price estimated as this share of on-demand"
+    )
     ebs_usd_per_gb_month: float = Field(
         default=DEFAULT_GP3_USD_PER_GB_MONTH, ge=0, description="the fleets' gp3 volumes"
     )

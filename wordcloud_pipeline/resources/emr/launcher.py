@@ -75,20 +75,32 @@ class EmrStepFailure(dg.Failure):
 
 
 class EmrSparkLauncher(SparkJobLauncher):
-    """Runs each ``SparkJob`` as an EMR step on the cluster ``emr`` owns for the run."""
+    """Runs each Spark job as an EMR step on the cluster the emr resource owns for the run."""
 
     emr: EmrClusterResource
-    poll_initial_seconds: float = Field(default=5.0, gt=0)
-    poll_max_seconds: float = Field(default=60.0, gt=0)
-    stderr_tail_lines: int = Field(default=60, ge=1)
+    poll_initial_seconds: float = Field(
+        default=5.0, gt=0, description="first wait between two checks of a running step"
+    )
+    poll_max_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="longest wait between two checks (the wait doubles up to it)",
+    )
+    stderr_tail_lines: int = Field(
+        default=60, ge=1, description="lines of a failed step's stderr shown in the error"
+    )
     log_wait_attempts: int = Field(
         default=12, ge=1, description="EMR copies step logs to S3 a few minutes after a failure"
     )
-    log_wait_seconds: float = Field(default=20.0, ge=0)
+    log_wait_seconds: float = Field(
+        default=20.0, ge=0, description="wait between two looks for a failed step's logs"
+    )
     spot_refill_checks: int = Field(
         default=10, ge=0, description="after lost instances: checks for the spot fleets to refill"
     )
-    spot_refill_wait_seconds: float = Field(default=30.0, ge=0)
+    spot_refill_wait_seconds: float = Field(
+        default=30.0, ge=0, description="wait between two of those checks"
+    )
     spark_conf: dict[str, str] = Field(
         default_factory=dict,
         description="extra --conf per step (vetted keys only: spark_conf_policy)",

@@ -1,0 +1,32 @@
+"""The Dagster instance this project ships: ``dagster.yaml`` at the repository root, copied into a home.
+
+``DAGSTER_HOME`` must hold the instance's ``dagster.yaml``; without one Dagster runs with defaults, which
+leave the writer pools (``concurrency.py``) unlimited. ``wordcloud-demo`` and ``wordcloud-years`` call
+``prepare_home`` so the README's path (``.dagster_home``) gets the shipped file; a home that already has a
+``dagster.yaml`` is left as it is (someone chose it, e.g. the PostgreSQL variant).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from wordcloud_pipeline.resources.storage import PROJECT_ROOT
+
+INSTANCE_CONFIG = PROJECT_ROOT / "dagster.yaml"
+# The same instance with its runs, events and schedules in PostgreSQL (see docs/instance.md).
+POSTGRES_INSTANCE_CONFIG = PROJECT_ROOT / "dagster.postgres.yaml"
+DEFAULT_HOME = PROJECT_ROOT / ".dagster_home"
+
+
+def prepare_home(home: str | os.PathLike[str] | None = None) -> Path:
+    """Creates the Dagster home (default: ``DAGSTER_HOME``, else ``.dagster_home``), sets ``DAGSTER_HOME``
+    to it, and copies the shipped ``dagster.yaml`` there unless it has one. Returns the home."""
+    path = Path(home or os.environ.get("DAGSTER_HOME") or DEFAULT_HOME).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(path)
+    config = path / "dagster.yaml"
+    if not config.exists():
+        shutil.copyfile(INSTANCE_CONFIG, config)
+    return path

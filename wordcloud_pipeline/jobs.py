@@ -1,0 +1,33 @@
+"""The named jobs a person launches from the UI (Jobs -> launchpad), and the sensors target.
+
+- ``yearly_job``: everything a year needs, upstream included (titles, counts, cloud), partitioned by year.
+  Its partitions are the years (inferred from the assets). Its launchpad shows every resource the three assets use, so ``title_processing.counting`` can be set
+  there. A range of years launched as one run (the range tags, as ``wordcloud-demo`` and the new-reviews
+  sensor send) runs one Spark job per asset.
+- ``pictures_job``: the all-years pictures (the animation and the rank plot), unpartitioned.
+"""
+
+import dagster as dg
+
+from wordcloud_pipeline.assets.animation import word_cloud_animation
+from wordcloud_pipeline.assets.clouds import word_clouds
+from wordcloud_pipeline.assets.counts import words_by_year
+from wordcloud_pipeline.assets.rank_plot import word_rank_trends
+from wordcloud_pipeline.assets.titles import preprocessed_titles
+
+YEARLY_ASSETS = [preprocessed_titles, words_by_year, word_clouds]
+# Unpartitioned pictures of all years, refreshed after a batch of years (not in a partition range).
+SUMMARY_ASSETS = [word_cloud_animation, word_rank_trends]
+
+yearly_job = dg.define_asset_job(
+    "yearly_job",
+    selection=dg.AssetSelection.assets(*YEARLY_ASSETS),
+    description="One year (or a range of years as one run) from the raw reviews to its word cloud: "
+    "preprocessed_titles, words_by_year and word_clouds, with their checks.",
+)
+
+pictures_job = dg.define_asset_job(
+    "pictures_job",
+    selection=dg.AssetSelection.assets(*SUMMARY_ASSETS),
+    description="The pictures of all years: the animated GIF of the clouds and the word rank plot.",
+)
