@@ -124,6 +124,12 @@ def trust_policy(service: str) -> dict[str, Any]:
 
 def instance_policy(settings: InfraSettings) -> dict[str, Any]:
     """What Spark on the nodes needs: the project bucket read/write, the reviews bucket read-only."""
+    return {"Version": "2012-10-17", "Statement": bucket_statements(settings)}
+
+
+def bucket_statements(settings: InfraSettings) -> list[dict[str, Any]]:
+    """S3 access shared by the nodes and the identity that runs Dagster: the project bucket read and
+    write (listing included, so a missing object is a 404, not a 403), the reviews bucket read-only."""
     project = f"arn:aws:s3:::{settings.bucket}"
     statements: list[dict[str, Any]] = [
         {
@@ -147,15 +153,21 @@ def instance_policy(settings: InfraSettings) -> dict[str, Any]:
     ]
     if settings.reviews_bucket and settings.reviews_bucket != settings.bucket:
         reviews = f"arn:aws:s3:::{settings.reviews_bucket}"
-        statements.append(
+        statements += [
+            {
+                "Sid": "ListReviews",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                "Resource": [reviews],
+            },
             {
                 "Sid": "ReadReviews",
                 "Effect": "Allow",
-                "Action": ["s3:ListBucket", "s3:GetObject", "s3:GetBucketLocation"],
-                "Resource": [reviews, f"{reviews}/*"],
-            }
-        )
-    return {"Version": "2012-10-17", "Statement": statements}
+                "Action": ["s3:GetObject"],
+                "Resource": [f"{reviews}/*"],
+            },
+        ]
+    return statements
 
 
 def pass_role_policy(account: str, settings: InfraSettings) -> dict[str, Any]:
@@ -201,7 +213,6 @@ def identity_policy(account: str, settings: InfraSettings) -> dict[str, Any]:
     """
     region = settings.region
     clusters = f"arn:aws:elasticmapreduce:{region}:{account}:cluster/*"
-    project = f"arn:aws:s3:::{settings.bucket}"
     statements: list[dict[str, Any]] = [
         {
             "Sid": "CreateClusters",
@@ -239,24 +250,6 @@ def identity_policy(account: str, settings: InfraSettings) -> dict[str, Any]:
             ],
         },
         {
-            "Sid": "ListProjectBucket",
-            "Effect": "Allow",
-            "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-            "Resource": [project],
-        },
-        {
-            "Sid": "ReadWriteProjectObjects",
-            "Effect": "Allow",
-            "Action": [
-                "s3:GetObject",
-                "s3:PutObject",
-                "s3:DeleteObject",
-                "s3:AbortMultipartUpload",
-                "s3:ListMultipartUploadParts",
-            ],
-            "Resource": [f"{project}/*"],
-        },
-        {
             "Sid": "DescribeNetwork",
             "Effect": "Allow",
             "Action": [
@@ -267,23 +260,7 @@ def identity_policy(account: str, settings: InfraSettings) -> dict[str, Any]:
             "Resource": "*",
         },
     ]
-    if settings.reviews_bucket and settings.reviews_bucket != settings.bucket:
-        reviews = f"arn:aws:s3:::{settings.reviews_bucket}"
-        statements += [
-            {
-                "Sid": "ListReviews",
-                "Effect": "Allow",
-                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-                "Resource": [reviews],
-            },
-            {
-                "Sid": "ReadReviews",
-                "Effect": "Allow",
-                "Action": ["s3:GetObject"],
-                "Resource": [f"{reviews}/*"],
-            },
-        ]
-    return {"Version": "2012-10-17", "Statement": statements}
+    return {"Version": "2012-10-17", "Statement": [*statements, *bucket_statements(settings)]}
 
 
 def tls_only_bucket_policy(bucket: str) -> dict[str, Any]:

@@ -31,8 +31,10 @@ def fake_context(logged: list[str]) -> SimpleNamespace:
     return SimpleNamespace(
         log=SimpleNamespace(info=logged.append),
         run=SimpleNamespace(run_id=RUN_ID),
-        add_output_metadata=metadata.update,
+        add_output_metadata=lambda values, output_name: metadata.update(values),
         metadata=metadata,
+        asset_key=dg.AssetKey("preprocessed_titles"),
+        assets_def=SimpleNamespace(get_output_name_for_asset_key=lambda _: "result"),
     )
 
 

@@ -167,7 +167,9 @@ def test_every_call_the_project_makes_is_allowed_by_the_identity_policy(
         context = SimpleNamespace(
             log=SimpleNamespace(info=lambda _: None),
             run=SimpleNamespace(run_id=run.run_id),
-            add_output_metadata=lambda _: None,
+            add_output_metadata=lambda _, output_name: None,
+            asset_key=dg.AssetKey("preprocessed_titles"),
+            assets_def=SimpleNamespace(get_output_name_for_asset_key=lambda _: "result"),
         )
         with StepPlayer([interrupt, complete]):
             launcher.run(context, JOB)
