@@ -7,7 +7,7 @@ from wordcloud_pipeline import tables
 from wordcloud_pipeline.definitions import ALL_ASSETS, YEARLY_ASSETS
 from wordcloud_pipeline.demo import range_tags
 from wordcloud_pipeline.resources.settings import TitleProcessing
-from wordcloud_pipeline_tests.conftest import local_test_resources
+from wordcloud_pipeline_tests.conftest import instance_with_years, local_test_resources
 
 pytestmark = pytest.mark.slow
 YEARS = (2003, 2005)
@@ -18,7 +18,7 @@ def test_the_graph_runs_on_sparknlp_and_says_so(spark, sample_tsv, tmp_path):
         **local_test_resources(sample_tsv, tmp_path),
         "title_processing": TitleProcessing(backend="sparknlp"),
     }
-    instance = dg.DagsterInstance.ephemeral()
+    instance = instance_with_years()
     result = dg.materialize(
         ALL_ASSETS,
         resources=resources,

@@ -11,6 +11,7 @@ import boto3
 import dagster as dg
 import pytest
 
+from spark_scripts import spark_packages
 from wordcloud_pipeline.assets.titles import preprocessed_titles
 from wordcloud_pipeline.resources.emr import config as emr_config
 from wordcloud_pipeline.resources.emr.config import CLUSTER_PYTHON, ClusterConfig
@@ -24,9 +25,10 @@ from wordcloud_pipeline_tests.aws.conftest import (
     emr_test_resources,
 )
 from wordcloud_pipeline_tests.aws.step_harness import StepHarness
+from wordcloud_pipeline_tests.conftest import instance_with_years
 
 # The packages the EMR bootstrap installs today (issue 13, defect 2): spark-nlp only.
-SPARK_NLP_ONLY = ["spark-nlp==7.0.0"]
+SPARK_NLP_ONLY = [f"spark-nlp=={spark_packages.SPARK_NLP_VERSION}"]
 
 
 @pytest.fixture
@@ -56,6 +58,7 @@ def titles_for_2004(emulation, reviews_uri: str, cluster: ClusterConfig):
         "spark_jobs": emr_test_launcher(emr),
     }
     with dg.instance_for_test() as instance, StepHarness(emulation, instance) as harness:
+        instance_with_years(instance)
         result = dg.materialize(
             [preprocessed_titles],
             resources=resources,
