@@ -7,7 +7,7 @@ import pytest
 
 from spark_scripts import lemma_dictionary, spark_packages
 from wordcloud_pipeline.resources.emr import steps
-from wordcloud_pipeline.resources.emr.config import ClusterConfig
+from wordcloud_pipeline.resources.emr.config import ClusterConfig, bootstrap_requirements
 from wordcloud_pipeline.resources.emr.job_flow import bootstrap_script
 from wordcloud_pipeline.resources.emr.launcher import with_backend_needs
 from wordcloud_pipeline.resources.spark_launcher import SparkJob
@@ -22,7 +22,7 @@ def test_the_dictionary_is_shipped_with_the_scripts(bucket):
     code = steps.ship_code(
         s3,
         f"s3://{bucket}/wordcloud/code",
-        bootstrap_script(config.python_packages),
+        bootstrap_script(bootstrap_requirements(config)),
         lambda _: None,
     )
     key = steps.split_s3(code.lemma_dictionary_uri)[1]
