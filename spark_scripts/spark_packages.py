@@ -8,6 +8,8 @@ Spark of the default EMR release.
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -100,14 +102,23 @@ class PackageResolutionError(RuntimeError):
 
 def resolution_error(coordinates: Sequence[str], conf: dict[str, str]) -> PackageResolutionError:
     """The error to raise when a session with ``coordinates`` failed to start: what, and how to provide it."""
-    ivy = conf.get("spark.jars.ivy") or str(Path.home() / ".ivy2")
+    ivy = conf.get("spark.jars.ivy") or _submit_arg("spark.jars.ivy") or str(Path.home() / ".ivy2")
     listed = ", ".join(coordinates)
     return PackageResolutionError(
         f"Spark could not start with the Maven packages {listed}: resolving them failed (the JVM's "
         "output above names the unresolved module; an offline machine cannot reach Maven Central). "
         f"Provide them in one of these ways: run once where Maven Central is reachable, which fills the "
         f"Ivy cache {ivy} for later offline runs (copy that folder to the offline machine); or download "
-        "the jars yourself and set spark.jars to their paths instead of spark.jars.packages "
-        "(LocalSparkLauncher.spark_conf, or spark-submit --jars); or use the sparkml backend, which needs "
-        "no spark-nlp jar."
+        "the jars yourself and give Spark their paths (spark.jars in $SPARK_HOME/conf/spark-defaults.conf, "
+        "PYSPARK_SUBMIT_ARGS='--jars ... pyspark-shell', or spark-submit --jars; run config may not set "
+        "them); or use the sparkml backend, which needs no spark-nlp jar."
     )
+
+
+def _submit_arg(key: str) -> str | None:
+    """A ``--conf key=value`` given to the JVM's launch through ``PYSPARK_SUBMIT_ARGS``, if any."""
+    words = os.environ.get("PYSPARK_SUBMIT_ARGS", "").split()
+    for flag, value in itertools.pairwise(words):
+        if flag == "--conf" and value.startswith(f"{key}="):
+            return value.split("=", 1)[1]
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -33,11 +34,13 @@ def test_offline_the_session_fails_naming_the_coordinate_and_how_to_provide_it(t
     """A fresh JVM (the test session's own is already up) with an empty Ivy cache and no repository."""
     settings = tmp_path / "ivysettings.xml"
     settings.write_text(OFFLINE_IVY_SETTINGS)
-    conf = {
-        "spark.master": "local[1]",
-        "spark.jars.ivy": str(tmp_path / "empty-ivy"),
-        "spark.jars.ivySettings": str(settings),
-    }
+    # Where Ivy looks is the machine's setting, not run config (the spark_conf allowlist refuses
+    # spark.jars.*): given to the JVM's launch the way an operator would, through PYSPARK_SUBMIT_ARGS.
+    conf = {"spark.master": "local[1]"}
+    submit_args = (
+        f"--conf spark.jars.ivy={tmp_path / 'empty-ivy'} "
+        f"--conf spark.jars.ivySettings={settings} pyspark-shell"
+    )
     script = textwrap.dedent(
         f"""
         from spark_scripts import spark_packages
@@ -51,7 +54,11 @@ def test_offline_the_session_fails_naming_the_coordinate_and_how_to_provide_it(t
         """
     )
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYSPARK_SUBMIT_ARGS": submit_args},
     )
     message = done.stdout.partition("RESOLUTION_ERROR ")[2]
     assert message, done.stdout + done.stderr[-3000:]

@@ -44,8 +44,8 @@ class LocalSparkLauncher(SparkJobLauncher):
     The session is started on first use (runs that need no Spark start no JVM) and shared by every asset of
     the run, which the in-process executor keeps in one process: one JVM per run, not per asset. It loads
     the spark-nlp jar (287 MB, 92 jars, and seconds of Ivy resolution at every start) only when a job of
-    the run uses the ``sparknlp`` backend: the first Spark job of a run is ``preprocessed_titles``, which
-    says its backend, so a ``sparkml`` run never pays for it.
+    the run uses the sparknlp backend: the first Spark job of a run is preprocessed_titles, which
+    says its backend, so a sparkml run never pays for it.
     """
 
     spark_conf: dict[str, str] = Field(
