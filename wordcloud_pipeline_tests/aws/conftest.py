@@ -8,9 +8,12 @@ S3 filesystem) talk to it over HTTP through ``AWS_ENDPOINT_URL``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import SimpleNamespace
 
 import boto3
+import dagster as dg
 import pytest
 import requests
 from moto.server import ThreadedMotoServer
@@ -134,3 +137,25 @@ def emr_test_resources(reviews_uri: str) -> dict[str, object]:
         "title_processing": TitleProcessing(backend="sparkml"),
         "cloud_style": CloudStyle(width=300, height=200, max_words=60),
     }
+
+
+def upload_folder(folder: Path, bucket: str, prefix: str = "reviews") -> str:
+    """Every file below ``folder`` under ``s3://bucket/prefix/`` (same relative keys); the prefix's URI."""
+    s3 = boto3.client("s3")
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        s3.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(folder).as_posix()}")
+    return f"s3://{bucket}/{prefix}"
+
+
+def fake_asset_context(run_id: str, log: Callable[[str], None] = lambda _: None) -> SimpleNamespace:
+    """What EmrSparkLauncher.run uses of an asset's context, without a Dagster run around it; the
+    metadata it adds is kept in ``.metadata``."""
+    metadata: dict = {}
+    return SimpleNamespace(
+        log=SimpleNamespace(info=log),
+        run=SimpleNamespace(run_id=run_id),
+        add_output_metadata=lambda values, output_name: metadata.update(values),
+        metadata=metadata,
+        asset_key=dg.AssetKey("preprocessed_titles"),
+        assets_def=SimpleNamespace(get_output_name_for_asset_key=lambda _: "result"),
+    )

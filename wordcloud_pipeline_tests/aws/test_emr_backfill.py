@@ -23,6 +23,7 @@ from wordcloud_pipeline_tests.aws.conftest import (
     BUCKET,
     active_clusters,
     emr_test_resources,
+    upload_folder,
 )
 from wordcloud_pipeline_tests.aws.step_harness import StepHarness
 from wordcloud_pipeline_tests.conftest import instance_with_years
@@ -39,10 +40,7 @@ def end_finished_runs(instance: dg.DagsterInstance, emr: object) -> str:
 
 @pytest.fixture
 def reviews_in_s3(bucket: str, sample_tsv: Path) -> str:
-    s3 = boto3.client("s3")
-    for path in sorted(p for p in sample_tsv.rglob("*") if p.is_file()):
-        s3.upload_file(str(path), bucket, f"reviews/{path.relative_to(sample_tsv).as_posix()}")
-    return f"s3://{bucket}/reviews"
+    return upload_folder(sample_tsv, bucket)
 
 
 def test_21_year_backfill_is_one_cluster_one_step_per_spark_asset_and_21_pngs(

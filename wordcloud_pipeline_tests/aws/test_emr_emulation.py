@@ -23,6 +23,7 @@ from wordcloud_pipeline_tests.aws.conftest import (
     emr_test_launcher,
     emr_test_resource,
     emr_test_resources,
+    upload_folder,
 )
 from wordcloud_pipeline_tests.aws.step_harness import StepHarness
 from wordcloud_pipeline_tests.conftest import instance_with_years
@@ -33,10 +34,7 @@ SPARK_NLP_ONLY = [f"spark-nlp=={spark_packages.SPARK_NLP_VERSION}"]
 
 @pytest.fixture
 def reviews_in_s3(bucket: str, sample_parquet: Path) -> str:
-    s3 = boto3.client("s3")
-    for path in sorted(p for p in sample_parquet.rglob("*") if p.is_file()):
-        s3.upload_file(str(path), bucket, f"reviews/{path.relative_to(sample_parquet).as_posix()}")
-    return f"s3://{bucket}/reviews"
+    return upload_folder(sample_parquet, bucket)
 
 
 def cluster_installing(monkeypatch: pytest.MonkeyPatch, packages: list[str]) -> ClusterConfig:

@@ -23,6 +23,7 @@ from wordcloud_pipeline_tests.aws.conftest import (
     BUCKET,
     active_clusters,
     emr_test_resources,
+    upload_folder,
 )
 from wordcloud_pipeline_tests.aws.step_harness import StepHarness
 from wordcloud_pipeline_tests.conftest import instance_with_years
@@ -37,12 +38,7 @@ RANGE_TAGS = {
 
 @pytest.fixture
 def reviews_in_s3(bucket: str, sample_parquet: Path) -> str:
-    s3 = boto3.client("s3")
-    for path in sample_parquet.rglob("*"):
-        if path.is_file():
-            key = f"reviews/{path.relative_to(sample_parquet).as_posix()}"
-            s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
-    return f"s3://{bucket}/reviews"
+    return upload_folder(sample_parquet, bucket)
 
 
 @pytest.fixture

@@ -14,7 +14,12 @@ from moto.emr.models import emr_backends
 
 from wordcloud_pipeline.resources.emr import EmrSparkLauncher, steps
 from wordcloud_pipeline.resources.spark_launcher import SparkJob
-from wordcloud_pipeline_tests.aws.conftest import BUCKET, emr_test_launcher, emr_test_resource
+from wordcloud_pipeline_tests.aws.conftest import (
+    BUCKET,
+    emr_test_launcher,
+    emr_test_resource,
+    fake_asset_context,
+)
 from wordcloud_pipeline_tests.aws.emr_fleets import ACCOUNT, FleetEmulator
 
 REGION = "us-east-1"
@@ -27,15 +32,7 @@ JOB = SparkJob(
 
 
 def fake_context(logged: list[str]) -> SimpleNamespace:
-    metadata: dict = {}
-    return SimpleNamespace(
-        log=SimpleNamespace(info=logged.append),
-        run=SimpleNamespace(run_id=RUN_ID),
-        add_output_metadata=lambda values, output_name: metadata.update(values),
-        metadata=metadata,
-        asset_key=dg.AssetKey("preprocessed_titles"),
-        assets_def=SimpleNamespace(get_output_name_for_asset_key=lambda _: "result"),
-    )
+    return fake_asset_context(RUN_ID, logged.append)
 
 
 def backend():

@@ -15,7 +15,6 @@ import json
 import sys
 from fnmatch import fnmatchcase
 from pathlib import Path
-from types import SimpleNamespace
 
 import boto3
 import dagster as dg
@@ -29,7 +28,12 @@ from wordcloud_pipeline.resources.emr.config import ClusterConfig
 from wordcloud_pipeline.resources.emr.job_flow import EMR_MANAGED_POLICY_TAG
 from wordcloud_pipeline.sensors.emr_cost_guard_sensor import sweep
 from wordcloud_pipeline.sensors.emr_run_end_sensor import end_clusters_of_finished_runs
-from wordcloud_pipeline_tests.aws.conftest import BUCKET, emr_test_launcher, emr_test_resource
+from wordcloud_pipeline_tests.aws.conftest import (
+    BUCKET,
+    emr_test_launcher,
+    emr_test_resource,
+    fake_asset_context,
+)
 from wordcloud_pipeline_tests.aws.emr_fleets import FleetEmulator
 from wordcloud_pipeline_tests.aws.test_emr_failures import JOB, StepPlayer, write_metrics
 
@@ -164,13 +168,7 @@ def test_every_call_the_project_makes_is_allowed_by_the_identity_policy(
         run = instance.add_run(
             dg.DagsterRun(job_name="__ephemeral_asset_job__", status=dg.DagsterRunStatus.SUCCESS)
         )
-        context = SimpleNamespace(
-            log=SimpleNamespace(info=lambda _: None),
-            run=SimpleNamespace(run_id=run.run_id),
-            add_output_metadata=lambda _, output_name: None,
-            asset_key=dg.AssetKey("preprocessed_titles"),
-            assets_def=SimpleNamespace(get_output_name_for_asset_key=lambda _: "result"),
-        )
+        context = fake_asset_context(run.run_id)
         with StepPlayer([interrupt, complete]):
             launcher.run(context, JOB)
         steps.cancel_step(
