@@ -35,6 +35,34 @@ def list_files(spark: SparkSession, uri: str) -> list[str]:
     return sorted(found)
 
 
+def list_file_statuses(spark: SparkSession, uri: str) -> list[tuple[str, int, int]]:
+    """(name relative to ``uri``, size in bytes, modification time in ms) of every visible data file
+    below ``uri``, sorted by name; empty when ``uri`` does not exist.
+
+    Size and modification time together say whether a file changed since it was last read (what the
+    ingest compares); on S3 the modification time is the object's last write.
+    """
+    fs, path = fs_and_path(spark, uri)
+    if not fs.exists(path):
+        return []
+    root = fs.makeQualified(path).toString().rstrip("/") + "/"
+    found = []
+    iterator = fs.listFiles(path, True)
+    while iterator.hasNext():
+        status = iterator.next()
+        relative = status.getPath().toString()[len(root) :]
+        if not any(_is_hidden(part) for part in relative.split("/") if part):
+            found.append((relative, int(status.getLen()), int(status.getModificationTime())))
+    return sorted(found)
+
+
+def location_path(spark: SparkSession, uri: str) -> str:
+    """The path part of ``uri`` as Hadoop qualifies it: ``/data/reviews`` for a local folder,
+    ``/reviews`` for ``s3://bucket/reviews``."""
+    fs, path = fs_and_path(spark, uri)
+    return str(fs.makeQualified(path).toUri().getPath()).rstrip("/")
+
+
 def read_first_line(spark: SparkSession, uri: str) -> str | None:
     """The first line of a text file, decompressed by extension (.gz, .bz2) like Spark does."""
     jvm = spark.sparkContext._jvm

@@ -54,12 +54,16 @@ def _fraction(text: str) -> float:
     return value
 
 
-def base_parser(description: str) -> argparse.ArgumentParser:
+def base_parser(description: str, years: bool = True) -> argparse.ArgumentParser:
+    """``--input``, ``--output``, ``--metrics-out``, and for the yearly scripts ``--years`` and the
+    year gate's ``--max-row-drop-fraction``."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--input", required=True, help="folder or s3:// prefix to read")
     parser.add_argument("--output", required=True, help="folder or s3:// prefix to write")
-    parser.add_argument("--years", required=True, type=parse_years, help="e.g. 1995-2015 or 2003")
     parser.add_argument("--metrics-out", help="where to write the job's metrics as JSON")
+    if not years:
+        return parser
+    parser.add_argument("--years", required=True, type=parse_years, help="e.g. 1995-2015 or 2003")
     parser.add_argument(
         "--max-row-drop-fraction",
         type=_fraction,

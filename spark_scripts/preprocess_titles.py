@@ -19,14 +19,14 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from spark_scripts import job_cli, text, year_gate
+from spark_scripts import delta_table, ingest_reviews, job_cli, text, year_gate
 from spark_scripts.reviews import (
-    CORRUPT_RECORD,
-    MAX_TITLE_CHARS,
+    DROP_REASONS,
     ReviewDataError,
     Reviews,
     read_reviews,
     unreadable_files,
+    with_drop_reason,
     year_column,
 )
 
@@ -34,7 +34,6 @@ COUNTING_UNITS = ("titles", "reviews")
 BACKENDS = ("sparkml", "sparknlp")
 # The one default of every launcher (README, "Choosing the NLP backend": the benchmark behind it).
 DEFAULT_BACKEND = "sparkml"
-DROP_REASONS = ("malformed_row", "blank_title", "unparseable_date", "other_category", "other_year")
 
 
 @dataclass(frozen=True)
@@ -48,23 +47,6 @@ class PreprocessOptions:
     max_drop_fraction: float = year_gate.DEFAULT_MAX_DROP_FRACTION
     # sparknlp backend: where its lemma dictionary is (None: made from lemminflect on this machine).
     lemma_dictionary: str | None = None
-
-
-def with_drop_reason(reviews: DataFrame, category: str, years: Sequence[int]) -> DataFrame:
-    """(year, product_title, drop_reason): why each row cannot be used, null for rows kept."""
-    corrupt = F.col(CORRUPT_RECORD) if CORRUPT_RECORD in reviews.columns else F.lit(None)
-    title = F.col("product_title")
-    year = year_column(reviews)
-    reason = (
-        F.when(corrupt.isNotNull() | (F.length(title) > MAX_TITLE_CHARS), "malformed_row")
-        .when(title.isNull() | (F.trim(title) == ""), "blank_title")
-        .when(year.isNull(), "unparseable_date")
-        .when(F.col("product_category") != category, "other_category")
-        .when(~year.isin(*years), "other_year")
-    )
-    return reviews.select(
-        year.alias("year"), title.alias("product_title"), reason.alias("drop_reason")
-    )
 
 
 def usable_titles(annotated: DataFrame) -> DataFrame:
@@ -106,24 +88,31 @@ def to_words(titles: DataFrame, options: PreprocessOptions) -> DataFrame:
 
 
 def preprocess(spark: SparkSession, input_uri: str, output_uri: str, options: PreprocessOptions):
-    """Reads, filters, tokenizes and writes the requested years; returns the metrics."""
-    reviews = read_reviews(spark, input_uri)
-    frame = reviews.frame
-    if reviews.layout == "parquet":
-        # Partition pruning and parquet statistics: other categories and years are never read.
-        frame = frame.where(F.col("product_category") == options.category)
-        if "year" in frame.columns:
-            # Null years (and strings that are no year) stay in so they are counted as unparseable
-            # dates, not silently skipped; the cast is a no-op for the published integer column.
-            year = year_column(frame)
-            frame = frame.where(year.isin(*options.years) | year.isNull())
-    usable = usable_titles(with_drop_reason(frame, options.category, options.years))
+    """Reads, filters, tokenizes and writes the requested years; returns the metrics.
+
+    ``input_uri`` is the reviews table ``ingest_reviews`` writes (only the years' partitions are read:
+    the ingest already dropped unusable rows and counted them), or a folder of raw review files (read
+    whole, for a run by hand without the ingest).
+    """
+    if delta_table.is_table(spark, input_uri):
+        layout, files_read = "table", 0
+        titles = ingest_reviews.read_titles(spark, input_uri, options.years, options.category)
+        usable = titles.groupBy(
+            F.lit(None).cast("string").alias("drop_reason"), "year", "product_title"
+        ).agg(F.sum("reviews").alias("reviews"))
+        reviews = None
+    else:
+        reviews = read_reviews(spark, input_uri)
+        layout, files_read = reviews.layout, len(reviews.files)
+        usable = usable_titles(
+            with_drop_reason(_prune(reviews, options), options.category, options.years)
+        )
     usable = usable.persist(StorageLevel.MEMORY_AND_DISK)
     words = None
     try:
         by_reason = _count_by_reason(spark, usable, reviews)
         rows_read = sum(by_reason.values())
-        if rows_read == 0:
+        if rows_read == 0 and reviews is not None:
             raise ReviewDataError(
                 f"the review files under {input_uri} hold no rows"
                 + (f" of category {options.category!r}" if reviews.layout == "parquet" else "")
@@ -148,8 +137,8 @@ def preprocess(spark: SparkSession, input_uri: str, output_uri: str, options: Pr
     return {
         "input": input_uri,
         "output": output_uri,
-        "layout": reviews.layout,
-        "files_read": len(reviews.files),
+        "layout": layout,
+        "files_read": files_read,
         "years": list(options.years),
         "category": options.category,
         "counting": options.counting,
@@ -164,11 +153,28 @@ def preprocess(spark: SparkSession, input_uri: str, output_uri: str, options: Pr
     }
 
 
-def _count_by_reason(spark: SparkSession, usable: DataFrame, reviews: Reviews) -> dict:
+def _prune(reviews: Reviews, options: PreprocessOptions) -> DataFrame:
+    """The parquet edition restricted to the category and years: partition pruning and parquet
+    statistics mean the others are never read."""
+    frame = reviews.frame
+    if reviews.layout != "parquet":
+        return frame
+    frame = frame.where(F.col("product_category") == options.category)
+    if "year" in frame.columns:
+        # Null years (and strings that are no year) stay in so they are counted as unparseable
+        # dates, not silently skipped; the cast is a no-op for the published integer column.
+        year = year_column(frame)
+        frame = frame.where(year.isin(*options.years) | year.isNull())
+    return frame
+
+
+def _count_by_reason(spark: SparkSession, usable: DataFrame, reviews: Reviews | None) -> dict:
     """Rows per drop reason (None: kept); the first full read, so unreadable files surface here."""
     try:
         rows = usable.groupBy("drop_reason").agg(F.sum("reviews").alias("rows")).collect()
     except Py4JJavaError:
+        if reviews is None:
+            raise
         broken = unreadable_files(spark, reviews)
         if not broken:
             raise

@@ -8,6 +8,7 @@ one layout; which one is detected from the file names.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from py4j.protocol import Py4JJavaError
@@ -38,12 +39,15 @@ REVIEW_COLUMNS = (
 # What the word count needs; every other column may be absent.
 REQUIRED_TSV_COLUMNS = ("product_title", "product_category", "review_date")
 CORRUPT_RECORD = "_corrupt_record"
+SOURCE_URI = "_source_uri"
 # Real book titles stay far below this (the longest seen run to a few hundred characters); a longer
 # "title" is a broken row (a review body in the wrong column, a missing newline) and counts as malformed
 # instead of flooding its year with one word.
 MAX_TITLE_CHARS = 1000
 BYTE_ORDER_MARK = "\ufeff"
 _EXCEPTION_LINE = re.compile(r"^[\w.$]+(Exception|Error): ")
+# Why a row is not counted, in the order they are checked (``with_drop_reason``).
+DROP_REASONS = ("malformed_row", "blank_title", "unparseable_date", "other_category", "other_year")
 TSV_SUFFIXES = (".tsv", ".tsv.gz", ".tsv.bz2")
 PARQUET_SUFFIXES = (".parquet",)
 
@@ -80,15 +84,41 @@ def detect_layout(files: list[str], location: str) -> str:
     )
 
 
-def read_reviews(spark: SparkSession, location: str) -> Reviews:
-    """Reads every review file under ``location`` (a folder or an s3:// prefix)."""
-    files = hadoop_fs.list_files(spark, location)
-    layout = detect_layout(files, location)
+def review_files(files: Sequence[str], location: str) -> tuple[str, list[str]]:
+    """The layout of ``files`` (names or URIs under ``location``) and those of them that hold reviews."""
+    layout = detect_layout(list(files), location)
+    suffixes = TSV_SUFFIXES if layout == "tsv" else PARQUET_SUFFIXES
+    return layout, [f for f in files if f.lower().endswith(suffixes)]
+
+
+def read_reviews(spark: SparkSession, location: str, only: Sequence[str] | None = None) -> Reviews:
+    """Reads every review file under ``location`` (a folder or an s3:// prefix), or only the files
+    ``only`` names (relative to ``location``, as ``hadoop_fs.list_file_statuses`` gives them).
+
+    Each row carries the URI of the file it came from in ``SOURCE_URI`` (Spark drops the column
+    from the plan when nothing uses it).
+    """
+    if only is None:
+        files = hadoop_fs.list_files(spark, location)
+    else:
+        root = location.rstrip("/") + "/"
+        files = [root + name for name in only]
+    layout, files = review_files(files, location)
     if layout == "tsv":
-        tsv_files = [f for f in files if f.lower().endswith(TSV_SUFFIXES)]
-        return Reviews(_read_tsv(spark, tsv_files), "tsv", tuple(tsv_files))
-    parquet_files = [f for f in files if f.lower().endswith(PARQUET_SUFFIXES)]
-    return Reviews(_read_parquet(spark, location, parquet_files), "parquet", tuple(parquet_files))
+        return Reviews(_read_tsv(spark, files), "tsv", tuple(files))
+    return Reviews(_read_parquet(spark, location, files, only is not None), "parquet", tuple(files))
+
+
+def source_names(spark: SparkSession, location: str) -> Column:
+    """Each row's file as a name relative to ``location``: the names ``list_file_statuses`` gives.
+
+    Spark reports a row's file as a URL-encoded URI (``file:///data/x%20y.tsv``) while Hadoop lists
+    ``file:/data/x y.tsv``: both are reduced to the path below the location's own path.
+    """
+    below = (
+        "^[A-Za-z][A-Za-z0-9+.-]*:(//[^/]*)?\\Q" + hadoop_fs.location_path(spark, location) + "/\\E"
+    )
+    return F.regexp_replace(F.url_decode(F.col(SOURCE_URI)), below, "")
 
 
 def _tsv_header(spark: SparkSession, file: str) -> list[str]:
@@ -151,6 +181,7 @@ def _read_tsv(spark: SparkSession, files: list[str]) -> DataFrame:
     return lines.select(
         *[F.when(well_formed, _field(line, i, width)).alias(name) for i, name in enumerate(header)],
         F.when(~well_formed, line).alias(CORRUPT_RECORD),
+        F.input_file_name().alias(SOURCE_URI),
     )
 
 
@@ -162,9 +193,13 @@ def _field(line: Column, index: int, width: int) -> Column:
     return first_fields if index == 0 else F.substring_index(first_fields, "\t", -1)
 
 
-def _read_parquet(spark: SparkSession, location: str, files: list[str]) -> DataFrame:
+def _read_parquet(
+    spark: SparkSession, location: str, files: list[str], only_files: bool = False
+) -> DataFrame:
     try:
-        frame = spark.read.option("basePath", location).parquet(location)
+        reader = spark.read.option("basePath", location)
+        # Reading the folder lets Spark prune partition folders (product_category=...) it never lists.
+        frame = reader.parquet(*files) if only_files else reader.parquet(location)
     except (Py4JJavaError, AnalysisException) as error:
         broken = unreadable_files(
             spark, Reviews(spark.createDataFrame([], "x int"), "parquet", tuple(files))
@@ -184,7 +219,7 @@ def _read_parquet(spark: SparkSession, location: str, files: list[str]) -> DataF
         raise ReviewDataError(
             f"{files[0]} has neither 'year' nor 'review_date': the year of a review is unknown"
         )
-    return frame
+    return frame.withColumn(SOURCE_URI, F.input_file_name())
 
 
 def unreadable_files(spark: SparkSession, reviews: Reviews) -> list[str]:
@@ -240,3 +275,26 @@ def year_column(frame: DataFrame) -> Column:
     date = F.trim(F.col("review_date"))
     iso_shaped = (F.length(date) == 10) & (date.substr(5, 1) == "-") & (date.substr(8, 1) == "-")
     return F.year(F.when(iso_shaped, F.expr("try_cast(trim(review_date) AS DATE)")))
+
+
+def with_drop_reason(
+    reviews: DataFrame, category: str, years: Sequence[int] | None = None, keep: Sequence = ()
+) -> DataFrame:
+    """(year, product_title, drop_reason, *keep): why each row cannot be used, null for rows kept.
+
+    Without ``years`` (the ingest, which keeps every year) no row is dropped for its year.
+    """
+    corrupt = F.col(CORRUPT_RECORD) if CORRUPT_RECORD in reviews.columns else F.lit(None)
+    title = F.col("product_title")
+    year = year_column(reviews)
+    reason = (
+        F.when(corrupt.isNotNull() | (F.length(title) > MAX_TITLE_CHARS), "malformed_row")
+        .when(title.isNull() | (F.trim(title) == ""), "blank_title")
+        .when(year.isNull(), "unparseable_date")
+        .when(F.col("product_category") != category, "other_category")
+    )
+    if years is not None:
+        reason = reason.when(~year.isin(*years), "other_year")
+    return reviews.select(
+        year.alias("year"), title.alias("product_title"), reason.alias("drop_reason"), *keep
+    )

@@ -1,0 +1,332 @@
+"""Raw review files -> the reviews table: one Delta table partitioned by year, fed by source file.
+
+    spark-submit spark_scripts/ingest_reviews.py --input data/reviews --output out/ingested_reviews
+
+The raw files are not partitioned by year, so without this table every year's processing would read every
+file. Here each file is read once, when it is new or changed, and the yearly jobs read only their year's
+partition. The table holds, per source file:
+
+- its kept rows, aggregated to one row per (year, title) with the number of ``reviews`` (only the chosen
+  category; a title reviewed 300 times is one row, which is what the word count needs);
+- one *file record* (``year`` null, so it sits in a partition of its own that the yearly jobs never read):
+  the file's size and modification time when it was read, the category kept, how many rows it held, why
+  the others were dropped, and its kept reviews per year.
+
+A run compares the listing of ``--input`` with the file records. New or changed files (another size or
+modification time, or another category asked for) are read; their rows and those of files that are gone
+replace the earlier rows of those files in ONE commit (``replaceWhere source_file IN (...)``). So a
+rewritten file never leaves duplicates, a removed file's reviews stop counting (the raw location is the
+source of truth: removing a file withdraws its reviews), a killed run changes nothing, and files that did
+not change are neither read nor rewritten. The metrics name the years whose reviews changed: only those
+need recomputing downstream.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from py4j.protocol import Py4JJavaError
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from spark_scripts import delta_table, hadoop_fs, job_cli
+from spark_scripts.reviews import (
+    DROP_REASONS,
+    ReviewDataError,
+    read_reviews,
+    review_files,
+    source_names,
+    unreadable_files,
+    with_drop_reason,
+)
+
+log = logging.getLogger(__name__)
+# Drop reasons the ingest can see: a year is not chosen here, every year is kept.
+INGEST_DROP_REASONS = tuple(r for r in DROP_REASONS if r != "other_year")
+# Output files per commit at most: each holds a contiguous range of source files (so replacing one
+# file rewrites few others) and every year of them.
+MAX_WRITE_TASKS = 32
+TABLE_SCHEMA = T.StructType(
+    [
+        T.StructField("year", T.IntegerType()),
+        T.StructField("source_file", T.StringType()),
+        T.StructField("product_title", T.StringType()),
+        T.StructField("reviews", T.LongType()),
+        # File records only (null on title rows):
+        T.StructField("file_size", T.LongType()),
+        T.StructField("file_modified", T.LongType()),
+        T.StructField("category", T.StringType()),
+        T.StructField("dropped", T.MapType(T.StringType(), T.LongType())),
+        T.StructField("kept_by_year", T.MapType(T.IntegerType(), T.LongType())),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """What the table remembers of one source file since it was last read."""
+
+    size: int
+    modified: int
+    category: str
+    kept_by_year: Mapping[int, int]
+
+
+def file_records(spark: SparkSession, table_uri: str) -> dict[str, FileRecord]:
+    """The file records of the table (the ``year IS NULL`` partition only); empty with no table."""
+    if not delta_table.is_table(spark, table_uri):
+        return {}
+    rows = (
+        spark.read.format("delta")
+        .load(table_uri)
+        .where(F.col("year").isNull())
+        .select("source_file", "file_size", "file_modified", "category", "kept_by_year")
+        .collect()
+    )
+    return {
+        row["source_file"]: FileRecord(
+            row["file_size"],
+            row["file_modified"],
+            row["category"],
+            {int(y): int(n) for y, n in (row["kept_by_year"] or {}).items()},
+        )
+        for row in rows
+    }
+
+
+def read_titles(spark: SparkSession, table_uri: str, years: Sequence[int], category: str):
+    """(year, product_title, reviews) of ``years``: only their partitions are read.
+
+    Refuses a table ingested for another category: its rows would silently be another category's.
+    """
+    categories = {record.category for record in file_records(spark, table_uri).values()}
+    if categories - {category}:
+        raise ReviewDataError(
+            f"{table_uri} holds reviews of category {', '.join(sorted(categories))}, not "
+            f"{category!r}: materialize ingested_reviews with the same category first"
+        )
+    return (
+        delta_table.read(spark, table_uri, years)
+        .where(F.col("product_title").isNotNull())
+        .select("year", "product_title", "reviews")
+    )
+
+
+def plan(
+    listing: Mapping[str, tuple[int, int]],
+    records: Mapping[str, FileRecord],
+    category: str,
+) -> tuple[list[str], list[str], list[str]]:
+    """(new, changed, removed) file names: what this run must read, and what it must withdraw."""
+    new = sorted(name for name in listing if name not in records)
+    changed = sorted(
+        name
+        for name, (size, modified) in listing.items()
+        if name in records
+        and (records[name].size, records[name].modified, records[name].category)
+        != (size, modified, category)
+    )
+    removed = sorted(set(records) - set(listing))
+    return new, changed, removed
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def ingest(spark: SparkSession, input_uri: str, output_uri: str, category: str) -> dict[str, Any]:
+    """Brings the table at ``output_uri`` in line with the review files under ``input_uri``."""
+    delta_table.check_writable_target(spark, output_uri)
+    statuses = hadoop_fs.list_file_statuses(spark, input_uri)
+    layout, names = review_files([name for name, _, _ in statuses], input_uri)
+    listing = {name: (size, modified) for name, size, modified in statuses if name in set(names)}
+    records = file_records(spark, output_uri)
+    new, changed, removed = plan(listing, records, category)
+    to_read = sorted(new + changed)
+    replaced = sorted(changed + removed)
+    log.info(
+        f"ingest: {len(listing)} review files under {input_uri}: {len(new)} new, {len(changed)} "
+        f"changed, {len(removed)} removed, {len(listing) - len(to_read)} unchanged"
+    )
+    before_by_year: dict[int, int] = {}
+    for name in replaced:
+        for year, n in records[name].kept_by_year.items():
+            before_by_year[year] = before_by_year.get(year, 0) + n
+    metrics: dict[str, Any] = {
+        "input": input_uri,
+        "output": output_uri,
+        "layout": layout,
+        "category": category,
+        "files_listed": len(listing),
+        "files_new": new,
+        "files_changed": changed,
+        "files_removed": removed,
+        "rows_read": 0,
+        "rows_kept": 0,
+        "rows_dropped": {reason: 0 for reason in INGEST_DROP_REASONS},
+    }
+    if not to_read and not removed:
+        return {**metrics, **_years_summary({}, {}), "table_version": _version(spark, output_uri)}
+
+    after_by_year: dict[int, int] = {}
+    usable = None
+    try:
+        if to_read:
+            usable, by_file = _read_files(spark, input_uri, to_read, category)
+            rows = [_file_record(name, listing[name], category, by_file[name]) for name in to_read]
+            for name in to_read:
+                for year, n in by_file[name]["kept_by_year"].items():
+                    after_by_year[year] = after_by_year.get(year, 0) + n
+                metrics["rows_read"] += by_file[name]["rows"]
+                for reason, n in by_file[name]["dropped"].items():
+                    metrics["rows_dropped"][reason] += n
+            metrics["rows_kept"] = sum(after_by_year.values())
+            titles = usable.where(F.col("drop_reason").isNull()).select(
+                "year", "source_file", "product_title", "reviews"
+            )
+            frame = titles.unionByName(
+                spark.createDataFrame(rows, TABLE_SCHEMA), allowMissingColumns=True
+            )
+        else:
+            frame = spark.createDataFrame([], TABLE_SCHEMA)
+        frame = (
+            frame.select(*TABLE_SCHEMA.fieldNames())
+            .repartitionByRange(min(max(len(to_read), 1), MAX_WRITE_TASKS), "source_file")
+            .sortWithinPartitions("year", "source_file")
+        )
+        version = _commit(frame, output_uri, sorted(to_read + removed))
+    finally:
+        if usable is not None:
+            usable.unpersist()
+    log.info(f"ingest: committed version {version} of {output_uri}")
+    return {**metrics, **_years_summary(before_by_year, after_by_year), "table_version": version}
+
+
+def _read_files(
+    spark: SparkSession, input_uri: str, names: Sequence[str], category: str
+) -> tuple[DataFrame, dict[str, dict[str, Any]]]:
+    """The files' rows aggregated to (source_file, drop_reason, year, product_title, reviews), kept in
+    memory for the write, and per file: rows, kept reviews per year and dropped rows per reason.
+
+    One aggregation gives both, so each file is read once.
+    """
+    reviews = read_reviews(spark, input_uri, only=names)
+    annotated = with_drop_reason(
+        reviews.frame, category, keep=[source_names(spark, input_uri).alias("source_file")]
+    )
+    kept = F.col("drop_reason").isNull()
+    usable = (
+        annotated.groupBy(
+            "source_file",
+            "drop_reason",
+            F.when(kept, F.col("year")).alias("year"),
+            F.when(kept, F.col("product_title")).alias("product_title"),
+        )
+        .agg(F.count("*").alias("reviews"))
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    try:
+        counts = (
+            usable.groupBy("source_file", "drop_reason", "year")
+            .agg(F.sum("reviews").alias("rows"))
+            .collect()
+        )
+    except Py4JJavaError:
+        usable.unpersist()
+        broken = unreadable_files(spark, reviews)
+        if not broken:
+            raise
+        raise ReviewDataError(
+            "cannot read these review files (fix or remove them): " + "; ".join(broken)
+        ) from None
+    by_file: dict[str, dict[str, Any]] = {
+        name: {"rows": 0, "kept_by_year": {}, "dropped": {}} for name in names
+    }
+    unexpected = sorted({row["source_file"] for row in counts} - set(names))
+    if unexpected:
+        usable.unpersist()
+        raise RuntimeError(f"rows attributed to files that were not asked for: {unexpected[:3]}")
+    for row in counts:
+        entry = by_file[row["source_file"]]
+        entry["rows"] += row["rows"]
+        if row["drop_reason"] is None:
+            entry["kept_by_year"][int(row["year"])] = int(row["rows"])
+        else:
+            dropped = entry["dropped"]
+            dropped[row["drop_reason"]] = dropped.get(row["drop_reason"], 0) + int(row["rows"])
+    return usable, by_file
+
+
+def _file_record(
+    name: str, status: tuple[int, int], category: str, read: Mapping[str, Any]
+) -> dict[str, Any]:
+    return {
+        "year": None,
+        "source_file": name,
+        "product_title": None,
+        "reviews": read["rows"],
+        "file_size": status[0],
+        "file_modified": status[1],
+        "category": category,
+        "dropped": {reason: int(n) for reason, n in read["dropped"].items()},
+        "kept_by_year": dict(read["kept_by_year"]),
+    }
+
+
+def _commit(frame: DataFrame, uri: str, files: Sequence[str]) -> int:
+    """Replaces every row of ``files`` by ``frame`` in one commit; its version.
+
+    New files are named in the condition too: a second run that ingested the same new file at the same
+    time then conflicts (Delta fails one of the two commits) instead of appending it twice.
+    """
+    writer = frame.write.format("delta").partitionBy("year")
+    if delta_table.is_table(frame.sparkSession, uri):
+        condition = f"source_file IN ({', '.join(_sql_string(n) for n in files)})"
+        writer = writer.mode("overwrite").option("replaceWhere", condition)
+    else:
+        writer = writer.mode("errorifexists")
+    writer.save(uri)
+    return delta_table.latest_version(frame.sparkSession, uri)
+
+
+def _version(spark: SparkSession, uri: str) -> int | None:
+    return delta_table.latest_version(spark, uri) if delta_table.is_table(spark, uri) else None
+
+
+def _years_summary(before: Mapping[int, int], after: Mapping[int, int]) -> dict[str, Any]:
+    """The years whose reviews changed, with the replaced files' kept reviews before and after.
+
+    A year whose replaced files hold the same reviews per year as before (a file touched but not
+    changed) still counts as changed: its titles may differ.
+    """
+    years = sorted(set(before) | set(after))
+    return {
+        "years_changed": years,
+        "reviews_before_by_year": {str(y): before.get(y, 0) for y in years},
+        "reviews_after_by_year": {str(y): after.get(y, 0) for y in years},
+    }
+
+
+def parser() -> argparse.ArgumentParser:
+    p = job_cli.base_parser(__doc__.splitlines()[0], years=False)
+    p.prog = "ingest_reviews"
+    p.add_argument("--category", default="Books", help="product_category to keep")
+    return p
+
+
+def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, Any]:
+    return ingest(spark, args.input, args.output, args.category)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    return job_cli.run_main(parser(), run, argv)
+
+
+if __name__ == "__main__":
+    main()
