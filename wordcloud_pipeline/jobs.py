@@ -1,6 +1,7 @@
 """The named jobs a person launches from the UI (Jobs -> launchpad), and the sensors target.
 
-- ``yearly_job``: everything a year needs, upstream included (titles, counts, cloud), partitioned by year.
+- ``yearly_job``: everything a year needs, upstream included (the ingest of new review files, titles,
+  counts, cloud), partitioned by year.
   Its partitions are the years (inferred from the assets). Its launchpad shows every resource the three assets use, so ``title_processing.counting`` can be set
   there. A range of years launched as one run (the range tags, as ``wordcloud-demo`` and the new-reviews
   sensor send) runs one Spark job per asset.
@@ -12,10 +13,13 @@ import dagster as dg
 from wordcloud_pipeline.assets.animation import word_cloud_animation
 from wordcloud_pipeline.assets.clouds import word_clouds
 from wordcloud_pipeline.assets.counts import words_by_year
+from wordcloud_pipeline.assets.ingest import ingested_reviews
 from wordcloud_pipeline.assets.rank_plot import word_rank_trends
 from wordcloud_pipeline.assets.titles import preprocessed_titles
 
-YEARLY_ASSETS = [preprocessed_titles, words_by_year, word_clouds]
+# The unpartitioned ingest runs first in every yearly run: it reads only new or changed files, so a
+# run of one year costs a listing when nothing arrived, and never misses a file that did.
+YEARLY_ASSETS = [ingested_reviews, preprocessed_titles, words_by_year, word_clouds]
 # Unpartitioned pictures of all years, refreshed after a batch of years (not in a partition range).
 SUMMARY_ASSETS = [word_cloud_animation, word_rank_trends]
 
@@ -23,7 +27,8 @@ yearly_job = dg.define_asset_job(
     "yearly_job",
     selection=dg.AssetSelection.assets(*YEARLY_ASSETS),
     description="One year (or a range of years as one run) from the raw reviews to its word cloud: "
-    "preprocessed_titles, words_by_year and word_clouds, with their checks.",
+    "ingested_reviews (new or changed files only), then preprocessed_titles, words_by_year and "
+    "word_clouds for the years, with their checks.",
 )
 
 pictures_job = dg.define_asset_job(

@@ -46,6 +46,45 @@ def per_year_table(values_by_name: Mapping[str, Mapping[str, int]]) -> str:
     return "\n".join([header, rule, *rows])
 
 
+def _names(names: Sequence[str], shown: int = 20) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return (", ".join(names[:shown]) + more) or "none"
+
+
+def ingest_metadata(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    changed = [str(year) for year in metrics["years_changed"]]
+    return {
+        "files_listed": dg.MetadataValue.int(metrics["files_listed"]),
+        "files_read": dg.MetadataValue.int(
+            len(metrics["files_new"]) + len(metrics["files_changed"])
+        ),
+        "files_new": _names(metrics["files_new"]),
+        "files_changed": _names(metrics["files_changed"]),
+        "files_removed": _names(metrics["files_removed"]),
+        "rows_read": dg.MetadataValue.int(metrics["rows_read"]),
+        "rows_kept": dg.MetadataValue.int(metrics["rows_kept"]),
+        **{
+            f"rows_dropped_{reason}": dg.MetadataValue.int(n)
+            for reason, n in metrics["rows_dropped"].items()
+        },
+        "years_changed": ", ".join(changed) or "none",
+        "reviews_of_changed_files": dg.MetadataValue.md(
+            per_year_table(
+                {
+                    "before": metrics["reviews_before_by_year"],
+                    "after": metrics["reviews_after_by_year"],
+                }
+            )
+        )
+        if changed
+        else "no change",
+        "category": metrics["category"],
+        "input_layout": metrics["layout"],
+        "table_version": dg.MetadataValue.int(metrics["table_version"]),
+        "path": dg.MetadataValue.path(metrics["output"]),
+    }
+
+
 def preprocess_metadata(metrics: Mapping[str, Any]) -> dict[str, Any]:
     dropped = metrics["rows_dropped"]
     return {

@@ -18,7 +18,7 @@ import dagster as dg
 
 from spark_scripts.job_cli import format_years, parse_years
 from wordcloud_pipeline import files
-from wordcloud_pipeline.assets.titles import DEMO_SAMPLE_ROWS
+from wordcloud_pipeline.assets.ingest import DEMO_SAMPLE_ROWS
 from wordcloud_pipeline.instance_home import prepare_home
 from wordcloud_pipeline.partitions import add_years, known_years, valid_year
 from wordcloud_pipeline.resources.settings import TitleProcessing

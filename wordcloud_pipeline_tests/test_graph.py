@@ -85,24 +85,19 @@ def test_cloud_metadata_has_a_preview_and_top_words(graph):
     assert "| rank | word (2015) | count |" in materialization.metadata["top_words"].value
     assert materialization.metadata["counting"].value == "titles"
 
-    titles = instance.get_latest_materialization_event(dg.AssetKey("preprocessed_titles"))
-    meta = titles.asset_materialization.metadata
+    # The ingest read every review once and says why rows were dropped ...
+    ingest = instance.get_latest_materialization_event(dg.AssetKey("ingested_reviews"))
+    meta = ingest.asset_materialization.metadata
     assert meta["rows_read"].value == 4_000
     assert meta["rows_dropped_malformed_row"].value > 0
-    assert (
-        meta["rows_kept"].value
-        + sum(
-            meta[f"rows_dropped_{r}"].value
-            for r in (
-                "malformed_row",
-                "blank_title",
-                "unparseable_date",
-                "other_category",
-                "other_year",
-            )
-        )
-        == meta["rows_read"].value
-    )
+    reasons = ("malformed_row", "blank_title", "unparseable_date", "other_category")
+    dropped = sum(meta[f"rows_dropped_{r}"].value for r in reasons)
+    assert meta["rows_kept"].value + dropped == 4_000
+    assert meta["years_changed"].value == ", ".join(str(y) for y in range(1995, 2016))
+    # ... and preprocessing read exactly the reviews kept, from the table's year partitions.
+    titles = instance.get_latest_materialization_event(dg.AssetKey("preprocessed_titles"))
+    assert titles.asset_materialization.metadata["input_layout"].value == "table"
+    assert titles.asset_materialization.metadata["rows_read"].value == meta["rows_kept"].value
 
 
 def test_rematerializing_one_year_replaces_it_and_leaves_the_others_untouched(graph):

@@ -1,9 +1,9 @@
-"""preprocessed_titles: the first Spark job of the graph."""
+"""preprocessed_titles: the words of each year's titles, from that year's partition of the reviews table."""
 
 import dagster as dg
 
 from wordcloud_pipeline import files, metadata
-from wordcloud_pipeline.assets.raw_reviews import raw_reviews
+from wordcloud_pipeline.assets.ingest import ingested_reviews
 from wordcloud_pipeline.checks import data_quality
 from wordcloud_pipeline.concurrency import writer_pool
 from wordcloud_pipeline.partitions import year_partitions
@@ -11,15 +11,12 @@ from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline.resources.spark_launcher import SparkJobLauncher, yearly_job
 from wordcloud_pipeline.resources.storage import PipelineStorage
-from wordcloud_pipeline.sample_data import write_sample
-
-DEMO_SAMPLE_ROWS = 20_000
 
 
 @dg.asset(
     partitions_def=year_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[raw_reviews],
+    deps=[ingested_reviews],
     group_name="wordcloud",
     pool=writer_pool("preprocessed_titles"),
     code_version="1",  # bump when this asset computes differently: marks it and downstream stale
@@ -34,10 +31,8 @@ def preprocessed_titles(
     quality_gates: QualityGates,
 ) -> dg.MaterializeResult:
     """Words of each year's book titles: cleaned, tokenized, stop words dropped, lemmatized."""
-    reviews = storage.reviews_location()
-    if storage.uses_default_reviews() and not files.has_files(reviews):
-        context.log.info(f"no reviews at {reviews}: writing a {DEMO_SAMPLE_ROWS:,}-review sample")
-        write_sample(files.local_path(reviews), DEMO_SAMPLE_ROWS)
+    # The reviews table: only this run's years are read from it.
+    reviews = storage.upstream_location(context)
     output = storage.asset_location(context.asset_key)
     files.check_writable(output)
     job = yearly_job(

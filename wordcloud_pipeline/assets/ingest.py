@@ -1,0 +1,59 @@
+"""ingested_reviews: the raw review files in one Delta table partitioned by year, fed by source file.
+
+Unpartitioned on purpose: it is a sync of a folder, not a year's computation. Each run reads only the files
+that are new or changed since the last one and withdraws the rows of removed files
+(``spark_scripts/ingest_reviews.py``), so it is cheap to run first in every run of ``yearly_job``; the
+years below then read only their own partition. Its metadata names the years whose reviews changed.
+"""
+
+import dagster as dg
+
+from wordcloud_pipeline import files, metadata
+from wordcloud_pipeline.assets.raw_reviews import raw_reviews
+from wordcloud_pipeline.concurrency import writer_pool
+from wordcloud_pipeline.resources.settings import TitleProcessing
+from wordcloud_pipeline.resources.spark_launcher import SparkJob, SparkJobLauncher
+from wordcloud_pipeline.resources.storage import PipelineStorage
+from wordcloud_pipeline.sample_data import write_sample
+
+DEMO_SAMPLE_ROWS = 20_000
+
+
+@dg.asset(
+    deps=[raw_reviews],
+    group_name="wordcloud",
+    pool=writer_pool("ingested_reviews"),
+    code_version="1",  # bump when this asset computes differently: marks it and downstream stale
+    kinds={"spark", "delta"},
+)
+def ingested_reviews(
+    context: dg.AssetExecutionContext,
+    spark_jobs: SparkJobLauncher,
+    storage: PipelineStorage,
+    title_processing: TitleProcessing,
+) -> dg.MaterializeResult:
+    """The category's reviews by year and source file; only new or changed files are read."""
+    reviews = storage.reviews_location()
+    if storage.uses_default_reviews() and not files.has_files(reviews):
+        context.log.info(f"no reviews at {reviews}: writing a {DEMO_SAMPLE_ROWS:,}-review sample")
+        write_sample(files.local_path(reviews), DEMO_SAMPLE_ROWS)
+    output = storage.asset_location(context.asset_key)
+    files.check_writable(output)
+    job = SparkJob(
+        script="ingest_reviews",
+        args=["--input", reviews, "--output", output, "--category", title_processing.category],
+        name=context.asset_key.to_user_string(),
+    )
+    metrics = spark_jobs.run(context, job)
+    read = len(metrics["files_new"]) + len(metrics["files_changed"])
+    context.log.info(
+        f"{read} new or changed files read ({metrics['rows_read']:,} rows, "
+        f"{metrics['rows_kept']:,} kept), {len(metrics['files_removed'])} removed, "
+        f"{metrics['files_listed'] - read} unchanged; years changed: "
+        f"{', '.join(map(str, metrics['years_changed'])) or 'none'}"
+    )
+    return dg.MaterializeResult(
+        metadata=metadata.ingest_metadata(metrics),
+        # The table's version: a run that found nothing new leaves the years below fresh.
+        data_version=dg.DataVersion(f"v{metrics['table_version']}"),
+    )
