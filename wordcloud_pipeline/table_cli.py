@@ -3,6 +3,7 @@
     wordcloud-tables history words_by_year
     wordcloud-tables restore words_by_year --version 3              # the whole table as of version 3
     wordcloud-tables restore words_by_year --version 3 --year 2004  # only 2004, other years untouched
+    wordcloud-tables history ingested_reviews                       # which files each ingest read
 
 Every run that replaced years is one version (``WRITE`` with its ``year IN (...)`` predicate); a restore is
 itself a new version, so it can be undone the same way. The table is found where the assets write it:
@@ -24,7 +25,11 @@ from deltalake import write_deltalake
 from wordcloud_pipeline import tables
 from wordcloud_pipeline.resources.storage import PipelineStorage
 
-TABLE_ASSETS = ("preprocessed_titles", "words_by_year")
+TABLE_ASSETS = ("ingested_reviews", "preprocessed_titles", "words_by_year")
+# Its file records (which version of each source file it holds) live beside the years: restoring one
+# year would leave them claiming rows the year no longer has. The whole table restores consistently
+# (the next ingest then re-reads the files that changed since that version).
+WHOLE_TABLE_ONLY = ("ingested_reviews",)
 
 
 def history(uri: str) -> list[dict]:
@@ -85,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     back.add_argument("--year", type=int, help="restore only this year")
     args = parser.parse_args(argv)
 
+    if args.command == "restore" and args.year is not None and args.asset in WHOLE_TABLE_ONLY:
+        parser.error(f"{args.asset} is restored as a whole: drop --year")
     uri = PipelineStorage(storage_uri=args.storage).asset_location(dg.AssetKey(args.asset))
     if args.command == "history":
         for line in history(uri):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pyarrow as pa
+import pytest
 from deltalake import write_deltalake
 
 from wordcloud_pipeline import table_cli, tables
@@ -55,3 +56,20 @@ def test_restore_the_whole_table(tmp_path):
     write_deltalake(uri, counts({2003: ["sun"]}), mode="overwrite", predicate="year = 2003")
     assert table_cli.restore(uri, 0) == 2
     assert [r["word"] for r in tables.read_years(uri, [2003]).to_pylist()] == ["moon"]
+
+
+def test_the_reviews_table_is_only_restored_whole(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        table_cli.main(
+            [
+                "--storage",
+                str(tmp_path),
+                "restore",
+                "ingested_reviews",
+                "--version",
+                "0",
+                "--year",
+                "2004",
+            ]
+        )
+    assert "restored as a whole: drop --year" in capsys.readouterr().err
