@@ -59,7 +59,10 @@ with dg.DagsterInstance.get() as instance:
             event = entry.dagster_event
             if event is not None and event.event_type_value in ("STEP_START", "STEP_SUCCESS"):
                 steps.setdefault(event.step_key, []).append(entry.timestamp)
-        return {"wall": max(stamps) - min(stamps), "steps": {k: v[-1] - v[0] for k, v in steps.items()}}
+        years = tags.get("dagster/partition") or "{}-{}".format(
+            tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end"))
+        return {"wall": max(stamps) - min(stamps), "years": years,
+                "steps": {k: v[-1] - v[0] for k, v in steps.items()}}
     report = {"runs": []}
     if mode == "range":
         add_years(instance, range(first, last + 1))
@@ -169,13 +172,13 @@ def main() -> None:
         wall = statistics.median(wall_seconds(a[name]) for a in attempts)
         spark = statistics.median(spark_seconds(a[name]) for a in attempts)
         medians[name] = (wall, spark)
-        runs = len(attempts[0][name]["runs"])
+        runs = ", ".join(run["years"] for run in attempts[0][name]["runs"])
         steps = ", ".join(
             f"{step} {seconds:.1f} s"
             for run in attempts[0][name]["runs"]
             for step, seconds in run["steps"].items()
         )
-        print(f"{name}: {wall:.1f} s wall ({runs} run(s)), Spark steps {spark:.1f} s  [{steps}]")
+        print(f"{name}: {wall:.1f} s wall (runs: {runs}), Spark steps {spark:.1f} s  [{steps}]")
     full = medians["full range 1995-2015"]
     for name, target in (
         ("one year (2005) re-run", TARGET_ONE_YEAR),

@@ -90,6 +90,7 @@ def test_a_range_is_one_run_with_one_spark_job_per_asset(range_and_singles):
     _, _, instance, result = range_and_singles
     assert len(instance.get_runs()) == 1
     assert spark_jobs(instance, result.run_id) == [
+        "ingested_reviews",
         "preprocessed_titles[2003-2005]",
         "words_by_year[2003-2005]",
     ]
@@ -110,12 +111,13 @@ def test_re_running_part_of_a_range_replaces_those_years(range_and_singles, samp
 
 def test_the_sensors_request_runs_as_one_range(spark, sample_parquet, tmp_path):
     """New data for 2014 and 2015: the sensor's request, launched as the daemon would, runs both
-    years in one run with one Spark job per asset."""
+    years in one run with one Spark job per asset, and its ingest reads the new file alone."""
     reviews = tmp_path / "reviews"
     shutil.copytree(sample_parquet, reviews)
     resources = local_test_resources(reviews, tmp_path / "storage")
     defs = dg.Definitions(assets=ALL_ASSETS, sensors=[new_reviews_sensor], resources=resources)
     with dg.instance_for_test() as instance:
+        materialize(resources, instance, partition_key="2003")  # the reviews table exists
         context = dg.build_sensor_context(instance=instance, resources=resources, definitions=defs)
         cursor = new_reviews_sensor(context).cursor
         write_parquet_file(
@@ -131,10 +133,17 @@ def test_the_sensors_request_runs_as_one_range(spark, sample_parquet, tmp_path):
         (request,) = new_reviews_sensor(context).run_requests
         result = materialize(resources, instance, tags=dict(request.tags))
         assert spark_jobs(instance, result.run_id) == [
+            "ingested_reviews",
             "preprocessed_titles[2014-2015]",
             "words_by_year[2014-2015]",
         ]
-        assert instance.get_materialized_partitions(dg.AssetKey("word_clouds")) == {"2014", "2015"}
+        ingest = instance.get_latest_materialization_event(dg.AssetKey("ingested_reviews"))
+        ingested = ingest.asset_materialization.metadata
+        assert ingested["files_new"].value == "product_category=Books/part-new.parquet"
+        assert ingested["files_changed"].value == ingested["files_removed"].value == "none"
+        assert (ingested["rows_read"].value, ingested["years_changed"].value) == (2, "2014, 2015")
+        clouds = instance.get_materialized_partitions(dg.AssetKey("word_clouds"))
+        assert clouds == {"2003", "2014", "2015"}
         run = instance.get_run_by_id(result.run_id)
         assert run.tags["wordcloud/trigger"] == "new_reviews"
 

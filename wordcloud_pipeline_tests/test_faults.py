@@ -107,10 +107,13 @@ def test_a_corrupted_upstream_file_fails_naming_it_and_keeps_the_year(good_year)
     reviews, storage, instance, before = good_year
     victim = sorted(reviews.rglob("*.tsv.gz"))[0]
     victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
+    reviews_version = tables.open_table(str(storage / "ingested_reviews")).version()
     result = materialize(local_test_resources(reviews, storage), instance)
     assert not result.success
-    failure = failure_text(result, "preprocessed_titles")
+    # The changed file is read by the ingest, the only reader of raw files: it commits nothing.
+    failure = failure_text(result, "ingested_reviews")
     assert f"{victim.name} (java.io.EOFException: Unexpected end of input stream)" in failure
+    assert tables.open_table(str(storage / "ingested_reviews")).version() == reviews_version
     assert snapshot(storage) == before
 
 
@@ -122,11 +125,12 @@ def test_a_good_cloud_is_not_replaced_by_a_placeholder_when_counts_vanish(good_y
         "title_processing": TitleProcessing(category="NoSuchCategory"),
         "quality_gates": QualityGates(max_row_drop_fraction=1.0),
     }
-    result = materialize(emptied, instance, selection=YEARLY_ASSETS[:2])
+    spark_assets, clouds = YEARLY_ASSETS[:-1], YEARLY_ASSETS[-1:]
+    result = materialize(emptied, instance, selection=spark_assets)
     assert result.success
     assert tables.rows_per_year(str(storage / "words_by_year"), [YEAR]) == {YEAR: 0}
     # ... then the clouds are redrawn: the drawn cloud stays, and the check says why.
-    result = materialize(emptied, instance, selection=YEARLY_ASSETS[2:])
+    result = materialize(emptied, instance, selection=clouds)
     assert check_failures(instance, result.run_id) == ["good_clouds_kept"]
     assert snapshot(storage)["clouds"] == before["clouds"]
 

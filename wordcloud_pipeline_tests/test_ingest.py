@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -222,3 +223,20 @@ def test_names_with_spaces_and_quotes_round_trip(spark, three_files, tmp_path):
     metrics = ingest(spark, odd, table)
     assert metrics["files_removed"] == ["it's a file.tsv.gz"]
     assert titles_by_year(title_rows(spark, table)) == expected_titles(records[100:150])
+
+
+def test_titles_without_the_reviews_table_say_what_to_materialize(tmp_path, sample_tsv):
+    from wordcloud_pipeline.assets.titles import preprocessed_titles
+    from wordcloud_pipeline_tests.conftest import instance_with_years, local_test_resources
+
+    instance = instance_with_years()
+    result = dg.materialize(
+        [preprocessed_titles],
+        resources=local_test_resources(sample_tsv, tmp_path / "storage"),
+        instance=instance,
+        partition_key="2004",
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "materialize ingested_reviews first" in failure.step_failure_data.error.message

@@ -284,7 +284,13 @@ def test_launch_one_year_from_the_yearly_job_shows_its_cloud_and_check(
     page: Page, webserver: Webserver, artifacts: Path
 ) -> None:
     page.goto(f"{webserver.url}/asset-groups")
-    for name in ("raw_reviews", "preprocessed_titles", "words_by_year", "word_clouds"):
+    for name in (
+        "raw_reviews",
+        "ingested_reviews",
+        "preprocessed_titles",
+        "words_by_year",
+        "word_clouds",
+    ):
         expect(page.get_by_text(name, exact=True).first).to_be_visible()
     page.screenshot(path=artifacts / "asset-graph.png")
 
@@ -292,7 +298,7 @@ def test_launch_one_year_from_the_yearly_job_shows_its_cloud_and_check(
     page.goto(f"{webserver.url}/locations/{LOCATION}/jobs/yearly_job")
     page.get_by_role("button", name=re.compile(r"Materialize all")).click()
     dialog = page.get_by_role("dialog")
-    title = dialog.get_by_text("Launch runs to materialize 3 assets")
+    title = dialog.get_by_text("Launch runs to materialize 4 assets")
     expect(title).to_be_visible()
     # One year from the instance's years, so one run (not a backfill, which would need the daemon).
     dialog.get_by_text("Select a partition or create one").click()

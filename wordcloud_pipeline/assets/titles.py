@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from wordcloud_pipeline import files, metadata
+from wordcloud_pipeline import files, metadata, tables
 from wordcloud_pipeline.assets.ingest import ingested_reviews
 from wordcloud_pipeline.checks import data_quality
 from wordcloud_pipeline.concurrency import writer_pool
@@ -33,6 +33,11 @@ def preprocessed_titles(
     """Words of each year's book titles: cleaned, tokenized, stop words dropped, lemmatized."""
     # The reviews table: only this run's years are read from it.
     reviews = storage.upstream_location(context)
+    if tables.open_table(reviews) is None:
+        raise dg.Failure(
+            f"no reviews table at {reviews}: materialize ingested_reviews first (yearly_job runs it "
+            "before the years)"
+        )
     output = storage.asset_location(context.asset_key)
     files.check_writable(output)
     job = yearly_job(

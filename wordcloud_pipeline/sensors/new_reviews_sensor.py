@@ -197,8 +197,9 @@ def run_requests(years: Iterable[int], triggers: Sequence[str]) -> list[dg.RunRe
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
     description="Watches the raw reviews location (WORDCLOUD_REVIEWS_URI). Adds a year partition for "
-    "every year the review files hold, and runs preprocessed_titles, words_by_year and word_clouds "
-    "for exactly the years that new, changed or deleted files touch, one run per contiguous range. "
+    "every year the review files hold, and runs yearly_job (ingested_reviews, which reads only the new "
+    "or changed files, then preprocessed_titles, words_by_year and word_clouds) for exactly the years "
+    "that new, changed or deleted files touch, one run per contiguous range. "
     "The first tick only records the files already there. Years a queued or running run will write "
     "wait for a later tick.",
 )
@@ -223,8 +224,8 @@ def new_reviews_sensor(
     plan = plan_tick(listing, cursor, title_processing.category)
     for name, reason in plan.unreadable.items():
         context.log.warning(
-            f"skipped unreadable review file {name}: {reason}. Fix or remove it: the Spark job reads "
-            "every file under the location and would fail on it too"
+            f"skipped unreadable review file {name}: {reason}. Fix or remove it: the ingest reads "
+            "every new or changed file under the location and would fail on it too"
         )
     if plan.deferred:
         context.log.info(f"{plan.deferred} more new or changed files are left for the next tick")
