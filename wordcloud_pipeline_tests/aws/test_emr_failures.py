@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.emr.models import emr_backends
 
+from spark_scripts import year_gate
 from spark_scripts.job_contract import Commit, CountsMetrics, SparkJob, metrics_message
 from wordcloud_pipeline.resources.emr import EmrSparkLauncher, steps
 from wordcloud_pipeline_tests.aws.conftest import (
@@ -148,6 +149,24 @@ def test_other_failures_are_not_retried(sent, bucket, fleets):
     with StepPlayer([crash]), pytest.raises(dg.Failure, match="AnalysisException"):
         launch_in_asset(emr_test_launcher(), JOB)
     assert sent.count("AddJobFlowSteps") == 1
+
+
+def test_a_year_gate_refusal_on_emr_is_raised_as_the_scripts_own_error(sent, bucket, fleets):
+    """The script reports the refusal as a Pipes message before it fails the step; the launcher raises
+    the same ``YearCollapseError`` the local launcher lets through, so ``run_gated`` fails the check."""
+    refusal = year_gate.YearCollapseError(JOB.output, [year_gate.YearChange(2004, 10, 0)], 0.5)
+
+    def refuse(cluster_id, step):
+        report_through_pipes(list(step.args), year_gate.refusal_message(refusal))
+        fleets.fail_running_step(cluster_id, "Exception in thread main: YearCollapseError")
+
+    with (
+        StepPlayer([refuse]),
+        pytest.raises(year_gate.YearCollapseError, match=r"2004: 10 rows -> 0") as raised,
+    ):
+        launch_in_asset(emr_test_launcher(), JOB)
+    assert raised.value.collapsed == refusal.collapsed
+    assert sent.count("AddJobFlowSteps") == 1  # a refusal is not retried
 
 
 def test_no_wait_for_stderr_after_the_cluster_itself_failed(sent, bucket):

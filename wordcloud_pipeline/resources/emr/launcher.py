@@ -15,7 +15,9 @@ the run's steps, so it opens the Pipes session itself on the existing cluster.
 A failed step raises a ``dagster.Failure`` carrying the tail of the step's stderr; a step that failed
 because instances were lost (a spot interruption) is retried once, in a new Pipes session, after the spot
 fleets refilled or were moved to on-demand. An interrupted run cancels its step and ends a run-owned cluster
-at once (the run-end sensor and EMR's idle timeout are the backstops).
+at once (the run-end sensor and EMR's idle timeout are the backstops); closing its Pipes session afterwards
+still waits, as dagster does for every session, up to 10 s for late messages and 60 s for step logs that
+never came.
 """
 
 from __future__ import annotations
