@@ -10,15 +10,14 @@ take the top N words of a year without a JVM. The sum of a year's counts equals 
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
-from typing import Any
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from spark_scripts import delta_table, job_cli, year_gate
+from spark_scripts.job_contract import CountsMetrics, SparkJob, YearCounts
 from spark_scripts.reviews import ReviewDataError
 
 TOP_WORDS_IN_METRICS = 10
@@ -35,14 +34,22 @@ def rank_words(counts: DataFrame) -> DataFrame:
     return counts.withColumn("rank", F.row_number().over(by_frequency))
 
 
+def _quiet(_: str) -> None:
+    return None
+
+
 def count(
     spark: SparkSession,
     input_uri: str,
     output_uri: str,
     years: Sequence[int],
     max_drop_fraction: float = year_gate.DEFAULT_MAX_DROP_FRACTION,
-):
-    """Counts the requested years of ``input_uri`` into ``output_uri``; returns the metrics."""
+    progress: job_cli.Progress = _quiet,
+) -> CountsMetrics:
+    """Counts the requested years of ``input_uri`` into ``output_uri``; returns the metrics.
+
+    ``progress`` gets one line per stage as it finishes, with its row counts.
+    """
     if not delta_table.is_table(spark, input_uri):
         raise ReviewDataError(
             f"no preprocessed titles under {input_uri}: materialize preprocessed_titles first"
@@ -56,6 +63,10 @@ def count(
             .agg(F.sum("count").alias("tokens"), F.count("*").alias("distinct_words"))
             .collect()
         )
+        progress(
+            f"counted {sum(int(r['tokens']) for r in summary):,} words of {len(summary)} year(s) "
+            f"into {sum(int(r['distinct_words']) for r in summary):,} (year, word) rows"
+        )
         commit = job_cli.commit_years(
             # The ranking window already put each year in one task: one file per year, by rank.
             ranked.sortWithinPartitions("year", "rank"),
@@ -68,38 +79,40 @@ def count(
     finally:
         ranked.unpersist()
 
-    per_year: dict[str, Any] = {
-        str(year): {"tokens": 0, "distinct_words": 0, "top_words": []} for year in years
-    }
-    for row in summary:
-        per_year[str(row["year"])].update(
-            tokens=row["tokens"], distinct_words=row["distinct_words"]
-        )
+    top_by_year: dict[str, list[tuple[str, int]]] = {str(year): [] for year in years}
     for row in sorted(top, key=lambda r: (r["year"], r["rank"])):
-        per_year[str(row["year"])]["top_words"].append([row["word"], row["count"]])
-    return {
-        "input": input_uri,
-        "output": output_uri,
-        "years": list(years),
-        "tokens": sum(y["tokens"] for y in per_year.values()),
-        "distinct_words": sum(y["distinct_words"] for y in per_year.values()),
-        "by_year": per_year,
-        **commit,
-    }
+        top_by_year[str(row["year"])].append((row["word"], int(row["count"])))
+    per_year = {str(year): YearCounts(top_words=top_by_year[str(year)]) for year in years}
+    for row in summary:
+        year = str(row["year"])
+        per_year[year] = YearCounts(
+            int(row["tokens"]), int(row["distinct_words"]), top_by_year.get(year, [])
+        )
+    for year, counts in per_year.items():
+        top = ", ".join(word for word, _ in counts.top_words[:3])
+        progress(
+            f"wrote {counts.distinct_words:,} words for {year} "
+            f"({counts.tokens:,} occurrences{'; top: ' + top if top else ''})"
+        )
+    progress(f"committed version {commit.table_version} of {output_uri}")
+    return CountsMetrics(
+        input=input_uri,
+        output=output_uri,
+        years=list(years),
+        tokens=sum(y.tokens for y in per_year.values()),
+        distinct_words=sum(y.distinct_words for y in per_year.values()),
+        by_year=per_year,
+        commit=commit,
+    )
 
 
-def parser() -> argparse.ArgumentParser:
-    p = job_cli.base_parser(__doc__.splitlines()[0])
-    p.prog = "count_words"
-    return p
+def run(spark: SparkSession, job: SparkJob, progress: job_cli.Progress = _quiet) -> CountsMetrics:
+    return count(spark, job.input, job.output, job.years, job.max_row_drop_fraction, progress)
 
 
-def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, Any]:
-    return count(spark, args.input, args.output, args.years, args.max_row_drop_fraction)
-
-
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    return job_cli.run_main(parser(), run, argv)
+def main(argv: Sequence[str] | None = None, pipes=None) -> CountsMetrics:
+    """The command line ``SparkJob.argv()`` renders; ``pipes``: see ``job_cli.run_main``."""
+    return job_cli.run_main("count_words", __doc__.splitlines()[0], run, argv, pipes)
 
 
 if __name__ == "__main__":

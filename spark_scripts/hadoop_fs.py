@@ -80,16 +80,6 @@ def read_first_line(spark: SparkSession, uri: str) -> str | None:
         reader.close()
 
 
-def write_text(spark: SparkSession, uri: str, text: str) -> None:
-    """Writes (replaces) a small text file, such as a job's metrics."""
-    fs, path = fs_and_path(spark, uri)
-    out = fs.create(path, True)
-    try:
-        out.write(bytearray(text.encode("utf-8")))
-    finally:
-        out.close()
-
-
 def delete(spark: SparkSession, uri: str) -> bool:
     """Deletes a file or folder recursively; False when there was nothing to delete."""
     fs, path = fs_and_path(spark, uri)

@@ -23,8 +23,6 @@ need recomputing downstream.
 
 from __future__ import annotations
 
-import argparse
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,8 +34,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from spark_scripts import delta_table, hadoop_fs, job_cli
+from spark_scripts.job_contract import DROP_REASONS, IngestMetrics, SparkJob
 from spark_scripts.reviews import (
-    DROP_REASONS,
     ReviewDataError,
     read_reviews,
     review_files,
@@ -46,7 +44,6 @@ from spark_scripts.reviews import (
     with_drop_reason,
 )
 
-log = logging.getLogger(__name__)
 # Drop reasons the ingest can see: a year is not chosen here, every year is kept.
 INGEST_DROP_REASONS = tuple(r for r in DROP_REASONS if r != "other_year")
 # Output files per commit at most: each holds a contiguous range of source files (so replacing one
@@ -140,8 +137,21 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def ingest(spark: SparkSession, input_uri: str, output_uri: str, category: str) -> dict[str, Any]:
-    """Brings the table at ``output_uri`` in line with the review files under ``input_uri``."""
+def _quiet(_: str) -> None:
+    return None
+
+
+def ingest(
+    spark: SparkSession,
+    input_uri: str,
+    output_uri: str,
+    category: str,
+    progress: job_cli.Progress = _quiet,
+) -> IngestMetrics:
+    """Brings the table at ``output_uri`` in line with the review files under ``input_uri``.
+
+    ``progress`` gets one line per stage as it finishes, with its row counts.
+    """
     delta_table.check_writable_target(spark, output_uri)
     statuses = hadoop_fs.list_file_statuses(spark, input_uri)
     layout, names = review_files([name for name, _, _ in statuses], input_uri)
@@ -150,8 +160,8 @@ def ingest(spark: SparkSession, input_uri: str, output_uri: str, category: str) 
     new, changed, removed = plan(listing, records, category)
     to_read = sorted(new + changed)
     replaced = sorted(changed + removed)
-    log.info(
-        f"ingest: {len(listing)} review files under {input_uri}: {len(new)} new, {len(changed)} "
+    progress(
+        f"{len(listing)} review files under {input_uri}: {len(new)} new, {len(changed)} "
         f"changed, {len(removed)} removed, {len(listing) - len(to_read)} unchanged"
     )
     before_by_year: dict[int, int] = {}
@@ -172,7 +182,10 @@ def ingest(spark: SparkSession, input_uri: str, output_uri: str, category: str) 
         "rows_dropped": {reason: 0 for reason in INGEST_DROP_REASONS},
     }
     if not to_read and not removed:
-        return {**metrics, **_years_summary({}, {}), "table_version": _version(spark, output_uri)}
+        progress("nothing new: the table keeps its version")
+        return IngestMetrics(
+            **metrics, **_years_summary({}, {}), table_version=_version(spark, output_uri)
+        )
 
     after_by_year: dict[int, int] = {}
     usable = None
@@ -187,6 +200,12 @@ def ingest(spark: SparkSession, input_uri: str, output_uri: str, category: str) 
                 for reason, n in by_file[name]["dropped"].items():
                     metrics["rows_dropped"][reason] += n
             metrics["rows_kept"] = sum(after_by_year.values())
+            dropped = ", ".join(f"{r}: {n:,}" for r, n in metrics["rows_dropped"].items() if n)
+            progress(
+                f"read {metrics['rows_read']:,} rows from {len(to_read)} {layout} file(s); kept "
+                f"{metrics['rows_kept']:,} of {category}"
+                + (f"; dropped {dropped}" if dropped else "")
+            )
             titles = usable.where(F.col("drop_reason").isNull()).select(
                 "year", "source_file", "product_title", "reviews"
             )
@@ -204,8 +223,10 @@ def ingest(spark: SparkSession, input_uri: str, output_uri: str, category: str) 
     finally:
         if usable is not None:
             usable.unpersist()
-    log.info(f"ingest: committed version {version} of {output_uri}")
-    return {**metrics, **_years_summary(before_by_year, after_by_year), "table_version": version}
+    progress(f"committed version {version} of {output_uri}")
+    return IngestMetrics(
+        **metrics, **_years_summary(before_by_year, after_by_year), table_version=version
+    )
 
 
 def _read_files(
@@ -313,19 +334,13 @@ def _years_summary(before: Mapping[int, int], after: Mapping[int, int]) -> dict[
     }
 
 
-def parser() -> argparse.ArgumentParser:
-    p = job_cli.base_parser(__doc__.splitlines()[0], years=False)
-    p.prog = "ingest_reviews"
-    p.add_argument("--category", default="Books", help="product_category to keep")
-    return p
+def run(spark: SparkSession, job: SparkJob, progress: job_cli.Progress = _quiet) -> IngestMetrics:
+    return ingest(spark, job.input, job.output, job.options.category, progress)
 
 
-def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, Any]:
-    return ingest(spark, args.input, args.output, args.category)
-
-
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    return job_cli.run_main(parser(), run, argv)
+def main(argv: Sequence[str] | None = None, pipes=None) -> IngestMetrics:
+    """The command line ``SparkJob.argv()`` renders; ``pipes``: see ``job_cli.run_main``."""
+    return job_cli.run_main("ingest_reviews", __doc__.splitlines()[0], run, argv, pipes)
 
 
 if __name__ == "__main__":

@@ -1,77 +1,35 @@
-"""What every script's command line shares: year lists, the gated commit of years, and reporting metrics."""
+"""What every script's entry point shares: the typed job from argv, the gated commit of years, and
+reporting progress and metrics, through Dagster Pipes when a launcher opened a session.
+
+A script is launched in one of three ways, and reports the same lines in each:
+- by ``LocalSparkLauncher``, in-process: the session's params come as a mapping (``PipesMappingParamsLoader``);
+  context and messages are local temp files (``PipesDefaultContextLoader`` / ``PipesDefaultMessageWriter``);
+- by ``EmrSparkLauncher``, as an EMR step: the params come as the ``--dagster-pipes-context`` /
+  ``--dagster-pipes-messages`` arguments of the step; context and messages are S3 objects
+  (``PipesS3ContextLoader`` / ``PipesS3MessageWriter``, boto3 on the node);
+- by hand (``spark-submit spark_scripts/count_words.py --input ...``): no Pipes; progress and a
+  ``METRICS {json}`` line go to stdout.
+Progress lines go to stdout in every case, so an EMR step's stdout log reads the same as the run's log.
+"""
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
-from spark_scripts import delta_table, hadoop_fs, year_gate
+from spark_scripts import delta_table, job_contract, year_gate
+from spark_scripts.job_contract import Commit, Metrics, SparkJob, format_years, parse_years
 
+__all__ = ["commit_years", "format_years", "parse_years", "pipes_params", "report", "run_main"]
 
-def parse_years(text: str) -> list[int]:
-    """'2001,2003' or '1995-2015' (inclusive) or a mix: '1995-1997,2001'."""
-    years: set[int] = set()
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if "-" in part:
-            first, last = (int(p) for p in part.split("-", 1))
-            if last < first:
-                raise argparse.ArgumentTypeError(f"year range {part!r} ends before it starts")
-            years.update(range(first, last + 1))
-        else:
-            years.add(int(part))
-    if not years:
-        raise argparse.ArgumentTypeError("--years needs at least one year")
-    return sorted(years)
-
-
-def format_years(years: Sequence[int]) -> str:
-    """The shortest ``parse_years`` text for ``years``: contiguous runs as ranges."""
-    runs: list[str] = []
-    ordered = sorted(set(years))
-    start = prev = ordered[0]
-    for year in [*ordered[1:], None]:
-        if year is not None and year == prev + 1:
-            prev = year
-            continue
-        runs.append(str(start) if start == prev else f"{start}-{prev}")
-        if year is not None:
-            start = prev = year
-    return ",".join(runs)
-
-
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not a fraction between 0 and 1")
-    return value
-
-
-def base_parser(description: str, years: bool = True) -> argparse.ArgumentParser:
-    """``--input``, ``--output``, ``--metrics-out``, and for the yearly scripts ``--years`` and the
-    year gate's ``--max-row-drop-fraction``."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--input", required=True, help="folder or s3:// prefix to read")
-    parser.add_argument("--output", required=True, help="folder or s3:// prefix to write")
-    parser.add_argument("--metrics-out", help="where to write the job's metrics as JSON")
-    if not years:
-        return parser
-    parser.add_argument("--years", required=True, type=parse_years, help="e.g. 1995-2015 or 2003")
-    parser.add_argument(
-        "--max-row-drop-fraction",
-        type=_fraction,
-        default=year_gate.DEFAULT_MAX_DROP_FRACTION,
-        help="refuse to replace a year that would lose more than this share of its rows "
-        "(0..1; 1 allows any change)",
-    )
-    return parser
+Progress = Callable[[str], None]
+PIPES_CONTEXT = "DAGSTER_PIPES_CONTEXT"
+PIPES_MESSAGES = "DAGSTER_PIPES_MESSAGES"
 
 
 def commit_years(
@@ -80,7 +38,7 @@ def commit_years(
     years: Sequence[int],
     new_rows: Mapping[int, int],
     max_drop_fraction: float,
-) -> dict[str, Any]:
+) -> Commit:
     """Gate, then replace ``years`` of the Delta table at ``output`` by ``frame`` in one commit.
 
     ``new_rows`` is each year's row count in ``frame`` (the scripts compute it anyway for their
@@ -92,24 +50,110 @@ def commit_years(
     before = delta_table.rows_per_year(spark, output, years)
     year_gate.check_years(output, before, new_rows, years, max_drop_fraction)
     version = delta_table.replace_years(frame, output, years)
-    return delta_table.summary(version, before, {y: new_rows.get(y, 0) for y in years})
+    return Commit(**delta_table.summary(version, before, {y: new_rows.get(y, 0) for y in years}))
+
+
+def pipes_params(argv: Sequence[str]) -> dict[str, str] | None:
+    """The Pipes bootstrap params a launcher put on the command line, or None (no Pipes session).
+
+    dagster-pipes is imported only then: a run by hand needs nothing of Dagster installed.
+    """
+    if not any(arg.startswith("--dagster-pipes-") for arg in argv):
+        return None
+    from dagster_pipes import DAGSTER_PIPES_CLI_PARSER
+
+    known, _ = DAGSTER_PIPES_CLI_PARSER.parse_known_args(list(argv))
+    if not known.dagster_pipes_context or not known.dagster_pipes_messages:
+        return None
+    return {
+        PIPES_CONTEXT: known.dagster_pipes_context,
+        PIPES_MESSAGES: known.dagster_pipes_messages,
+    }
+
+
+class _Reporter:
+    """Progress and metrics to stdout, and to a Pipes session when there is one."""
+
+    def __init__(self, script: str, pipes: Any = None):
+        self.script = script
+        self.pipes = pipes
+
+    def log(self, message: str) -> None:
+        sys.stdout.write(f"[{self.script}] {message}\n")
+        sys.stdout.flush()
+        if self.pipes is not None:
+            self.pipes.log.info(message)
+
+    def metrics(self, metrics: Metrics) -> None:
+        payload = job_contract.metrics_message(metrics)
+        if self.pipes is not None:
+            self.pipes.report_custom_message(payload)
+        sys.stdout.write(f"METRICS {json.dumps(metrics.to_dict(), sort_keys=True)}\n")
+
+    def refused(self, error: year_gate.YearCollapseError) -> None:
+        if self.pipes is not None:
+            self.pipes.report_custom_message(year_gate.refusal_message(error))
+
+
+@contextmanager
+def report(script: str, params: Mapping[str, str] | None) -> Iterator[_Reporter]:
+    """A reporter for one run of ``script``; with ``params``, inside a Pipes session that closes (and
+    flushes its messages) when the run ends, reporting the run's exception if it raised.
+
+    The Pipes context is built directly rather than by ``open_dagster_pipes()``: that one keeps a
+    process-wide singleton and returns it, closed, to the second script a local run calls in the same
+    process. The loader and writer follow the params' shape: an S3 location (``bucket``) as written by
+    dagster-aws's ``PipesS3ContextInjector`` / ``PipesS3MessageReader``, else local files.
+    """
+    if params is None:
+        yield _Reporter(script)
+        return
+    from dagster_pipes import (
+        PipesContext,
+        PipesDefaultContextLoader,
+        PipesDefaultMessageWriter,
+        PipesMappingParamsLoader,
+        PipesS3ContextLoader,
+        PipesS3MessageWriter,
+        decode_param,
+    )
+
+    loader = PipesMappingParamsLoader(params)
+    if "bucket" in decode_param(params[PIPES_CONTEXT]):
+        import boto3  # only EMR steps need it: the bootstrap installs it on the nodes
+
+        s3 = boto3.client("s3")
+        # Messages are uploaded in chunks: a short interval lets stage logs arrive while the step runs.
+        context_loader, writer = PipesS3ContextLoader(s3), PipesS3MessageWriter(s3, interval=5)
+    else:
+        context_loader, writer = PipesDefaultContextLoader(), PipesDefaultMessageWriter()
+    with PipesContext(loader, context_loader, writer) as pipes:
+        reporter = _Reporter(script, pipes)
+        try:
+            yield reporter
+        except year_gate.YearCollapseError as error:
+            reporter.refused(error)
+            raise
 
 
 def run_main(
-    parser: argparse.ArgumentParser,
-    run: Callable[[SparkSession, argparse.Namespace], dict[str, Any]],
+    script: str,
+    description: str,
+    run: Callable[[SparkSession, SparkJob, Progress], Metrics],
     argv: Sequence[str] | None,
-) -> dict[str, Any]:
-    """Parses ``argv``, runs the job on the active (or a new) session and reports its metrics.
+    pipes: Mapping[str, str] | None = None,
+) -> Metrics:
+    """Parses ``argv`` into the typed job, runs it on the active (or a new) session and reports.
 
-    Metrics go to ``--metrics-out`` (any Hadoop path, s3:// on EMR) and to stdout as one JSON line, which
-    is what an EMR step's stdout log shows.
+    ``pipes``: the session's bootstrap params when the caller has them as a mapping (the local
+    launcher); otherwise they are looked for among ``argv`` (an EMR step's ``--dagster-pipes-*``).
     """
-    options = parser.parse_args(argv)
-    spark = SparkSession.builder.appName(parser.prog).getOrCreate()
-    metrics = run(spark, options)
-    text = json.dumps(metrics, sort_keys=True)
-    if options.metrics_out:
-        hadoop_fs.write_text(spark, options.metrics_out, text)
-    sys.stdout.write(f"METRICS {text}\n")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    job = SparkJob.from_argv(script, argv, description)
+    params = pipes if pipes is not None else pipes_params(argv)
+    with report(script, params) as reporter:
+        spark = SparkSession.builder.appName(script).getOrCreate()
+        reporter.log(f"{job.name}: reading {job.input}, writing {job.output}")
+        metrics = run(spark, job, reporter.log)
+        reporter.metrics(metrics)
     return metrics

@@ -9,10 +9,8 @@ original template did; ``reviews`` counts it once per review, weighting titles b
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from py4j.protocol import Py4JJavaError
 from pyspark import StorageLevel
@@ -20,8 +18,16 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spark_scripts import delta_table, ingest_reviews, job_cli, text, year_gate
-from spark_scripts.reviews import (
+from spark_scripts.job_contract import (
+    BACKENDS,
+    COUNTING_UNITS,
+    DEFAULT_BACKEND,
     DROP_REASONS,
+    Commit,
+    SparkJob,
+    TitlesMetrics,
+)
+from spark_scripts.reviews import (
     ReviewDataError,
     Reviews,
     read_reviews,
@@ -30,10 +36,7 @@ from spark_scripts.reviews import (
     year_column,
 )
 
-COUNTING_UNITS = ("titles", "reviews")
-BACKENDS = ("sparkml", "sparknlp")
-# The one default of every launcher (README, "Choosing the NLP backend": the benchmark behind it).
-DEFAULT_BACKEND = "sparkml"
+__all__ = ["BACKENDS", "COUNTING_UNITS", "DEFAULT_BACKEND", "DROP_REASONS", "main", "preprocess"]
 
 
 @dataclass(frozen=True)
@@ -87,12 +90,23 @@ def to_words(titles: DataFrame, options: PreprocessOptions) -> DataFrame:
     raise ValueError(f"backend must be one of {BACKENDS}, not {options.backend!r}")
 
 
-def preprocess(spark: SparkSession, input_uri: str, output_uri: str, options: PreprocessOptions):
+def _quiet(_: str) -> None:
+    return None
+
+
+def preprocess(
+    spark: SparkSession,
+    input_uri: str,
+    output_uri: str,
+    options: PreprocessOptions,
+    progress: job_cli.Progress = _quiet,
+) -> TitlesMetrics:
     """Reads, filters, tokenizes and writes the requested years; returns the metrics.
 
     ``input_uri`` is the reviews table ``ingest_reviews`` writes (only the years' partitions are read:
     the ingest already dropped unusable rows and counted them), or a folder of raw review files (read
-    whole, for a run by hand without the ingest).
+    whole, for a run by hand without the ingest). ``progress`` gets one line per stage as it finishes,
+    with its row counts.
     """
     if delta_table.is_table(spark, input_uri):
         layout, files_read = "table", 0
@@ -117,11 +131,26 @@ def preprocess(spark: SparkSession, input_uri: str, output_uri: str, options: Pr
                 f"the review files under {input_uri} hold no rows"
                 + (f" of category {options.category!r}" if reviews.layout == "parquet" else "")
             )
+        kept = by_reason.get(None, 0)
+        source = (
+            f"the reviews table's {len(options.years)} year partition(s)"
+            if reviews is None
+            else f"{files_read:,} {layout} file(s)"
+        )
+        progress(
+            f"read {rows_read:,} rows from {source}; kept {kept:,}, dropped {rows_read - kept:,}"
+            + "".join(f", {r}: {by_reason[r]:,}" for r in DROP_REASONS if by_reason.get(r))
+        )
         titles = titles_to_count(usable, options.counting)
         words = to_words(titles, options).select("year", "word")
         words = words.persist(StorageLevel.MEMORY_AND_DISK)
         # Counted before the commit: the year gate compares them with the committed rows.
         per_year = _tokens_per_year(words, options.years)
+        progress(
+            f"tokenized ({options.backend}, counting {options.counting}): "
+            f"{sum(y['tokens'] for y in per_year.values()):,} words, "
+            + ", ".join(f"{y}: {c['tokens']:,}" for y, c in per_year.items())
+        )
         commit = job_cli.commit_years(
             words.repartition("year"),
             output_uri,
@@ -134,23 +163,31 @@ def preprocess(spark: SparkSession, input_uri: str, output_uri: str, options: Pr
         if words is not None:
             words.unpersist()
 
-    return {
-        "input": input_uri,
-        "output": output_uri,
-        "layout": layout,
-        "files_read": files_read,
-        "years": list(options.years),
-        "category": options.category,
-        "counting": options.counting,
-        "backend": options.backend,
-        "rows_read": rows_read,
-        "rows_kept": by_reason.get(None, 0),
-        "rows_dropped": {reason: by_reason.get(reason, 0) for reason in DROP_REASONS},
-        "tokens": sum(y["tokens"] for y in per_year.values()),
-        "tokens_by_year": {year: y["tokens"] for year, y in per_year.items()},
-        "distinct_words_by_year": {year: y["distinct_words"] for year, y in per_year.items()},
-        **commit,
-    }
+    _log_commit(progress, output_uri, commit, "words")
+    return TitlesMetrics(
+        input=input_uri,
+        output=output_uri,
+        layout=layout,
+        files_read=files_read,
+        years=list(options.years),
+        category=options.category,
+        counting=options.counting,
+        backend=options.backend,
+        rows_read=rows_read,
+        rows_kept=by_reason.get(None, 0),
+        rows_dropped={reason: by_reason.get(reason, 0) for reason in DROP_REASONS},
+        tokens=sum(y["tokens"] for y in per_year.values()),
+        tokens_by_year={year: y["tokens"] for year, y in per_year.items()},
+        distinct_words_by_year={year: y["distinct_words"] for year, y in per_year.items()},
+        commit=commit,
+    )
+
+
+def _log_commit(progress: job_cli.Progress, output: str, commit: Commit, unit: str) -> None:
+    for year, rows in commit.rows_after_by_year.items():
+        before = commit.rows_before_by_year.get(year, 0)
+        progress(f"wrote {rows:,} {unit} for {year} (was {before:,})")
+    progress(f"committed version {commit.table_version} of {output}")
 
 
 def _prune(reviews: Reviews, options: PreprocessOptions) -> DataFrame:
@@ -185,7 +222,7 @@ def _count_by_reason(spark: SparkSession, usable: DataFrame, reviews: Reviews | 
     return {row["drop_reason"]: row["rows"] for row in rows}
 
 
-def _tokens_per_year(words: DataFrame, years: Sequence[int]) -> dict[str, Any]:
+def _tokens_per_year(words: DataFrame, years: Sequence[int]) -> dict[str, dict[str, int]]:
     counts = {str(year): {"tokens": 0, "distinct_words": 0} for year in years}
     rows = (
         words.groupBy("year")
@@ -200,42 +237,29 @@ def _tokens_per_year(words: DataFrame, years: Sequence[int]) -> dict[str, Any]:
     return counts
 
 
-def parser() -> argparse.ArgumentParser:
-    p = job_cli.base_parser(__doc__.splitlines()[0])
-    p.prog = "preprocess_titles"
-    p.add_argument("--category", default="Books", help="product_category to keep")
-    p.add_argument("--counting", choices=COUNTING_UNITS, default="titles")
-    p.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND)
-    p.add_argument(
-        "--stopwords",
-        default=",".join(text.DEFAULT_DOMAIN_STOPWORDS),
-        help="domain stop words added to the English list, comma-separated",
+def run(spark: SparkSession, job: SparkJob, progress: job_cli.Progress = _quiet) -> TitlesMetrics:
+    options = job.options
+    return preprocess(
+        spark,
+        job.input,
+        job.output,
+        PreprocessOptions(
+            years=job.years,
+            category=options.category,
+            counting=options.counting,
+            backend=options.backend,
+            domain_stopwords=options.domain_stopwords,
+            min_token_length=options.min_token_length,
+            max_drop_fraction=job.max_row_drop_fraction,
+            lemma_dictionary=options.lemma_dictionary,
+        ),
+        progress,
     )
-    p.add_argument("--min-token-length", type=int, default=text.DEFAULT_MIN_TOKEN_LENGTH)
-    p.add_argument(
-        "--lemma-dictionary",
-        help="sparknlp backend: the lemma dictionary file (any Hadoop path; default: made from "
-        "lemminflect on this machine)",
-    )
-    return p
 
 
-def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, Any]:
-    options = PreprocessOptions(
-        years=args.years,
-        category=args.category,
-        counting=args.counting,
-        backend=args.backend,
-        domain_stopwords=tuple(w for w in args.stopwords.split(",") if w.strip()),
-        min_token_length=args.min_token_length,
-        max_drop_fraction=args.max_row_drop_fraction,
-        lemma_dictionary=args.lemma_dictionary,
-    )
-    return preprocess(spark, args.input, args.output, options)
-
-
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    return job_cli.run_main(parser(), run, argv)
+def main(argv: Sequence[str] | None = None, pipes=None) -> TitlesMetrics:
+    """The command line ``SparkJob.argv()`` renders; ``pipes``: see ``job_cli.run_main``."""
+    return job_cli.run_main("preprocess_titles", __doc__.splitlines()[0], run, argv, pipes)
 
 
 if __name__ == "__main__":

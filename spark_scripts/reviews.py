@@ -46,8 +46,6 @@ SOURCE_URI = "_source_uri"
 MAX_TITLE_CHARS = 1000
 BYTE_ORDER_MARK = "\ufeff"
 _EXCEPTION_LINE = re.compile(r"^[\w.$]+(Exception|Error): ")
-# Why a row is not counted, in the order they are checked (``with_drop_reason``).
-DROP_REASONS = ("malformed_row", "blank_title", "unparseable_date", "other_category", "other_year")
 TSV_SUFFIXES = (".tsv", ".tsv.gz", ".tsv.bz2")
 PARQUET_SUFFIXES = (".parquet",)
 

@@ -13,9 +13,8 @@ from collections.abc import Iterable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-# The original template's extra stop words, plus "novel" ("A Novel" is publisher boilerplate).
-DEFAULT_DOMAIN_STOPWORDS = ("book", "edition", "series", "serie", "volume", "vol", "guide", "novel")
-DEFAULT_MIN_TOKEN_LENGTH = 3
+# Defined with the job contract (the Dagster side reads them without importing pyspark).
+from spark_scripts.job_contract import DEFAULT_DOMAIN_STOPWORDS, DEFAULT_MIN_TOKEN_LENGTH  # noqa: F401
 
 # Anything that is not a letter separates words; letters include non-ASCII ones (é, ë, ñ).
 TOKEN_SEPARATOR = r"[^\p{L}]+"

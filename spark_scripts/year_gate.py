@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-# A year may lose at most this share of its rows in one run unless the run says otherwise.
-DEFAULT_MAX_DROP_FRACTION = 0.5
+from spark_scripts.job_contract import DEFAULT_MAX_DROP_FRACTION
+
+__all__ = ["DEFAULT_MAX_DROP_FRACTION", "YearChange", "YearCollapseError", "check_years"]
+# The Pipes custom message a script sends when the gate refuses its commit.
+REFUSAL_MESSAGE = "year_gate_refused"
 
 
 class YearCollapseError(RuntimeError):
@@ -55,3 +59,28 @@ def check_years(
     if collapsed:
         raise YearCollapseError(table, collapsed, max_drop_fraction)
     return changes
+
+
+def refusal_message(error: YearCollapseError) -> dict[str, Any]:
+    """The refusal as a JSON-able Pipes custom message, so a launcher that runs the script elsewhere
+    (an EMR step) raises the same ``YearCollapseError`` in the Dagster process."""
+    return {
+        REFUSAL_MESSAGE: {
+            "table": error.table,
+            "collapsed": [[c.year, c.before, c.after] for c in error.collapsed],
+            "max_drop_fraction": error.max_drop_fraction,
+        }
+    }
+
+
+def refusal_from_messages(payloads: Sequence[Any]) -> YearCollapseError | None:
+    """The ``YearCollapseError`` a script reported among a session's custom messages, or None."""
+    for payload in payloads:
+        if isinstance(payload, Mapping) and isinstance(payload.get(REFUSAL_MESSAGE), Mapping):
+            refused = payload[REFUSAL_MESSAGE]
+            return YearCollapseError(
+                refused["table"],
+                [YearChange(*change) for change in refused["collapsed"]],
+                refused["max_drop_fraction"],
+            )
+    return None

@@ -9,6 +9,8 @@ from typing import Any
 
 import dagster as dg
 
+from spark_scripts.job_contract import CountsMetrics, IngestMetrics, TitlesMetrics
+
 
 def data_version(*parts: Any) -> dg.DataVersion:
     """A data version from what a materialization produced: equal outputs, equal versions.
@@ -51,80 +53,80 @@ def _names(names: Sequence[str], shown: int = 20) -> str:
     return (", ".join(names[:shown]) + more) or "none"
 
 
-def ingest_metadata(metrics: Mapping[str, Any]) -> dict[str, Any]:
-    changed = [str(year) for year in metrics["years_changed"]]
+def ingest_metadata(metrics: IngestMetrics) -> dict[str, Any]:
+    changed = [str(year) for year in metrics.years_changed]
     return {
-        "files_listed": dg.MetadataValue.int(metrics["files_listed"]),
-        "files_read": dg.MetadataValue.int(
-            len(metrics["files_new"]) + len(metrics["files_changed"])
-        ),
-        "files_new": _names(metrics["files_new"]),
-        "files_changed": _names(metrics["files_changed"]),
-        "files_removed": _names(metrics["files_removed"]),
-        "rows_read": dg.MetadataValue.int(metrics["rows_read"]),
-        "rows_kept": dg.MetadataValue.int(metrics["rows_kept"]),
+        "files_listed": dg.MetadataValue.int(metrics.files_listed),
+        "files_read": dg.MetadataValue.int(metrics.files_read),
+        "files_new": _names(metrics.files_new),
+        "files_changed": _names(metrics.files_changed),
+        "files_removed": _names(metrics.files_removed),
+        "rows_read": dg.MetadataValue.int(metrics.rows_read),
+        "rows_kept": dg.MetadataValue.int(metrics.rows_kept),
         **{
             f"rows_dropped_{reason}": dg.MetadataValue.int(n)
-            for reason, n in metrics["rows_dropped"].items()
+            for reason, n in metrics.rows_dropped.items()
         },
         "years_changed": ", ".join(changed) or "none",
         "reviews_of_changed_files": dg.MetadataValue.md(
             per_year_table(
                 {
-                    "before": metrics["reviews_before_by_year"],
-                    "after": metrics["reviews_after_by_year"],
+                    "before": metrics.reviews_before_by_year,
+                    "after": metrics.reviews_after_by_year,
                 }
             )
         )
         if changed
         else "no change",
-        "category": metrics["category"],
-        "input_layout": metrics["layout"],
-        "table_version": dg.MetadataValue.int(metrics["table_version"]),
-        "path": dg.MetadataValue.path(metrics["output"]),
+        "category": metrics.category,
+        "input_layout": metrics.layout,
+        "table_version": dg.MetadataValue.int(metrics.table_version or 0),
+        "path": dg.MetadataValue.path(metrics.output),
     }
 
 
-def preprocess_metadata(metrics: Mapping[str, Any]) -> dict[str, Any]:
-    dropped = metrics["rows_dropped"]
+def preprocess_metadata(metrics: TitlesMetrics) -> dict[str, Any]:
     return {
-        "rows_read": dg.MetadataValue.int(metrics["rows_read"]),
-        "rows_kept": dg.MetadataValue.int(metrics["rows_kept"]),
-        **{f"rows_dropped_{reason}": dg.MetadataValue.int(n) for reason, n in dropped.items()},
-        "tokens": dg.MetadataValue.int(metrics["tokens"]),
+        "rows_read": dg.MetadataValue.int(metrics.rows_read),
+        "rows_kept": dg.MetadataValue.int(metrics.rows_kept),
+        **{
+            f"rows_dropped_{reason}": dg.MetadataValue.int(n)
+            for reason, n in metrics.rows_dropped.items()
+        },
+        "tokens": dg.MetadataValue.int(metrics.tokens),
         "per_year": dg.MetadataValue.md(
             per_year_table(
                 {
-                    "tokens": metrics["tokens_by_year"],
-                    "distinct words": metrics["distinct_words_by_year"],
+                    "tokens": metrics.tokens_by_year,
+                    "distinct words": metrics.distinct_words_by_year,
                 }
             )
         ),
-        "input_layout": metrics["layout"],
-        "files_read": dg.MetadataValue.int(metrics["files_read"]),
-        "counting": metrics["counting"],
-        "backend": metrics["backend"],
-        "path": dg.MetadataValue.path(metrics["output"]),
+        "input_layout": metrics.layout,
+        "files_read": dg.MetadataValue.int(metrics.files_read),
+        "counting": metrics.counting,
+        "backend": metrics.backend,
+        "path": dg.MetadataValue.path(metrics.output),
     }
 
 
-def counts_metadata(metrics: Mapping[str, Any]) -> dict[str, Any]:
-    by_year = metrics["by_year"]
+def counts_metadata(metrics: CountsMetrics) -> dict[str, Any]:
+    by_year = metrics.by_year
     return {
-        "tokens": dg.MetadataValue.int(metrics["tokens"]),
-        "distinct_words": dg.MetadataValue.int(metrics["distinct_words"]),
+        "tokens": dg.MetadataValue.int(metrics.tokens),
+        "distinct_words": dg.MetadataValue.int(metrics.distinct_words),
         "top_words": dg.MetadataValue.md(
-            top_words_table({year: y["top_words"] for year, y in by_year.items()})
+            top_words_table({year: y.top_words for year, y in by_year.items()})
         ),
         "per_year": dg.MetadataValue.md(
             per_year_table(
                 {
-                    "tokens": {year: y["tokens"] for year, y in by_year.items()},
-                    "distinct words": {year: y["distinct_words"] for year, y in by_year.items()},
+                    "tokens": {year: y.tokens for year, y in by_year.items()},
+                    "distinct words": {year: y.distinct_words for year, y in by_year.items()},
                 }
             )
         ),
-        "path": dg.MetadataValue.path(metrics["output"]),
+        "path": dg.MetadataValue.path(metrics.output),
     }
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from spark_scripts.job_cli import format_years, parse_years
+from spark_scripts.job_contract import format_years, parse_years
 from wordcloud_pipeline import files
 from wordcloud_pipeline.assets.ingest import DEMO_SAMPLE_ROWS
 from wordcloud_pipeline.instance_home import prepare_home

@@ -53,9 +53,9 @@ def test_a_byte_order_mark_does_not_turn_the_header_into_a_data_row(spark, tmp_p
         out.write("\t".join(REVIEW_COLUMNS) + "\n")
         out.write("\t".join(review("Wizard Dragons", "2001-05-06")) + "\n")
     metrics = run(spark, tmp_path / "in", tmp_path / "out")
-    assert metrics["rows_read"] == 1
-    assert metrics["rows_dropped"]["malformed_row"] == 0
-    assert metrics["tokens"] == 2
+    assert metrics.rows_read == 1
+    assert metrics.rows_dropped["malformed_row"] == 0
+    assert metrics.tokens == 2
 
 
 def test_a_title_longer_than_the_bound_is_malformed_not_a_flood_of_one_word(spark, tmp_path):
@@ -64,8 +64,8 @@ def test_a_title_longer_than_the_bound_is_malformed_not_a_flood_of_one_word(spar
     write_tsv(tmp_path / "in" / "r.tsv.gz", rows)
     metrics = run(spark, tmp_path / "in", tmp_path / "out")
     assert len(huge) > MAX_TITLE_CHARS
-    assert metrics["rows_dropped"]["malformed_row"] == 1
-    assert metrics["tokens"] == 2  # dragon, tale
+    assert metrics.rows_dropped["malformed_row"] == 1
+    assert metrics.tokens == 2  # dragon, tale
 
 
 def parquet_file(path: Path, years: pa.Array, titles: list[str]) -> None:
@@ -92,9 +92,9 @@ def test_a_string_year_column_keeps_every_row_accounted_for(spark, tmp_path):
     books = tmp_path / "in" / "product_category=Books"
     parquet_file(books / "s.parquet", pa.array(["2001", "2001", "abc"]), ["Wizard", "Moon", "Sun"])
     metrics = run(spark, tmp_path / "in", tmp_path / "out")
-    assert metrics["rows_read"] == 3
-    assert metrics["rows_kept"] == 2
-    assert metrics["rows_dropped"]["unparseable_date"] == 1
+    assert metrics.rows_read == 3
+    assert metrics.rows_kept == 2
+    assert metrics.rows_dropped["unparseable_date"] == 1
 
 
 def test_a_font_path_that_is_not_a_font_is_refused_naming_it(tmp_path):

@@ -20,9 +20,9 @@ YEARS = list(range(1995, 2016))
 
 
 def ingest(spark: SparkSession, reviews: Path, table: Path, category: str = "Books") -> dict:
-    return ingest_reviews.main(
-        ["--input", str(reviews), "--output", str(table), "--category", category]
-    )
+    """The script's metrics (the typed ``IngestMetrics``) as a dict."""
+    argv = ["--input", str(reviews), "--output", str(table), "--category", category]
+    return ingest_reviews.main(argv).to_dict()
 
 
 def title_rows(spark: SparkSession, table: Path) -> dict[tuple[int, str, str], int]:
@@ -168,8 +168,8 @@ def test_incremental_table_equals_full_ingest_and_preprocessing_agrees(
     from_raw = tmp_path / "from_raw"
     a = preprocess_titles.preprocess(spark, str(incremental), str(from_table), options)
     b = preprocess_titles.preprocess(spark, str(staged), str(from_raw), options)
-    assert a["layout"] == "table" and b["layout"] == "tsv"
-    assert a["tokens_by_year"] == b["tokens_by_year"] and a["tokens"] > 0
+    assert a.layout == "table" and b.layout == "tsv"
+    assert a.tokens_by_year == b.tokens_by_year and a.tokens > 0
 
     def words(uri):
         return sorted(

@@ -119,16 +119,16 @@ def test_bad_rows_are_dropped_and_counted_by_reason(spark, tmp_path):
     metrics = preprocess(
         spark, str(tmp_path / "in"), str(tmp_path / "out"), PreprocessOptions(years=[2001])
     )
-    assert metrics["rows_read"] == 8
-    assert metrics["rows_kept"] == 2
-    assert metrics["rows_dropped"] == {
+    assert metrics.rows_read == 8
+    assert metrics.rows_kept == 2
+    assert metrics.rows_dropped == {
         "malformed_row": 1,
         "blank_title": 1,
         "unparseable_date": 2,
         "other_category": 1,
         "other_year": 1,
     }
-    assert metrics["tokens"] == 2
+    assert metrics.tokens == 2
     words = spark.read.format("delta").load(str(tmp_path / "out")).collect()
     assert sorted((r["year"], r["word"]) for r in words) == [(2001, "dragon"), (2001, "wizard")]
 
@@ -145,22 +145,22 @@ def test_counting_reviews_weights_titles_by_popularity(spark, tmp_path):
     reviews = preprocess(
         spark, str(tmp_path / "in"), str(out), PreprocessOptions(years=[2001], counting="reviews")
     )
-    assert (titles["tokens"], reviews["tokens"]) == (2, 3)
+    assert (titles.tokens, reviews.tokens) == (2, 3)
 
 
 def test_parquet_year_column_is_used_and_other_categories_are_never_read(spark, sample_parquet):
     metrics = preprocess(
         spark, str(sample_parquet), str(sample_parquet.parent / "pq_out"), PreprocessOptions([2010])
     )
-    assert metrics["layout"] == "parquet"
+    assert metrics.layout == "parquet"
     # Category and year filters are pushed into the parquet scan, so nothing else is even read.
-    assert metrics["rows_dropped"]["other_category"] == 0
-    assert metrics["rows_dropped"]["other_year"] == 0
+    assert metrics.rows_dropped["other_category"] == 0
+    assert metrics.rows_dropped["other_year"] == 0
     # Reviews with a bad date have a null year: read and counted, not filtered away unseen.
-    assert metrics["rows_dropped"]["unparseable_date"] > 0
-    dropped = metrics["rows_dropped"]["blank_title"] + metrics["rows_dropped"]["unparseable_date"]
-    assert metrics["rows_read"] == metrics["rows_kept"] + dropped
-    assert metrics["tokens_by_year"]["2010"] > 0
+    assert metrics.rows_dropped["unparseable_date"] > 0
+    dropped = metrics.rows_dropped["blank_title"] + metrics.rows_dropped["unparseable_date"]
+    assert metrics.rows_read == metrics.rows_kept + dropped
+    assert metrics.tokens_by_year["2010"] > 0
 
 
 def test_a_year_that_lost_its_rows_is_kept_unless_the_run_allows_it(spark, tmp_path):
@@ -186,9 +186,9 @@ def test_a_year_that_lost_its_rows_is_kept_unless_the_run_allows_it(spark, tmp_p
         str(out),
         PreprocessOptions(years=[2001], max_drop_fraction=1.0),
     )
-    assert metrics["tokens_by_year"] == {"2001": 0}
-    assert metrics["rows_before_by_year"] == {"2001": 1}
-    assert metrics["table_version"] == 1
+    assert metrics.tokens_by_year == {"2001": 0}
+    assert metrics.commit.rows_before_by_year == {"2001": 1}
+    assert metrics.commit.table_version == 1
     assert tables.rows_per_year(str(out), [2001, 2002]) == {2001: 0, 2002: 1}
 
 

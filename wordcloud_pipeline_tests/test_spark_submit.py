@@ -1,4 +1,5 @@
-"""The scripts run under plain spark-submit, as EMR runs them: no Dagster, metrics to a JSON file."""
+"""The scripts run under plain spark-submit by hand: no Dagster, no Pipes session; stage lines and the
+metrics as a ``METRICS {json}`` line on stdout."""
 
 import json
 import os
@@ -21,16 +22,19 @@ def test_preprocess_then_count_with_spark_submit(sample_parquet, tmp_path):
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
 
     def submit(script: str, *args: str) -> dict:
-        metrics = tmp_path / f"{script}.json"
         command = [str(SPARK_SUBMIT), *spark_submit_options(), str(scripts / f"{script}.py")]
-        subprocess.run(
-            [*command, *args, "--metrics-out", str(metrics)],
+        done = subprocess.run(
+            [*command, *args],
             check=True,
             env=env,
             capture_output=True,
+            text=True,
             timeout=900,
         )
-        return json.loads(metrics.read_text())
+        lines = done.stdout.splitlines()
+        assert any(line.startswith(f"[{script}] committed version ") for line in lines), lines
+        (metrics,) = [line for line in lines if line.startswith("METRICS ")]
+        return json.loads(metrics.removeprefix("METRICS "))
 
     titles = submit(
         "preprocess_titles",
@@ -51,5 +55,5 @@ def test_preprocess_then_count_with_spark_submit(sample_parquet, tmp_path):
         2011: counts["by_year"]["2011"]["distinct_words"],
         2012: 0,
     }
-    assert counts["table_version"] == 0
+    assert counts["commit"]["table_version"] == 0
     assert len(counts["by_year"]["2011"]["top_words"]) == 10

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from spark_scripts.job_contract import CountsMetrics
 from wordcloud_pipeline import files, metadata
 from wordcloud_pipeline.assets.titles import preprocessed_titles
 from wordcloud_pipeline.automation import follows_upstream_years
@@ -36,14 +37,21 @@ def words_by_year(
     """How often each word appears in each year's titles, ranked."""
     titles, output = storage.upstream_location(context), storage.asset_location(context.asset_key)
     files.check_writable(output)
-    job = yearly_job(context, "count_words", titles, output, quality_gates.script_args())
+    job = yearly_job(
+        context,
+        "count_words",
+        titles,
+        output,
+        max_row_drop_fraction=quality_gates.max_row_drop_fraction,
+    )
     metrics = data_quality.run_gated(context, spark_jobs, job)
+    assert isinstance(metrics, CountsMetrics)
     backends = {metadata.titles_setting(context, y, "backend") for y in partition_years(context)}
     return dg.MaterializeResult(
         metadata={**metadata.counts_metadata(metrics), "backend": ", ".join(sorted(backends))},
-        data_version=metadata.data_version(metrics["by_year"]),
+        data_version=metadata.data_version(metrics.to_dict()["by_year"]),
         check_results=[
-            data_quality.years_not_collapsed_result(metrics),
+            data_quality.years_not_collapsed_result(metrics.commit),
             data_quality.counts_match_titles_result(titles, output, metrics),
         ],
     )

@@ -8,11 +8,12 @@ years below then read only their own partition. Its metadata names the years who
 
 import dagster as dg
 
+from spark_scripts.job_contract import IngestMetrics, IngestOptions, SparkJob
 from wordcloud_pipeline import files, metadata
 from wordcloud_pipeline.assets.raw_reviews import raw_reviews
 from wordcloud_pipeline.concurrency import writer_pool
 from wordcloud_pipeline.resources.settings import TitleProcessing
-from wordcloud_pipeline.resources.spark_launcher import SparkJob, SparkJobLauncher
+from wordcloud_pipeline.resources.spark_launcher import SparkJobLauncher
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline.sample_data import write_sample
 
@@ -41,19 +42,22 @@ def ingested_reviews(
     files.check_writable(output)
     job = SparkJob(
         script="ingest_reviews",
-        args=["--input", reviews, "--output", output, "--category", title_processing.category],
+        input=reviews,
+        output=output,
+        years=(),
+        options=IngestOptions(category=title_processing.category),
         name=context.asset_key.to_user_string(),
     )
     metrics = spark_jobs.run(context, job)
-    read = len(metrics["files_new"]) + len(metrics["files_changed"])
+    assert isinstance(metrics, IngestMetrics)
     context.log.info(
-        f"{read} new or changed files read ({metrics['rows_read']:,} rows, "
-        f"{metrics['rows_kept']:,} kept), {len(metrics['files_removed'])} removed, "
-        f"{metrics['files_listed'] - read} unchanged; years changed: "
-        f"{', '.join(map(str, metrics['years_changed'])) or 'none'}"
+        f"{metrics.files_read} new or changed files read ({metrics.rows_read:,} rows, "
+        f"{metrics.rows_kept:,} kept), {len(metrics.files_removed)} removed, "
+        f"{metrics.files_listed - metrics.files_read} unchanged; years changed: "
+        f"{', '.join(map(str, metrics.years_changed)) or 'none'}"
     )
     return dg.MaterializeResult(
         metadata=metadata.ingest_metadata(metrics),
         # The table's version: a run that found nothing new leaves the years below fresh.
-        data_version=dg.DataVersion(f"v{metrics['table_version']}"),
+        data_version=dg.DataVersion(f"v{metrics.table_version}"),
     )

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from spark_scripts.job_contract import TitlesMetrics
 from wordcloud_pipeline import files, metadata, tables
 from wordcloud_pipeline.assets.ingest import ingested_reviews
 from wordcloud_pipeline.checks import data_quality
@@ -45,21 +46,18 @@ def preprocessed_titles(
         "preprocess_titles",
         reviews,
         output,
-        [*title_processing.script_args(), *quality_gates.script_args()],
+        title_processing.options(),
+        quality_gates.max_row_drop_fraction,
     )
     metrics = data_quality.run_gated(context, spark_jobs, job)
-    dropped = {k: v for k, v in metrics["rows_dropped"].items() if v}
-    context.log.info(
-        f"read {metrics['rows_read']:,} rows, kept {metrics['rows_kept']:,}, dropped {dropped}, "
-        f"wrote {metrics['tokens']:,} words"
-    )
+    assert isinstance(metrics, TitlesMetrics)
     # One version for the run's years: the settings and each year's word figures (a range run
     # reports one materialization per year, all with this version).
     version = metadata.data_version(
-        title_processing.script_args(), metrics["tokens_by_year"], metrics["distinct_words_by_year"]
+        title_processing.script_args(), metrics.tokens_by_year, metrics.distinct_words_by_year
     )
     return dg.MaterializeResult(
         metadata=metadata.preprocess_metadata(metrics),
         data_version=version,
-        check_results=[data_quality.years_not_collapsed_result(metrics)],
+        check_results=[data_quality.years_not_collapsed_result(metrics.commit)],
     )

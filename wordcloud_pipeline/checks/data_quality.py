@@ -9,11 +9,9 @@ downstream assets of the run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import dagster as dg
 
+from spark_scripts.job_contract import Commit, CountsMetrics, Metrics
 from spark_scripts.year_gate import YearCollapseError
 from wordcloud_pipeline import tables
 from wordcloud_pipeline.metadata import per_year_table
@@ -54,8 +52,11 @@ CLOUDS_NOT_LOST_SPEC = dg.AssetCheckSpec(
 
 def run_gated(
     context: dg.AssetExecutionContext, spark_jobs: SparkJobLauncher, job: SparkJob
-) -> dict[str, Any]:
-    """Runs ``job``; a year-gate refusal becomes a failed check and a run failure naming the years."""
+) -> Metrics:
+    """Runs ``job``; a year-gate refusal becomes a failed check and a run failure naming the years.
+
+    The refusal is the script's ``YearCollapseError``: raised in this process by the local launcher,
+    and rebuilt from the script's Pipes message by the EMR launcher."""
     try:
         return spark_jobs.run(context, job)
     except YearCollapseError as refused:
@@ -81,18 +82,18 @@ def run_gated(
         ) from refused
 
 
-def years_not_collapsed_result(metrics: Mapping[str, Any]) -> dg.AssetCheckResult:
+def years_not_collapsed_result(commit: Commit) -> dg.AssetCheckResult:
     """The passed gate of a committed run, with each year's rows before and after."""
     return dg.AssetCheckResult(
         check_name=YEARS_NOT_COLLAPSED,
         passed=True,
         metadata={
-            "table_version": dg.MetadataValue.int(metrics["table_version"]),
+            "table_version": dg.MetadataValue.int(commit.table_version),
             "rows": dg.MetadataValue.md(
                 per_year_table(
                     {
-                        "rows before": metrics["rows_before_by_year"],
-                        "rows after": metrics["rows_after_by_year"],
+                        "rows before": commit.rows_before_by_year,
+                        "rows after": commit.rows_after_by_year,
                     }
                 )
             ),
@@ -101,12 +102,12 @@ def years_not_collapsed_result(metrics: Mapping[str, Any]) -> dg.AssetCheckResul
 
 
 def counts_match_titles_result(
-    titles_uri: str, counts_uri: str, metrics: Mapping[str, Any]
+    titles_uri: str, counts_uri: str, metrics: CountsMetrics
 ) -> dg.AssetCheckResult:
     """Compares, per year of the run, the words counted (at the version just committed) with the
     words preprocessed_titles holds."""
-    years = [int(y) for y in metrics["years"]]
-    counted = tables.count_sum_per_year(counts_uri, years, version=metrics["table_version"])
+    years = [int(y) for y in metrics.years]
+    counted = tables.count_sum_per_year(counts_uri, years, version=metrics.commit.table_version)
     titles = tables.rows_per_year(titles_uri, years)
     mismatched = {
         str(y): {"titles": titles[y], "counted": counted[y]}

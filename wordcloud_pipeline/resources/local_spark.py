@@ -13,8 +13,14 @@ from pydantic import Field, PrivateAttr, field_validator
 from pyspark.errors import PySparkRuntimeError
 
 from spark_scripts import spark_packages
+from spark_scripts.job_contract import Metrics
 from wordcloud_pipeline.resources.spark_conf_policy import check_spark_conf
-from wordcloud_pipeline.resources.spark_launcher import SparkJob, SparkJobLauncher
+from wordcloud_pipeline.resources.spark_launcher import (
+    SparkJob,
+    SparkJobLauncher,
+    command_line,
+    metrics_of_session,
+)
 
 DEFAULT_LOCAL_SPARK_CONF = {
     **spark_packages.packages_conf(spark_packages.DELTA),
@@ -39,7 +45,14 @@ def session_conf(spark_conf: dict[str, str], packages: Sequence[str] = ()) -> di
 
 
 class LocalSparkLauncher(SparkJobLauncher):
-    """Calls each script's main() with its CLI arguments on one Spark session per run process.
+    """Calls each script's main() with its CLI arguments on one Spark session per run process, inside a
+    Dagster Pipes session.
+
+    The Pipes session is the one ``PipesSubprocessClient`` would open (a temp-file context and a
+    temp-file message reader that tails the file in a thread), but the script runs in this process, with
+    the session's params handed over as a mapping instead of environment variables: a subprocess would
+    start a JVM per asset. So the script's stage logs reach the run's log while it runs, and its metrics
+    come back as the same Pipes message an EMR step sends.
 
     The session is started on first use (runs that need no Spark start no JVM) and shared by every asset of
     the run, which the in-process executor keeps in one process: one JVM per run, not per asset. It loads
@@ -92,11 +105,16 @@ class LocalSparkLauncher(SparkJobLauncher):
         self._session.sparkContext.setLogLevel(self.log_level)
         return self._session
 
-    def run(self, context: dg.AssetExecutionContext, job: SparkJob) -> dict[str, Any]:
-        context.log.info(f"{job.name}: running locally, equivalent to `{job.command_line()}`")
+    def run(self, context: dg.AssetExecutionContext, job: SparkJob) -> Metrics:
+        context.log.info(f"{job.name}: running locally, equivalent to `{command_line(job)}`")
         started = time.monotonic()
-        self.session(spark_packages.backend_packages(job.option("--backend")), context.log.info)
+        self.session(spark_packages.backend_packages(job.backend), context.log.info)
         script = importlib.import_module(f"spark_scripts.{job.script}")
-        metrics = script.main(list(job.args))
+        with dg.open_pipes_session(
+            context=context,
+            context_injector=dg.PipesTempFileContextInjector(),
+            message_reader=dg.PipesTempFileMessageReader(),
+        ) as session:
+            script.main(job.argv(), pipes=session.get_bootstrap_env_vars())
         context.log.info(f"{job.name}: finished in {time.monotonic() - started:.1f} s")
-        return metrics
+        return metrics_of_session(session, job)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import Field
 
-from spark_scripts.year_gate import DEFAULT_MAX_DROP_FRACTION
+from spark_scripts.job_contract import DEFAULT_MAX_DROP_FRACTION
 
 
 class QualityGates(dg.ConfigurableResource):
@@ -19,6 +19,3 @@ class QualityGates(dg.ConfigurableResource):
         "that would lose more fails and the table keeps its previous version. 1.0 allows any "
         "change (for example when switching counting from reviews to titles on purpose).",
     )
-
-    def script_args(self) -> list[str]:
-        return ["--max-row-drop-fraction", str(self.max_row_drop_fraction)]

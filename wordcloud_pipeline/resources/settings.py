@@ -7,8 +7,12 @@ from typing import Literal
 import dagster as dg
 from pydantic import Field, field_validator
 
-from spark_scripts.preprocess_titles import DEFAULT_BACKEND
-from spark_scripts.text import DEFAULT_DOMAIN_STOPWORDS, DEFAULT_MIN_TOKEN_LENGTH
+from spark_scripts.job_contract import (
+    DEFAULT_BACKEND,
+    DEFAULT_DOMAIN_STOPWORDS,
+    DEFAULT_MIN_TOKEN_LENGTH,
+    TitleOptions,
+)
 from wordcloud_pipeline import clouds
 
 
@@ -35,19 +39,19 @@ class TitleProcessing(dg.ConfigurableResource):
         default=DEFAULT_MIN_TOKEN_LENGTH, ge=1, description="shorter words are dropped, in letters"
     )
 
+    def options(self) -> TitleOptions:
+        """These settings as the options of a ``preprocess_titles`` job."""
+        return TitleOptions(
+            category=self.category,
+            counting=self.counting,
+            backend=self.backend,
+            domain_stopwords=tuple(self.domain_stopwords),
+            min_token_length=self.min_token_length,
+        )
+
     def script_args(self) -> list[str]:
-        return [
-            "--category",
-            self.category,
-            "--counting",
-            self.counting,
-            "--backend",
-            self.backend,
-            "--stopwords",
-            ",".join(self.domain_stopwords),
-            "--min-token-length",
-            str(self.min_token_length),
-        ]
+        """The options as the script's flags: what the assets' data versions are computed from."""
+        return self.options().to_argv()
 
 
 class CloudStyle(dg.ConfigurableResource):

@@ -1,50 +1,39 @@
 """The seam between assets and where Spark runs: a local session or an EMR step.
 
-Assets describe a job (which script of ``spark_scripts/``, which arguments) and get its metrics back; they
-never know which launcher runs it. Switching launchers is a swap of this resource.
+Assets describe a job (a typed ``SparkJob`` of ``spark_scripts/job_contract.py``: script, locations, years,
+options) and get its typed metrics back; they never know which launcher runs it. Switching launchers is a
+swap of this resource. Both launchers run the script under a Dagster Pipes session, so its stage logs reach
+the run's log while it runs and its metrics come back as a Pipes message.
 """
 
 from __future__ import annotations
 
 import shlex
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 
 from spark_scripts import spark_packages
-from spark_scripts.job_cli import format_years
+from spark_scripts.job_contract import Metrics, SparkJob, format_years, metrics_from_messages
+from spark_scripts.year_gate import refusal_from_messages
 from wordcloud_pipeline.partitions import partition_years
 
+__all__ = ["SparkJob", "SparkJobLauncher", "command_line", "metrics_of_session", "yearly_job"]
 
-@dataclass(frozen=True)
-class SparkJob:
-    """One run of a ``spark_scripts/<script>.py`` program with its command-line arguments."""
 
-    script: str
-    args: Sequence[str]
-    name: str
-
-    def option(self, flag: str) -> str | None:
-        """The value given to ``flag`` (``--backend``), or None."""
-        args = list(self.args)
-        return args[args.index(flag) + 1] if flag in args[:-1] else None
-
-    def command_line(self) -> str:
-        """The equivalent ``spark-submit`` command, logged so any run can be reproduced by hand."""
-        return shlex.join(
-            [
-                "spark-submit",
-                *spark_packages.submit_args(
-                    spark_packages.DELTA,
-                    *spark_packages.backend_packages(self.option("--backend")),
-                ),
-                f"spark_scripts/{self.script}.py",
-                *self.args,
-            ]
-        )
+def command_line(job: SparkJob) -> str:
+    """The equivalent ``spark-submit`` command, logged so any run can be reproduced by hand."""
+    return shlex.join(
+        [
+            "spark-submit",
+            *spark_packages.submit_args(
+                spark_packages.DELTA, *spark_packages.backend_packages(job.backend)
+            ),
+            f"spark_scripts/{job.script}.py",
+            *job.argv(),
+        ]
+    )
 
 
 def yearly_job(
@@ -52,19 +41,44 @@ def yearly_job(
     script: str,
     input_uri: str,
     output_uri: str,
-    extra_args: Sequence[str] = (),
+    options: Any = None,
+    max_row_drop_fraction: float | None = None,
 ) -> SparkJob:
-    """The job that (re)computes this run's years of the asset: every script takes these three flags."""
-    years = format_years(partition_years(context))
+    """The job that (re)computes this run's years of the asset, named after the asset and years."""
+    years = partition_years(context)
+    gate = {} if max_row_drop_fraction is None else {"max_row_drop_fraction": max_row_drop_fraction}
     return SparkJob(
         script=script,
-        args=["--input", input_uri, "--output", output_uri, "--years", years, *extra_args],
-        name=f"{context.asset_key.to_user_string()}[{years}]",
+        input=input_uri,
+        output=output_uri,
+        years=tuple(years),
+        options=options,
+        name=f"{context.asset_key.to_user_string()}[{format_years(years)}]",
+        **gate,
     )
+
+
+def metrics_of_session(session: dg.PipesSession, job: SparkJob) -> Metrics:
+    """The typed metrics ``job``'s script reported in ``session``.
+
+    A refusal of the year gate reported instead is raised as the script's own ``YearCollapseError``, so
+    ``data_quality.run_gated`` handles it the same whichever launcher ran the script.
+    """
+    messages = session.get_custom_messages()
+    refused = refusal_from_messages(messages)
+    if refused is not None:
+        raise refused
+    metrics = metrics_from_messages(job.script, messages)
+    if metrics is None:
+        raise dg.Failure(
+            f"{job.name}: the script ended without reporting its metrics through Dagster Pipes "
+            "(see the step's stdout and stderr)"
+        )
+    return metrics
 
 
 class SparkJobLauncher(dg.ConfigurableResource, ABC):
     """Runs a ``SparkJob`` to completion and returns the metrics its script reported."""
 
     @abstractmethod
-    def run(self, context: dg.AssetExecutionContext, job: SparkJob) -> dict[str, Any]: ...
+    def run(self, context: dg.AssetExecutionContext, job: SparkJob) -> Metrics: ...

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 
 import dagster as dg
 
-from spark_scripts.job_cli import format_years, parse_years
+from spark_scripts.job_contract import format_years, parse_years
 from wordcloud_pipeline.concurrency import years_in_flight
 from wordcloud_pipeline.jobs import YEARLY_ASSETS, yearly_job
 from wordcloud_pipeline.partitions import (

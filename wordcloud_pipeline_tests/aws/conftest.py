@@ -8,9 +8,11 @@ S3 filesystem) talk to it over HTTP through ``AWS_ENDPOINT_URL``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
+from typing import Any
 
 import boto3
 import dagster as dg
@@ -18,6 +20,7 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
+from spark_scripts.job_contract import SparkJob
 from wordcloud_pipeline.resources.emr import EmrClusterResource, EmrSparkLauncher
 from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import CloudStyle, TitleProcessing
@@ -61,6 +64,17 @@ def fake_aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path_facto
     return moto_endpoint
 
 
+@pytest.fixture(autouse=True)
+def quick_pipes_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a Pipes session closes, dagster keeps looking for late messages (10 s) and for step logs
+    that are not there yet (60 s), for clouds that upload late. moto holds every object as soon as it
+    is written, so only a step without logs (scripted failures, a cancel) would wait: 3 s and 2 s."""
+    from dagster._core.pipes import utils as pipes_utils
+
+    monkeypatch.setattr(pipes_utils, "WAIT_FOR_LOGS_AFTER_EXECUTION_INTERVAL", 3)
+    monkeypatch.setattr(pipes_utils, "WAIT_FOR_LOGS_TIMEOUT", 2)
+
+
 @pytest.fixture
 def bucket(fake_aws: str) -> str:
     boto3.client("s3").create_bucket(Bucket=BUCKET)
@@ -82,6 +96,7 @@ def emr_test_launcher(emr: EmrClusterResource | None = None, **overrides) -> Emr
         emr=emr or emr_test_resource(),
         poll_initial_seconds=0.02,
         poll_max_seconds=0.1,
+        pipes_poll_seconds=0.5,
         log_wait_attempts=1,
         log_wait_seconds=0,
         **overrides,
@@ -147,15 +162,64 @@ def upload_folder(folder: Path, bucket: str, prefix: str = "reviews") -> str:
     return f"s3://{bucket}/{prefix}"
 
 
-def fake_asset_context(run_id: str, log: Callable[[str], None] = lambda _: None) -> SimpleNamespace:
-    """What EmrSparkLauncher.run uses of an asset's context, without a Dagster run around it; the
-    metadata it adds is kept in ``.metadata``."""
-    metadata: dict = {}
-    return SimpleNamespace(
-        log=SimpleNamespace(info=log),
-        run=SimpleNamespace(run_id=run_id),
-        add_output_metadata=lambda values, output_name: metadata.update(values),
-        metadata=metadata,
-        asset_key=dg.AssetKey("preprocessed_titles"),
-        assets_def=SimpleNamespace(get_output_name_for_asset_key=lambda _: "result"),
+@dataclass
+class Launched:
+    """What ``launch_in_asset`` saw: the metrics returned, the run's log lines, the output metadata."""
+
+    metrics: Any
+    logs: list[str]
+    metadata: dict[str, Any]
+    run_id: str
+
+
+def launch_in_asset(
+    launcher: EmrSparkLauncher, job: SparkJob, instance: dg.DagsterInstance | None = None
+) -> Launched:
+    """``launcher.run(context, job)`` inside a real asset of a real run (a Pipes session needs one).
+
+    The launcher's errors are raised as they are (``dg.materialize`` re-raises the asset's own).
+    """
+    seen: dict[str, Any] = {}
+
+    @dg.asset(name="words_by_year")
+    def probe(context) -> dg.MaterializeResult:  # no annotation: this module has lazy annotations
+        seen["metrics"] = launcher.run(context, job)
+        return dg.MaterializeResult()
+
+    with ExitStack() as stack:
+        if instance is None:
+            instance = stack.enter_context(dg.instance_for_test())
+        result = dg.materialize([probe], instance=instance)
+        (materialization,) = result.asset_materializations_for_node("words_by_year")
+        logs = [e.user_message for e in instance.all_logs(result.run_id)]
+    metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+    return Launched(seen["metrics"], logs, metadata, result.run_id)
+
+
+def pipes_messages_of(step_args: list[str]) -> dict[str, str]:
+    """The Pipes bootstrap arguments of a step, as the script's params loader reads them."""
+    from spark_scripts.job_cli import pipes_params
+
+    params = pipes_params(step_args)
+    assert params is not None, f"the step carries no Pipes arguments: {step_args}"
+    return params
+
+
+def report_through_pipes(step_args: list[str], *payloads: Any) -> None:
+    """Plays a script's Pipes side for a step that is not really run: loads the context from S3 and
+    writes ``payloads`` as custom messages with dagster-pipes' own S3 writer, as job_cli does."""
+    from dagster_pipes import (
+        PipesContext,
+        PipesMappingParamsLoader,
+        PipesS3ContextLoader,
+        PipesS3MessageWriter,
     )
+
+    s3 = boto3.client("s3")
+    loader = PipesMappingParamsLoader(pipes_messages_of(step_args))
+    with PipesContext(
+        loader, PipesS3ContextLoader(s3), PipesS3MessageWriter(s3, interval=0)
+    ) as pipes:
+        pipes.log.info("fake step: reporting")
+        for payload in payloads:
+            pipes.report_custom_message(payload)

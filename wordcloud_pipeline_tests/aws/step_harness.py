@@ -10,6 +10,8 @@ What is real and what is emulated:
   ``spark-env`` classifications apply (emr_image.py). The step ends COMPLETED or FAILED by spark-submit's
   exit code, and its stdout and stderr are uploaded gzipped to ``<LogUri>/<cluster>/steps/<step>/`` as EMR
   does, so the launcher reads the real stderr tail. Nothing of a step runs in the test process.
+- Real too: the script's Dagster Pipes side (dagster-pipes and boto3 from the bootstrap) loads its context
+  from, and writes its messages to, moto S3, where the launcher's dagster-aws readers find them.
 - Emulated: the EMR control plane (moto; the harness moves a step's state in moto's in-process backend),
   YARN (a standalone master), EMRFS (S3A), the node image (see emr_image.py), one node for everything.
   A test may also script a step instead of running it:
@@ -288,15 +290,19 @@ class StepHarness:
                 jars=self.emulation.jars,
             ),
         )
-        return NodeSetup(conf_dir, step_env(conf_dir, pythons))
+        return NodeSetup(conf_dir, step_env(conf_dir, pythons, self.emulation.s3_endpoint))
 
     def _get(self, uri: str) -> str:
         bucket, key = split_s3(uri)
         return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode()
 
 
-def step_env(conf_dir: Path, pythons: dict[str, str]) -> dict[str, str]:
-    """A node's environment for spark-submit: Spark's bin first, no trace of the test's venv."""
+def step_env(conf_dir: Path, pythons: dict[str, str], s3_endpoint: str) -> dict[str, str]:
+    """A node's environment for spark-submit: Spark's bin first, no trace of the test's venv.
+
+    ``AWS_ENDPOINT_URL`` plays the node's route to S3 for boto3 (the script's Pipes context loader and
+    message writer), as ``fs.s3a.endpoint`` does for Spark: on EMR both reach the regional endpoint.
+    """
     venv_bin = Path(sys.prefix, "bin").resolve()
     path = [str(SPARK_HOME / "bin")] + [
         p for p in os.environ["PATH"].split(os.pathsep) if p and Path(p).resolve() != venv_bin
@@ -309,6 +315,7 @@ def step_env(conf_dir: Path, pythons: dict[str, str]) -> dict[str, str]:
         "SPARK_CONF_DIR": str(conf_dir),
         "SPARK_LOCAL_IP": HOST,
         **INSTANCE_PROFILE_ENV,
+        "AWS_ENDPOINT_URL": s3_endpoint,
         **pythons,
     }
     for name in ("JAVA_HOME", "TMPDIR"):

@@ -5,13 +5,13 @@ and the nodes' Python built from the bootstrap's own package list (see step_harn
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import boto3
 import dagster as dg
 import pytest
 
-from spark_scripts import spark_packages
 from wordcloud_pipeline.assets.titles import preprocessed_titles
 from wordcloud_pipeline.resources.emr import config as emr_config
 from wordcloud_pipeline.resources.emr.config import CLUSTER_PYTHON, ClusterConfig
@@ -28,8 +28,8 @@ from wordcloud_pipeline_tests.aws.conftest import (
 from wordcloud_pipeline_tests.aws.step_harness import StepHarness
 from wordcloud_pipeline_tests.conftest import instance_with_years
 
-# The packages the EMR bootstrap installs today (issue 13, defect 2): spark-nlp only.
-SPARK_NLP_ONLY = [f"spark-nlp=={spark_packages.SPARK_NLP_VERSION}"]
+# The packages the EMR bootstrap installs before issue 13's fix: no numpy (defect 2).
+WITHOUT_NUMPY = [p for p in emr_config.BOOTSTRAP_PACKAGES if not p.startswith("numpy==")]
 
 
 @pytest.fixture
@@ -64,7 +64,8 @@ def titles_for_2004(emulation, reviews_uri: str, cluster: ClusterConfig):
             partition_key="2004",
             raise_on_error=False,
         )
-    return result, harness, emr
+        logs = [e.user_message for e in instance.all_logs(result.run_id)]
+    return result, harness, emr, logs
 
 
 def test_the_nodes_python_comes_from_the_generated_bootstrap_script():
@@ -102,10 +103,10 @@ def test_spark_defaults_are_the_clusters_own_plus_what_emr_adds():
 def test_step_runs_as_spark_submit_on_the_standalone_cluster_through_s3a(
     emr_emulation, reviews_in_s3, monkeypatch
 ):
-    cluster = cluster_installing(monkeypatch, [*SPARK_NLP_ONLY, "numpy==2.2.6"])
+    cluster = cluster_installing(monkeypatch, list(emr_config.BOOTSTRAP_PACKAGES))
     apps_before = len(emr_emulation.cluster.master_state()["completedapps"])
 
-    result, harness, emr = titles_for_2004(emr_emulation, reviews_in_s3, cluster)
+    result, harness, emr, logs = titles_for_2004(emr_emulation, reviews_in_s3, cluster)
 
     assert result.success, harness.handled
     (step,) = harness.handled
@@ -132,8 +133,24 @@ def test_step_runs_as_spark_submit_on_the_standalone_cluster_through_s3a(
     # The nodes' Python is bare: the bootstrap's packages and nothing of the test's venv.
     python = harness.node_pythons[step.cluster_id]
     names = node_python.installed(python)
-    assert {"spark-nlp", "numpy"} <= names
-    assert not {"dagster", "boto3", "pyarrow", "pyspark", "pytest"} & names
+    assert {"spark-nlp", "numpy", "dagster-pipes", "boto3"} <= names
+    assert not {"dagster", "pyarrow", "pyspark", "pytest"} & names
+
+    # Dagster Pipes end to end: the spark-submit'd script wrote its messages into (moto) S3 under the
+    # run's prefix; the launcher's S3 message reader turned them into the run's log and the metrics.
+    pipes = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"wordcloud/runs/{result.run_id}/pipes/")
+    chunks = [o["Key"] for o in pipes.get("Contents", []) if o["Key"].endswith(".json")]
+    assert chunks, "no Pipes messages in S3"
+    metadata = result.asset_materializations_for_node("preprocessed_titles")[0].metadata
+    rows_read, tokens = metadata["rows_read"].value, metadata["tokens"].value
+    assert rows_read > 0 and tokens > 0
+    assert any(re.match(rf"^read {rows_read:,} rows from \d+ parquet file", m) for m in logs), logs
+    assert f"wrote {tokens:,} words for 2004 (was 0)" in logs
+    # The same stage lines are in the step's own stdout, which the log readers forwarded too.
+    stdout_key = split_s3(step_log_uri(emr.log_uri(), step.cluster_id, step.step_id, "stdout"))[1]
+    stdout = gzip.decompress(s3.get_object(Bucket=BUCKET, Key=stdout_key)["Body"].read()).decode()
+    assert f"[preprocess_titles] wrote {tokens:,} words for 2004 (was 0)" in stdout
+    assert not any("[pipes] did not receive" in m for m in logs)
 
 
 def test_step_importing_what_the_bootstrap_does_not_install_fails_with_its_traceback(
@@ -144,8 +161,8 @@ def test_step_importing_what_the_bootstrap_does_not_install_fails_with_its_trace
     The traceback is in the step's stdout.gz, not stderr.gz (spark-submit merges the Python driver's
     stderr into its own stdout), so the launcher must show both tails.
     """
-    cluster = cluster_installing(monkeypatch, SPARK_NLP_ONLY)
-    result, harness, emr = titles_for_2004(emr_emulation, reviews_in_s3, cluster)
+    cluster = cluster_installing(monkeypatch, WITHOUT_NUMPY)
+    result, harness, emr, _ = titles_for_2004(emr_emulation, reviews_in_s3, cluster)
 
     assert not result.success
     (step,) = harness.handled

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import threading
-from types import SimpleNamespace
 
 import boto3
 import dagster as dg
@@ -12,27 +10,30 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.emr.models import emr_backends
 
+from spark_scripts import year_gate
+from spark_scripts.job_contract import Commit, CountsMetrics, SparkJob, metrics_message
 from wordcloud_pipeline.resources.emr import EmrSparkLauncher, steps
-from wordcloud_pipeline.resources.spark_launcher import SparkJob
 from wordcloud_pipeline_tests.aws.conftest import (
     BUCKET,
     emr_test_launcher,
     emr_test_resource,
-    fake_asset_context,
+    launch_in_asset,
+    report_through_pipes,
 )
 from wordcloud_pipeline_tests.aws.emr_fleets import ACCOUNT, FleetEmulator
 
 REGION = "us-east-1"
 RUN_ID = "5a0f1e2d-aaaa-bbbb-cccc-000000000013"
-JOB = SparkJob(
-    "words_by_year",
-    ["--input", f"s3://{BUCKET}/in", "--output", f"s3://{BUCKET}/out"],
-    "count_words",
+JOB = SparkJob("count_words", f"s3://{BUCKET}/in", f"s3://{BUCKET}/out", (2004,))
+METRICS = CountsMetrics(
+    input=JOB.input,
+    output=JOB.output,
+    years=[2004],
+    tokens=7,
+    distinct_words=3,
+    by_year={},
+    commit=Commit(0, {"2004": 0}, {"2004": 3}),
 )
-
-
-def fake_context(logged: list[str]) -> SimpleNamespace:
-    return fake_asset_context(RUN_ID, logged.append)
 
 
 def backend():
@@ -75,9 +76,8 @@ class StepPlayer:
 
 
 def write_metrics(step) -> None:
-    uri = step.args[step.args.index("--metrics-out") + 1]
-    bucket, key = steps.split_s3(uri)
-    boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=json.dumps({"rows": 7}).encode())
+    """What the script of a completed step reports: its metrics, as a Pipes message in S3."""
+    report_through_pipes(list(step.args), metrics_message(METRICS))
 
 
 @pytest.fixture
@@ -95,14 +95,13 @@ def test_a_step_that_lost_its_spot_instances_is_retried_once_on_on_demand(sent, 
         write_metrics(step)
         fleets.complete_running_step(cluster_id)
 
-    logged: list[str] = []
-    context = fake_context(logged)
     launcher = emr_test_launcher(spot_refill_checks=1, spot_refill_wait_seconds=0)
     with StepPlayer([interrupt, complete]):
-        metrics = launcher.run(context, JOB)
+        launched = launch_in_asset(launcher, JOB)
 
-    assert metrics == {"rows": 7}
-    assert context.metadata["emr_step_attempts"] == 2
+    assert launched.metrics == METRICS
+    assert launched.metadata["emr_step_attempts"] == 2
+    logged = launched.logs
     assert sent.count("AddJobFlowSteps") == 2
     assert sent.count("RunJobFlow") == 1  # the same cluster, with its task fleet moved
     (modify,) = sent.by_operation["ModifyInstanceFleet"]
@@ -127,7 +126,7 @@ def test_a_fleet_that_refills_is_left_on_spot(sent, bucket, fleets):
 
     launcher = emr_test_launcher(spot_refill_checks=1, spot_refill_wait_seconds=0)
     with StepPlayer([interrupt, complete]):
-        launcher.run(fake_context([]), JOB)
+        launch_in_asset(launcher, JOB)
     assert sent.count("AddJobFlowSteps") == 2
     assert sent.count("ModifyInstanceFleet") == 0
 
@@ -139,7 +138,7 @@ def test_a_second_loss_is_not_retried(sent, bucket, fleets):
 
     launcher = emr_test_launcher(spot_refill_checks=0, spot_refill_wait_seconds=0)
     with StepPlayer([lose, lose]), pytest.raises(dg.Failure, match=r"ended FAILED.*attempt 2"):
-        launcher.run(fake_context([]), JOB)
+        launch_in_asset(launcher, JOB)
     assert sent.count("AddJobFlowSteps") == 2
 
 
@@ -148,8 +147,26 @@ def test_other_failures_are_not_retried(sent, bucket, fleets):
         fleets.fail_running_step(cluster_id, "Exception in thread main: AnalysisException")
 
     with StepPlayer([crash]), pytest.raises(dg.Failure, match="AnalysisException"):
-        emr_test_launcher().run(fake_context([]), JOB)
+        launch_in_asset(emr_test_launcher(), JOB)
     assert sent.count("AddJobFlowSteps") == 1
+
+
+def test_a_year_gate_refusal_on_emr_is_raised_as_the_scripts_own_error(sent, bucket, fleets):
+    """The script reports the refusal as a Pipes message before it fails the step; the launcher raises
+    the same ``YearCollapseError`` the local launcher lets through, so ``run_gated`` fails the check."""
+    refusal = year_gate.YearCollapseError(JOB.output, [year_gate.YearChange(2004, 10, 0)], 0.5)
+
+    def refuse(cluster_id, step):
+        report_through_pipes(list(step.args), year_gate.refusal_message(refusal))
+        fleets.fail_running_step(cluster_id, "Exception in thread main: YearCollapseError")
+
+    with (
+        StepPlayer([refuse]),
+        pytest.raises(year_gate.YearCollapseError, match=r"2004: 10 rows -> 0") as raised,
+    ):
+        launch_in_asset(emr_test_launcher(), JOB)
+    assert raised.value.collapsed == refusal.collapsed
+    assert sent.count("AddJobFlowSteps") == 1  # a refusal is not retried
 
 
 def test_no_wait_for_stderr_after_the_cluster_itself_failed(sent, bucket):

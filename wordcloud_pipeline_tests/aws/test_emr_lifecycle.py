@@ -9,6 +9,7 @@ import dagster as dg
 import pytest
 from botocore.exceptions import ClientError
 
+from spark_scripts.job_contract import SparkJob
 from wordcloud_pipeline.resources.emr import cluster as cluster_module
 from wordcloud_pipeline.resources.emr import cost, steps
 from wordcloud_pipeline.resources.emr.cluster import (
@@ -17,7 +18,6 @@ from wordcloud_pipeline.resources.emr.cluster import (
     utcnow,
 )
 from wordcloud_pipeline.resources.emr.config import ClusterConfig, FleetConfig, SparkSettings
-from wordcloud_pipeline.resources.spark_launcher import SparkJob
 from wordcloud_pipeline.sensors.emr_cost_guard_sensor import emr_cost_guard_sensor, sweep
 from wordcloud_pipeline.sensors.emr_run_end_sensor import emr_run_end_sensor
 from wordcloud_pipeline_tests.aws.conftest import active_clusters, emr_test_resource
@@ -162,7 +162,12 @@ def test_cost_guard_ends_idle_and_too_old_clusters(bucket, instance):
     live_run = run_with_status(instance, dg.DagsterRunStatus.STARTED)
     busy = emr_test_resource().ensure_cluster(emr, live_run, BOOT, quiet).id
     emr.add_job_flow_steps(
-        JobFlowId=busy, Steps=[steps.step_request(SparkJob("count_words", [], "noop"), ["true"])]
+        JobFlowId=busy,
+        Steps=[
+            steps.step_request(
+                SparkJob("count_words", "s3://b/i", "s3://b/o", (2004,), name="noop"), ["true"]
+            )
+        ],
     )
     logged: list[str] = []
 
@@ -284,7 +289,12 @@ def test_the_cost_guard_never_ends_a_cluster_whose_step_may_still_run(bucket, in
     live_run = run_with_status(instance, dg.DagsterRunStatus.STARTED)
     busy = resource.ensure_cluster(emr, live_run, BOOT, quiet).id
     emr.add_job_flow_steps(
-        JobFlowId=busy, Steps=[steps.step_request(SparkJob("count_words", [], "noop"), ["true"])]
+        JobFlowId=busy,
+        Steps=[
+            steps.step_request(
+                SparkJob("count_words", "s3://b/i", "s3://b/o", (2004,), name="noop"), ["true"]
+            )
+        ],
     )
     # 20 hours into a step with a 24-hour timeout: the old 12 h limit would have ended it.
     assert sweep(resource, instance, quiet, now=utcnow() + timedelta(hours=20)) == []

@@ -9,6 +9,7 @@ import pytest
 from packaging.requirements import Requirement
 
 from spark_scripts import spark_packages
+from spark_scripts.job_contract import SparkJob, TitleOptions
 from wordcloud_pipeline.resources.emr import cluster as cluster_module
 from wordcloud_pipeline.resources.emr import job_flow, steps
 from wordcloud_pipeline.resources.emr.config import (
@@ -22,7 +23,6 @@ from wordcloud_pipeline.resources.emr.config import (
 )
 from wordcloud_pipeline.resources.emr.job_flow import EMR_MANAGED_POLICY_TAG as EMR_TAG
 from wordcloud_pipeline.resources.emr.job_flow import bootstrap_script
-from wordcloud_pipeline.resources.spark_launcher import SparkJob
 from wordcloud_pipeline_tests.aws.conftest import emr_test_launcher, emr_test_resource
 
 RUN_ID = "0f1e2d3c-aaaa-bbbb-cccc-000000000001"
@@ -142,7 +142,7 @@ def test_yarn_override_is_sent_as_yarn_site(sent, bucket):
 def test_executor_that_does_not_fit_fails_before_any_aws_call(sent, bucket):
     too_big = ClusterConfig(spark=SparkSettings(executor_memory_mb=23_000))
     launcher = emr_test_launcher(emr_test_resource(cluster=too_big))
-    job = SparkJob("count_words", ["--input", "s3://b/i", "--output", "s3://b/o"], "count")
+    job = SparkJob("count_words", "s3://b/i", "s3://b/o", (2004,))
 
     before = sent.total()
     with pytest.raises(EmrConfigError) as error:
@@ -188,7 +188,7 @@ def test_invalid_settings_are_named(config, expected):
 
 
 def test_local_locations_are_refused_in_emr_mode(bucket):
-    job = SparkJob("count_words", ["--input", "/tmp/in", "--output", "s3://b/o"], "count")
+    job = SparkJob("count_words", "/tmp/in", "s3://b/o", (2004,))
     with pytest.raises(ValueError, match="--input /tmp/in is not an s3:// location"):
         emr_test_launcher().run(None, job)
 
@@ -224,12 +224,12 @@ def test_spark_submit_args_attach_spark_nlp_only_for_the_sparknlp_backend():
     code = steps.ShippedCode(
         "v1", "s3://b/c/v1/spark_scripts.zip", "s3://b/c/v1/boot.sh", "s3://b/c/v1"
     )
-    nlp = SparkJob("preprocess_titles", ["--input", "s3://b/r", "--backend", "sparknlp"], "titles")
+    nlp = SparkJob(
+        "preprocess_titles", "s3://b/r", "s3://b/t", (2004,), TitleOptions(backend="sparknlp")
+    )
+    pipes = {"--dagster-pipes-context": "eJyrVg", "--dagster-pipes-messages": "eJyrVh"}
     args = steps.spark_submit_args(
-        nlp,
-        code,
-        metrics_uri="s3://b/m.json",
-        packages=[spark_nlp_coordinate(ClusterConfig())],
+        nlp, code, pipes=pipes, packages=[spark_nlp_coordinate(ClusterConfig())]
     )
     assert args == [
         "spark-submit",
@@ -240,13 +240,12 @@ def test_spark_submit_args_attach_spark_nlp_only_for_the_sparknlp_backend():
         "--packages",
         "com.johnsnowlabs.nlp:spark-nlp_2.12:5.5.3",
         "s3://b/c/v1/spark_scripts/preprocess_titles.py",
-        "--input",
-        "s3://b/r",
-        "--backend",
-        "sparknlp",
-        "--metrics-out",
-        "s3://b/m.json",
+        *nlp.argv(),
+        *("--dagster-pipes-context", "eJyrVg", "--dagster-pipes-messages", "eJyrVh"),
     ]
+    # The script reads back the job it was given: the launcher never re-parses argv itself.
+    assert SparkJob.from_argv("preprocess_titles", args[args.index("--input") :]) == nlp
+    assert steps.redact_pipes_args(args)[-3:] == ["…", "--dagster-pipes-messages", "…"]
 
 
 # -- issue 13 / issue 10 item 5 ---------------------------------------------------------------------
@@ -256,6 +255,8 @@ def test_bootstrap_installs_what_the_scripts_import_on_the_nodes():
     installed = {Requirement(arg).name for arg in shlex.split(pip_line)[6:]}
     # pyspark.ml imports numpy; the sparknlp backend imports sparknlp. pyspark itself is EMR's.
     assert {"numpy", "spark-nlp"} <= installed
+    # The scripts report through Dagster Pipes: its S3 writer needs boto3 on the nodes.
+    assert {"dagster-pipes", "boto3"} <= installed and "dagster" not in installed
     assert installed == {Requirement(p).name for p in BOOTSTRAP_PACKAGES}
     assert "deltalake" not in installed and "pyarrow" not in installed
 
@@ -370,10 +371,8 @@ def test_untagged_subnets_are_refused_before_a_cluster_is_created(sent, bucket):
 def test_every_step_carries_delta_settings_and_no_delta_package():
     launcher = emr_test_launcher(spark_conf={"spark.sql.shuffle.partitions": "64"})
     code = steps.ShippedCode("v1", "s3://b/c/v1/z.zip", "s3://b/c/v1/boot.sh", "s3://b/c/v1")
-    job = SparkJob("count_words", ["--input", "s3://b/i", "--output", "s3://b/o"], "count_words")
-    args = steps.spark_submit_args(
-        job, code, metrics_uri="s3://b/m", spark_conf=launcher.step_conf()
-    )
+    job = SparkJob("count_words", "s3://b/i", "s3://b/o", (2004,))
+    args = steps.spark_submit_args(job, code, spark_conf=launcher.step_conf())
     confs = {args[i + 1] for i, a in enumerate(args) if a == "--conf"}
     for key, value in spark_packages.DELTA_CONF.items():
         assert f"{key}={value}" in confs

@@ -6,14 +6,18 @@ import boto3
 import pytest
 
 from spark_scripts import lemma_dictionary, spark_packages
+from spark_scripts.job_contract import SparkJob, TitleOptions
 from wordcloud_pipeline.resources.emr import steps
 from wordcloud_pipeline.resources.emr.config import ClusterConfig, bootstrap_requirements
 from wordcloud_pipeline.resources.emr.job_flow import bootstrap_script
 from wordcloud_pipeline.resources.emr.launcher import with_backend_needs
-from wordcloud_pipeline.resources.spark_launcher import SparkJob
 from wordcloud_pipeline_tests.aws.conftest import emr_test_launcher, emr_test_resource
 
-ARGS = ["--input", "s3://b/r", "--output", "s3://b/o", "--years", "2003"]
+
+def titles_job(backend: str) -> SparkJob:
+    return SparkJob(
+        "preprocess_titles", "s3://b/r", "s3://b/o", (2003,), TitleOptions(backend=backend)
+    )
 
 
 def test_the_dictionary_is_shipped_with_the_scripts(bucket):
@@ -38,18 +42,17 @@ def test_a_sparknlp_step_gets_the_local_jar_and_the_shipped_dictionary():
     code = steps.ShippedCode(
         "v1", "s3://b/c/v1/spark_scripts.zip", "s3://b/c/v1/boot.sh", "s3://b/c/v1"
     )
-    nlp = SparkJob("preprocess_titles", [*ARGS, "--backend", "sparknlp"], "titles")
+    nlp = titles_job("sparknlp")
     job, packages, conf = with_backend_needs(nlp, ClusterConfig(), code)
     assert packages == [spark_packages.local_spark_nlp()]
     assert conf == {"spark.jars.excludes": ",".join(spark_packages.SPARK_NLP_EXCLUDES)}
-    assert job.option("--lemma-dictionary") == "s3://b/c/v1/lemma_dictionary.txt"
-    args = steps.spark_submit_args(
-        job, code, metrics_uri="s3://b/m.json", packages=packages, spark_conf=conf
-    )
+    assert job.options.lemma_dictionary == "s3://b/c/v1/lemma_dictionary.txt"
+    args = steps.spark_submit_args(job, code, packages=packages, spark_conf=conf)
+    assert args[args.index("--lemma-dictionary") + 1] == "s3://b/c/v1/lemma_dictionary.txt"
     assert args[args.index("--packages") + 1] == "com.johnsnowlabs.nlp:spark-nlp_2.12:5.5.3"
     assert f"spark.jars.excludes={conf['spark.jars.excludes']}" in args
 
-    ml = SparkJob("preprocess_titles", [*ARGS, "--backend", "sparkml"], "titles")
+    ml = titles_job("sparkml")
     assert with_backend_needs(ml, ClusterConfig(), code) == (ml, [], {})
 
 
@@ -69,7 +72,7 @@ class _Context:
 def test_a_sparknlp_step_on_a_spark_4_release_fails_before_any_request(sent):
     spark4 = ClusterConfig(release_label="emr-spark-8.0.0", spark_version="4.0.2")
     launcher = emr_test_launcher(emr_test_resource(cluster=spark4))
-    job = SparkJob("preprocess_titles", [*ARGS, "--backend", "sparknlp"], "titles")
+    job = titles_job("sparknlp")
     with pytest.raises(ValueError, match=r"supports Spark 3\.x .* not Spark 4\.0\.2"):
         launcher.run(_Context(), job)
     assert sent.total() == 0

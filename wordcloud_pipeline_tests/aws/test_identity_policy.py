@@ -32,7 +32,7 @@ from wordcloud_pipeline_tests.aws.conftest import (
     BUCKET,
     emr_test_launcher,
     emr_test_resource,
-    fake_asset_context,
+    launch_in_asset,
 )
 from wordcloud_pipeline_tests.aws.emr_fleets import FleetEmulator
 from wordcloud_pipeline_tests.aws.test_emr_failures import JOB, StepPlayer, write_metrics
@@ -165,12 +165,8 @@ def test_every_call_the_project_makes_is_allowed_by_the_identity_policy(
     boto3.setup_default_session()
     boto3.DEFAULT_SESSION.events.register("before-parameter-build", captured)
     with dg.instance_for_test() as instance:
-        run = instance.add_run(
-            dg.DagsterRun(job_name="__ephemeral_asset_job__", status=dg.DagsterRunStatus.SUCCESS)
-        )
-        context = fake_asset_context(run.run_id)
         with StepPlayer([interrupt, complete]):
-            launcher.run(context, JOB)
+            launch_in_asset(launcher, JOB, instance)  # a real run, SUCCESS once it ends
         steps.cancel_step(
             resource.client("emr", max_attempts=1), "j-NOTACLUSTER", "s-NOTASTEP", lambda _: None
         )

@@ -126,7 +126,9 @@ class EmrClusterResource(dg.ConfigurableResource):
     WORDCLOUD_EMR_CLUSTER_MODE and WORDCLOUD_EMR_SUBNET_IDS (comma-separated).
     """
 
-    bucket: str | None = Field(default=None, description="project bucket for code, logs, metrics")
+    bucket: str | None = Field(
+        default=None, description="project bucket for code, logs, Pipes messages"
+    )
     prefix: str = Field(default="wordcloud", description="key prefix inside the bucket")
     region: str | None = Field(
         default=None, description="AWS region; unset: WORDCLOUD_EMR_REGION, then AWS_REGION"
@@ -220,15 +222,16 @@ class EmrClusterResource(dg.ConfigurableResource):
     def code_root_uri(self) -> str:
         return f"{self.root_uri()}/code"
 
-    def metrics_uri(self, run_id: str, step_name: str) -> str:
-        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in step_name)
-        return f"{self.root_uri()}/runs/{run_id}/metrics/{safe}.json"
-
     def client(self, service: str, max_attempts: int | None = None) -> Any:
         """A boto3 client; ``AWS_ENDPOINT_URL`` (botocore's own setting) points it at an emulator.
 
         ``max_attempts`` lowers the retries for calls made while a run is being torn down, where a
         refused call should be reported quickly rather than retried for half a minute.
+
+        Not dagster-aws's ``ResourceWithBoto3Configuration``: its fields (``region_name``,
+        ``max_attempts``, ``profile_name``, ``endpoint_url``, keys) would replace this resource's settings
+        and environment fallbacks, and its ``construct_boto_client_retry_config`` fixes botocore's
+        "standard" retry mode, where the EMR control plane's throttling wants "adaptive".
         """
         config = BOTO_CONFIG
         if max_attempts is not None:

@@ -36,9 +36,17 @@ CLUSTER_PYTHON = "/usr/bin/python3.11"
 # What the bootstrap pip-installs into CLUSTER_PYTHON on every node: the minimum the spark_scripts import
 # beyond what EMR itself puts on the Python path (pyspark and py4j from /usr/lib/spark/python).
 # numpy: ``pyspark.ml`` (the sparkml backend's StopWordsRemover) imports it; spark-nlp: the Python side of
-# the sparknlp backend. The Dagster-side readers (deltalake, pyarrow) never run on the nodes. This is the
-# one list: the emulation builds its "nodes' Python" from it.
-BOOTSTRAP_PACKAGES: tuple[str, ...] = ("numpy==2.2.6", f"spark-nlp=={SPARK_NLP_VERSION}")
+# the sparknlp backend; dagster-pipes (the scripts' only Dagster dependency, the version pyproject pins)
+# and boto3 (its S3 context loader and message writer; the dnf-installed python3.11 has no boto3): the
+# scripts report to the run through Pipes. The Dagster-side readers (deltalake, pyarrow) never run on
+# the nodes. This is the one list: the emulation builds its "nodes' Python" from it.
+DAGSTER_PIPES_VERSION = "1.13.27"
+BOOTSTRAP_PACKAGES: tuple[str, ...] = (
+    "numpy==2.2.6",
+    f"spark-nlp=={SPARK_NLP_VERSION}",
+    f"dagster-pipes=={DAGSTER_PIPES_VERSION}",
+    "boto3==1.44.8",
+)
 MIN_EXECUTOR_OVERHEAD_MB = 384
 # What a YARN node keeps for the OS and daemons when the user overrides the node memory.
 NODE_RESERVED_MB = 2048

@@ -1,26 +1,43 @@
-"""``EmrSparkLauncher``: each Spark asset becomes one step on the run's EMR cluster.
+"""``EmrSparkLauncher``: each Spark asset becomes one step on the run's EMR cluster, under Dagster Pipes.
 
-The launcher ships the scripts, finds or creates the cluster by tag, submits ``spark-submit`` with the
-asset's arguments, waits with backoff, and returns the metrics the script wrote to S3. A failed step raises
-a ``dagster.Failure`` carrying the tail of the step's stderr; a step that failed because instances were lost
-(a spot interruption) is retried once, after the spot fleets refilled or were moved to on-demand. An
-interrupted run cancels its step and ends a run-owned cluster at once (the run-end sensor and EMR's idle
-timeout are the backstops).
+The launcher ships the scripts, finds or creates the cluster by tag, opens a Pipes session whose context and
+messages live in the emr resource's bucket (dagster-aws's ``PipesS3ContextInjector`` and
+``PipesS3MessageReader``, with ``PipesS3LogReader``s on the step's stdout and stderr logs), submits
+``spark-submit`` with the job's arguments plus the session's ``--dagster-pipes-*`` bootstrap arguments,
+waits with backoff, and returns the typed metrics the script reported. The script's stage logs reach the
+run's log while the step runs; the step's stdout and stderr reach the run's captured output once EMR has
+uploaded them.
+
+Why not dagster-aws's ``PipesEMRClient``: its ``run`` always calls ``RunJobFlow`` (one new cluster per call,
+so per asset) and waits with botocore's default waiter; this project keeps one cluster per run, shared by
+the run's steps, so it opens the Pipes session itself on the existing cluster.
+
+A failed step raises a ``dagster.Failure`` carrying the tail of the step's stderr; a step that failed
+because instances were lost (a spot interruption) is retried once, in a new Pipes session, after the spot
+fleets refilled or were moved to on-demand. An interrupted run cancels its step and ends a run-owned cluster
+at once (the run-end sensor and EMR's idle timeout are the backstops); closing its Pipes session afterwards
+still waits, as dagster does for every session, up to 10 s for late messages and 60 s for step logs that
+never came.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-from collections.abc import Callable
+import random
+import string
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import dagster as dg
-from botocore.exceptions import ClientError
+from dagster_aws.pipes import PipesS3ContextInjector, PipesS3LogReader, PipesS3MessageReader
+from dagster_aws.pipes.message_readers import gzip_log_decode_fn
 from pydantic import Field, field_validator
 
 from spark_scripts import spark_packages
+from spark_scripts.job_contract import Metrics
+from spark_scripts.year_gate import refusal_from_messages
 from wordcloud_pipeline.resources.emr import cost, spot, steps
 from wordcloud_pipeline.resources.emr.cluster import EmrClusterResource, utcnow
 from wordcloud_pipeline.resources.emr.config import (
@@ -30,7 +47,12 @@ from wordcloud_pipeline.resources.emr.config import (
 )
 from wordcloud_pipeline.resources.emr.job_flow import bootstrap_script
 from wordcloud_pipeline.resources.spark_conf_policy import check_spark_conf
-from wordcloud_pipeline.resources.spark_launcher import SparkJob, SparkJobLauncher
+from wordcloud_pipeline.resources.spark_launcher import (
+    SparkJob,
+    SparkJobLauncher,
+    command_line,
+    metrics_of_session,
+)
 
 ENDED_CLUSTER_STATES = frozenset({"TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS"})
 
@@ -40,20 +62,31 @@ class EmrLocationError(ValueError):
 
 
 def check_locations(job: SparkJob) -> None:
-    args = list(job.args)
-    for flag in ("--input", "--output"):
-        if flag in args:
-            value = args[args.index(flag) + 1]
-            if not value.startswith("s3://"):
-                raise EmrLocationError(
-                    f"{job.name}: {flag} {value} is not an s3:// location; in EMR mode set "
-                    "WORDCLOUD_REVIEWS_URI and WORDCLOUD_STORAGE_URI to s3:// prefixes"
-                )
+    for flag, value in job.locations.items():
+        if not value.startswith("s3://"):
+            raise EmrLocationError(
+                f"{job.name}: {flag} {value} is not an s3:// location; in EMR mode set "
+                "WORDCLOUD_REVIEWS_URI and WORDCLOUD_STORAGE_URI to s3:// prefixes"
+            )
 
 
-def uses_sparknlp(job: SparkJob) -> bool:
-    args = list(job.args)
-    return "--backend" in args and args[args.index("--backend") + 1] == "sparknlp"
+class RunScopedS3MessageReader(PipesS3MessageReader):
+    """dagster-aws's S3 message reader, with the chunks under the run's prefix of the project bucket.
+
+    ``PipesS3MessageReader`` puts them under a random key at the bucket's root; here they sit beside
+    the run's other objects (``<prefix>/runs/<run>/pipes/<random>/<n>.json``), where the bucket's
+    lifecycle and the instance role's grants already apply.
+    """
+
+    def __init__(self, *, key_prefix: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.key_prefix = key_prefix.strip("/")
+
+    @contextmanager
+    def get_params(self) -> Iterator[dict[str, Any]]:
+        with super().get_params() as params:
+            token = "".join(random.choices(string.ascii_letters, k=16))
+            yield {**params, "key_prefix": f"{self.key_prefix}/{token}"}
 
 
 def with_backend_needs(
@@ -61,13 +94,12 @@ def with_backend_needs(
 ) -> tuple[SparkJob, list[str], dict[str, str]]:
     """A sparknlp job gets the spark-nlp jar (``--packages``, engines excluded) and the shipped lemma
     dictionary (``--lemma-dictionary``); other jobs are returned as they are."""
-    if not uses_sparknlp(job):
+    if job.backend != "sparknlp":
         return job, [], {}
     coordinate = spark_nlp_coordinate(config)
     conf = spark_packages.packages_conf(coordinate)
     conf.pop("spark.jars.packages")
-    args = [*job.args, "--lemma-dictionary", code.lemma_dictionary_uri]
-    return dataclasses.replace(job, args=args), [coordinate], conf
+    return job.with_options(lemma_dictionary=code.lemma_dictionary_uri), [coordinate], conf
 
 
 class EmrStepFailure(dg.Failure):
@@ -105,6 +137,11 @@ class EmrSparkLauncher(SparkJobLauncher):
         default_factory=dict,
         description="extra --conf per step (vetted keys only: spark_conf_policy)",
     )
+    pipes_poll_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="how often the run looks in S3 for the step's Pipes messages and logs",
+    )
 
     @field_validator("spark_conf")
     @classmethod
@@ -122,7 +159,7 @@ class EmrSparkLauncher(SparkJobLauncher):
         """``--conf`` of every step: Delta's session settings (EMR has its jar), then the vetted extras."""
         return {**spark_packages.DELTA_CONF, **self.spark_conf}
 
-    def run(self, context: dg.AssetExecutionContext, job: SparkJob) -> dict[str, Any]:
+    def run(self, context: dg.AssetExecutionContext, job: SparkJob) -> Metrics:
         # Everything that needs no AWS call first: a bad setting must not cost a cluster.
         self.emr.validate()
         check_locations(job)
@@ -130,35 +167,44 @@ class EmrSparkLauncher(SparkJobLauncher):
         run_id = context.run.run_id
         s3, emr = self.emr.client("s3"), self.emr.client("emr")
         config = self.emr.cluster_config()
-        if uses_sparknlp(job):
+        if job.backend == "sparknlp":
             # A release whose Spark has no spark-nlp build fails here, before any AWS request.
             spark_nlp_coordinate(config)
 
         code = steps.ship_code(
             s3, self.emr.code_root_uri(), bootstrap_script(bootstrap_requirements(config)), log
         )
-        metrics_uri = self.emr.metrics_uri(run_id, job.name)
         job, packages, nlp_conf = with_backend_needs(job, config, code)
-        args = steps.spark_submit_args(
-            job,
-            code,
-            metrics_uri=metrics_uri,
-            packages=packages,
-            spark_conf={**nlp_conf, **self.step_conf()},
-        )
+        spark_conf = {**nlp_conf, **self.step_conf()}
         submitted = utcnow()
         attempts = 0
         while True:
             attempts += 1
-            # Found again for a retry: a cluster that died with its instances is replaced.
-            cluster = self.emr.ensure_cluster(emr, run_id, code.bootstrap_uri, log)
-            step_id = emr.add_job_flow_steps(
-                JobFlowId=cluster.id, Steps=[steps.step_request(job, args)]
-            )["StepIds"][0]
-            log(f"{job.name}: step {step_id} on {cluster.id}, equivalent to `{job.command_line()}`")
-            step = self._wait(emr, cluster.id, step_id, run_id, log)
+            # One Pipes session per attempt: a retried step writes its messages afresh.
+            with self._pipes_session(context, s3) as (session, reader):
+                args = steps.spark_submit_args(
+                    job,
+                    code,
+                    pipes=session.get_bootstrap_cli_arguments(),
+                    packages=packages,
+                    spark_conf=spark_conf,
+                )
+                # Found again for a retry: a cluster that died with its instances is replaced.
+                cluster = self.emr.ensure_cluster(emr, run_id, code.bootstrap_uri, log)
+                step_id = emr.add_job_flow_steps(
+                    JobFlowId=cluster.id, Steps=[steps.step_request(job, args)]
+                )["StepIds"][0]
+                log(
+                    f"{job.name}: step {step_id} on {cluster.id}, equivalent to `{command_line(job)}`"
+                )
+                self._read_step_logs(reader, s3, cluster.id, step_id)
+                step = self._wait(emr, cluster.id, step_id, run_id, log)
             if step["Status"]["State"] == "COMPLETED":
                 break
+            # The gate's refusal, reported by the script before it failed the step, is the error.
+            refused = refusal_from_messages(session.get_custom_messages())
+            if refused is not None:
+                raise refused
             lost = spot.lost_instances_reason(emr, cluster.id, step) if attempts == 1 else None
             if lost is None:
                 raise self._failure(s3, emr, cluster.id, step, job, attempts)
@@ -173,19 +219,55 @@ class EmrSparkLauncher(SparkJobLauncher):
             )
         finished = utcnow()
 
-        metrics = json.loads(self._read(s3, metrics_uri))
+        metrics = metrics_of_session(session, job)
         context.add_output_metadata(
             self._cost_metadata(emr, cluster.id, step, submitted, finished)
             | {
                 "emr_cluster_id": cluster.id,
                 "emr_step_id": step_id,
                 "emr_step_attempts": attempts,
-                "emr_step_args": dg.MetadataValue.json(args),
+                "emr_step_args": dg.MetadataValue.json(steps.redact_pipes_args(args)),
             },
             # Assets with checks have an output per check besides the asset's own.
             output_name=context.assets_def.get_output_name_for_asset_key(context.asset_key),
         )
         return metrics
+
+    @contextmanager
+    def _pipes_session(
+        self, context: dg.AssetExecutionContext, s3: Any
+    ) -> Iterator[tuple[dg.PipesSession, PipesS3MessageReader]]:
+        """A Pipes session whose context and messages are objects under the run's S3 prefix."""
+        bucket = self.emr.bucket_name()
+        prefix = f"{self.emr.prefix.strip('/')}/runs/{context.run.run_id}/pipes"
+        reader = RunScopedS3MessageReader(
+            key_prefix=prefix, bucket=bucket, client=s3, interval=self.pipes_poll_seconds
+        )
+        injector = PipesS3ContextInjector(bucket=bucket, client=s3, key_prefix=f"{prefix}/context-")
+        with dg.open_pipes_session(
+            context=context, context_injector=injector, message_reader=reader
+        ) as session:
+            yield session, reader
+
+    def _read_step_logs(
+        self, reader: PipesS3MessageReader, s3: Any, cluster_id: str, step_id: str
+    ) -> None:
+        """The step's stdout and stderr into the run's captured output, from where EMR uploads them
+        (``<LogUri>/<cluster>/steps/<step>/``, gzipped, rewritten every few minutes while it runs)."""
+        for stream, target in (("stdout", sys.stdout), ("stderr", sys.stderr)):
+            bucket, key = steps.split_s3(
+                steps.step_log_uri(self.emr.log_uri(), cluster_id, step_id, stream)
+            )
+            reader.add_log_reader(
+                PipesS3LogReader(
+                    bucket=bucket,
+                    key=key,
+                    client=s3,
+                    interval=self.pipes_poll_seconds,
+                    target_stream=target,
+                    decode_fn=gzip_log_decode_fn,
+                )
+            )
 
     def _wait(self, emr: Any, cluster_id: str, step_id: str, run_id: str, log: Callable) -> dict:
         try:
@@ -197,15 +279,6 @@ class EmrSparkLauncher(SparkJobLauncher):
             if self.emr.mode() == "per_run":
                 self.emr.terminate_run_clusters(emr, run_id, "its run was interrupted", log)
             raise
-
-    def _read(self, s3: Any, uri: str) -> bytes:
-        bucket, key = steps.split_s3(uri)
-        try:
-            return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except ClientError as error:
-            raise dg.Failure(
-                f"the step completed but wrote no metrics to {uri}: {error}"
-            ) from error
 
     def _failure(
         self,

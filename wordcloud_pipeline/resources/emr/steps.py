@@ -11,7 +11,7 @@ import hashlib
 import io
 import time
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,17 +129,31 @@ def spark_submit_args(
     job: SparkJob,
     code: ShippedCode,
     *,
-    metrics_uri: str,
+    pipes: Mapping[str, str] | None = None,
     packages: Sequence[str] = (),
     spark_conf: dict[str, str] | None = None,
 ) -> list[str]:
-    """``spark-submit`` for one job, in client mode so the step's stderr holds the driver's traceback."""
+    """``spark-submit`` for one job, in client mode so the step's stderr holds the driver's traceback.
+
+    ``pipes``: the Pipes session's bootstrap arguments (``--dagster-pipes-context`` and
+    ``--dagster-pipes-messages``), appended after the job's own; the script finds them in its argv.
+    """
     args = ["spark-submit", "--deploy-mode", "client", "--py-files", code.py_files_uri]
     if packages:
         args += ["--packages", ",".join(packages)]
     for key, value in sorted((spark_conf or {}).items()):
         args += ["--conf", f"{key}={value}"]
-    return [*args, code.script_uri(job.script), *job.args, "--metrics-out", metrics_uri]
+    bootstrap = [part for flag, value in (pipes or {}).items() for part in (flag, value)]
+    return [*args, code.script_uri(job.script), *job.argv(), *bootstrap]
+
+
+def redact_pipes_args(args: Sequence[str]) -> list[str]:
+    """``args`` with the Pipes bootstrap values (opaque, and useless once the session closed) shortened."""
+    shown = list(args)
+    for i, part in enumerate(shown[:-1]):
+        if part.startswith("--dagster-pipes-"):
+            shown[i + 1] = "…"
+    return shown
 
 
 def step_request(job: SparkJob, args: list[str]) -> dict[str, Any]:
@@ -178,7 +192,14 @@ def wait_for_step(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> dict[str, Any]:
-    """Polls until the step reaches a terminal state; returns its ``Step`` description."""
+    """Polls until the step reaches a terminal state; returns its ``Step`` description.
+
+    Not boto3's ``step_complete`` waiter: it polls at a fixed delay for a fixed number of attempts (no
+    backoff for a day-long step, no longer wait when throttled), logs nothing on state changes, and
+    ends a FAILED or CANCELLED step with a ``WaiterError`` the caller would have to unpick for the step
+    description this launcher needs (failure details, timeline for the cost). Cancelling on interrupt
+    works either way (the caller catches the interrupt around this call).
+    """
     delay = policy.initial_seconds
     deadline = clock() + policy.timeout_seconds
     last_state = None
