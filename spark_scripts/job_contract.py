@@ -226,14 +226,16 @@ class SparkJob:
 
     def argv(self) -> list[str]:
         """The script's command line (without the script itself)."""
-        yearly = [
-            *("--years", format_years(self.years)),
-            *("--max-row-drop-fraction", repr(float(self.max_row_drop_fraction))),
-        ]
+        yearly = []
+        if script_contract(self.script).yearly:
+            yearly = [
+                *("--years", format_years(self.years)),
+                *("--max-row-drop-fraction", repr(float(self.max_row_drop_fraction))),
+            ]
         return [
             *("--input", self.input),
             *("--output", self.output),
-            *(yearly if script_contract(self.script).yearly else []),
+            *yearly,
             *self.options.to_argv(),
         ]
 

@@ -36,3 +36,8 @@ pictures_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(*SUMMARY_ASSETS),
     description="The pictures of all years: the animated GIF of the clouds and the word rank plot.",
 )
+
+
+def spark_steps_per_run() -> int:
+    """The most Spark jobs one run starts (one EMR step each): the yearly job's Spark assets."""
+    return sum("spark" in spec.kinds for asset in YEARLY_ASSETS for spec in asset.specs)

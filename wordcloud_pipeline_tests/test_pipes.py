@@ -14,6 +14,8 @@ from spark_scripts import year_gate
 from spark_scripts.job_contract import (
     Commit,
     CountsMetrics,
+    IngestMetrics,
+    IngestOptions,
     SparkJob,
     TitleOptions,
     YearCounts,
@@ -21,6 +23,7 @@ from spark_scripts.job_contract import (
     metrics_message,
 )
 from wordcloud_pipeline.assets.counts import words_by_year
+from wordcloud_pipeline.assets.ingest import ingested_reviews
 from wordcloud_pipeline.assets.titles import preprocessed_titles
 from wordcloud_pipeline.resources.emr import config as emr_config
 from wordcloud_pipeline_tests.conftest import instance_with_years, local_test_resources
@@ -50,6 +53,29 @@ def test_a_job_renders_the_command_line_its_script_parses_back():
         SparkJob("count_words", "in", "out", (2004,), TitleOptions())
     with pytest.raises(ValueError, match="unknown script"):
         SparkJob("no_such_script", "in", "out", (2004,))
+
+
+def test_the_ingest_job_takes_no_years_and_no_gate():
+    job = SparkJob("ingest_reviews", "s3://b/raw", "s3://b/reviews", (), IngestOptions("Music"))
+    assert job.argv() == [
+        *("--input", "s3://b/raw", "--output", "s3://b/reviews", "--category", "Music")
+    ]
+    assert job.name == "ingest_reviews" and job.backend is None
+    assert SparkJob.from_argv("ingest_reviews", job.argv()) == job
+    with pytest.raises(ValueError, match="ingest_reviews is not yearly"):
+        SparkJob("ingest_reviews", "in", "out", (2004,))
+    with pytest.raises(ValueError, match="a job needs at least one year"):
+        SparkJob("count_words", "in", "out", ())
+    metrics = IngestMetrics(
+        **{"input": "i", "output": "o", "layout": "tsv", "category": "Books", "files_listed": 2},
+        **{"files_new": ["a.tsv.gz"], "files_changed": [], "files_removed": ["b.tsv.gz"]},
+        **{"rows_read": 3, "rows_kept": 2, "rows_dropped": {"blank_title": 1}},
+        **{"years_changed": [2003], "reviews_before_by_year": {"2003": 5}},
+        **{"reviews_after_by_year": {"2003": 2}, "table_version": None},
+    )
+    wire = json.loads(json.dumps(metrics_message(metrics)))
+    assert metrics_from_messages("ingest_reviews", [wire]) == metrics
+    assert metrics.files_read == 1
 
 
 def test_metrics_and_refusals_survive_the_json_of_a_pipes_message():
@@ -95,7 +121,7 @@ def test_a_local_run_gets_stage_logs_and_metrics_through_pipes(spark, sample_par
     resources = local_test_resources(sample_parquet, tmp_path / "storage")
     instance = instance_with_years(dg.DagsterInstance.ephemeral())
     result = dg.materialize(
-        [preprocessed_titles, words_by_year],
+        [ingested_reviews, preprocessed_titles, words_by_year],
         resources=resources,
         instance=instance,
         partition_key="2004",
@@ -103,12 +129,18 @@ def test_a_local_run_gets_stage_logs_and_metrics_through_pipes(spark, sample_par
     assert result.success
     logs = [e.user_message for e in instance.all_logs(result.run_id)]
 
-    # Each stage of the script, as it finished, in the run's own log (Pipes "log" messages).
+    # Each stage of the scripts, as it finished, in the run's own log (Pipes "log" messages): the
+    # ingest reads the raw files, preprocessing only its year of the reviews table.
     read = [m for m in logs if re.match(r"^read [\d,]+ rows from \d+ parquet file\(s\)", m)]
     assert len(read) == 1, logs
+    ingest = result.asset_materializations_for_node("ingested_reviews")[0].metadata
+    assert f"read {ingest['rows_read'].value:,} rows" in read[0]
     titles = result.asset_materializations_for_node("preprocessed_titles")[0].metadata
     rows_read = titles["rows_read"].value
-    assert f"read {rows_read:,} rows" in read[0]
+    assert any(
+        m.startswith(f"read {rows_read:,} rows from the reviews table's 1 year partition(s)")
+        for m in logs
+    ), logs
     tokens = titles["tokens"].value
     assert f"wrote {tokens:,} words for 2004 (was 0)" in logs
     counts = result.asset_materializations_for_node("words_by_year")[0].metadata

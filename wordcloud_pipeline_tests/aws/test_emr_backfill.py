@@ -64,11 +64,12 @@ def test_21_year_backfill_is_one_cluster_one_step_per_spark_asset_and_21_pngs(
         (cluster,) = emr.list_clusters()["Clusters"]
         steps = emr.list_steps(ClusterId=cluster["Id"])["Steps"]
         assert sorted(s["Name"] for s in steps) == [
+            "ingested_reviews",
             "preprocessed_titles[1995-2015]",
             "words_by_year[1995-2015]",
         ]
-        assert sent.count("AddJobFlowSteps") == 2
-        assert [h.outcome for h in harness.handled] == ["run", "run"]
+        assert sent.count("AddJobFlowSteps") == 3
+        assert [h.outcome for h in harness.handled] == ["run", "run", "run"]
 
         s3 = boto3.client("s3")
         listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="storage/word_clouds/")["Contents"]

@@ -12,6 +12,7 @@ import boto3
 import dagster as dg
 import pytest
 
+from wordcloud_pipeline.assets.ingest import ingested_reviews
 from wordcloud_pipeline.assets.titles import preprocessed_titles
 from wordcloud_pipeline.resources.emr import config as emr_config
 from wordcloud_pipeline.resources.emr.config import CLUSTER_PYTHON, ClusterConfig
@@ -48,7 +49,8 @@ def cluster_installing(monkeypatch: pytest.MonkeyPatch, packages: list[str]) -> 
 
 
 def titles_for_2004(emulation, reviews_uri: str, cluster: ClusterConfig):
-    """One EMR step (preprocessed_titles, 2004) on a cluster configured as ``cluster``."""
+    """Two EMR steps (ingested_reviews, then preprocessed_titles for 2004) on a cluster configured as
+    ``cluster``."""
     emr = emr_test_resource(cluster=cluster)
     resources = {
         **emr_test_resources(reviews_uri),
@@ -58,7 +60,7 @@ def titles_for_2004(emulation, reviews_uri: str, cluster: ClusterConfig):
     with dg.instance_for_test() as instance, StepHarness(emulation, instance) as harness:
         instance_with_years(instance)
         result = dg.materialize(
-            [preprocessed_titles],
+            [ingested_reviews, preprocessed_titles],
             resources=resources,
             instance=instance,
             partition_key="2004",
@@ -109,10 +111,10 @@ def test_step_runs_as_spark_submit_on_the_standalone_cluster_through_s3a(
     result, harness, emr, logs = titles_for_2004(emr_emulation, reviews_in_s3, cluster)
 
     assert result.success, harness.handled
-    (step,) = harness.handled
-    assert (step.outcome, step.returncode) == ("run", 0)
-    # The driver was a spark-submit application of the standalone master, not this process.
-    assert len(emr_emulation.cluster.master_state()["completedapps"]) == apps_before + 1
+    assert [(h.outcome, h.returncode) for h in harness.handled] == [("run", 0), ("run", 0)]
+    step = harness.handled[-1]  # preprocessed_titles
+    # The drivers were spark-submit applications of the standalone master, not this process.
+    assert len(emr_emulation.cluster.master_state()["completedapps"]) == apps_before + 2
 
     # Only Spark, through S3A, writes the titles; they are in (moto) S3.
     s3 = boto3.client("s3")
@@ -144,7 +146,9 @@ def test_step_runs_as_spark_submit_on_the_standalone_cluster_through_s3a(
     metadata = result.asset_materializations_for_node("preprocessed_titles")[0].metadata
     rows_read, tokens = metadata["rows_read"].value, metadata["tokens"].value
     assert rows_read > 0 and tokens > 0
-    assert any(re.match(rf"^read {rows_read:,} rows from \d+ parquet file", m) for m in logs), logs
+    ingested = result.asset_materializations_for_node("ingested_reviews")[0].metadata["rows_read"]
+    assert any(re.match(rf"^read {ingested.value:,} rows from \d+ parquet file", m) for m in logs)
+    assert any(m.startswith(f"read {rows_read:,} rows from the reviews table's") for m in logs)
     assert f"wrote {tokens:,} words for 2004 (was 0)" in logs
     # The same stage lines are in the step's own stdout, which the log readers forwarded too.
     stdout_key = split_s3(step_log_uri(emr.log_uri(), step.cluster_id, step.step_id, "stdout"))[1]
@@ -165,7 +169,9 @@ def test_step_importing_what_the_bootstrap_does_not_install_fails_with_its_trace
     result, harness, emr, _ = titles_for_2004(emr_emulation, reviews_in_s3, cluster)
 
     assert not result.success
-    (step,) = harness.handled
+    # The ingest needs no numpy; preprocessing (pyspark.ml) does.
+    ingest, step = harness.handled
+    assert ingest.outcome == "run"
     assert step.outcome == "script-failed" and step.returncode != 0
     missing = "ModuleNotFoundError: No module named 'numpy'"
     s3 = boto3.client("s3")

@@ -17,6 +17,7 @@ import pytest
 
 from wordcloud_pipeline.assets.clouds import word_clouds
 from wordcloud_pipeline.assets.counts import words_by_year
+from wordcloud_pipeline.assets.ingest import ingested_reviews
 from wordcloud_pipeline.assets.titles import preprocessed_titles
 from wordcloud_pipeline.sensors.emr_run_end_sensor import emr_run_end_sensor
 from wordcloud_pipeline_tests.aws.conftest import (
@@ -29,7 +30,7 @@ from wordcloud_pipeline_tests.aws.step_harness import StepHarness
 from wordcloud_pipeline_tests.conftest import instance_with_years
 
 YEARS = ("2003", "2005")
-ASSETS = [preprocessed_titles, words_by_year, word_clouds]
+ASSETS = [ingested_reviews, preprocessed_titles, words_by_year, word_clouds]
 RANGE_TAGS = {
     "dagster/asset_partition_range_start": YEARS[0],
     "dagster/asset_partition_range_end": YEARS[1],
@@ -68,19 +69,26 @@ def test_whole_graph_runs_on_one_cluster_one_step_per_spark_asset(
     (cluster,) = all_clusters(emr)
     cluster_steps = emr.list_steps(ClusterId=cluster["Id"])["Steps"]
     assert sorted(s["Name"] for s in cluster_steps) == [
+        "ingested_reviews",
         "preprocessed_titles[2003-2005]",
         "words_by_year[2003-2005]",
     ]
     assert {s["Status"]["State"] for s in cluster_steps} == {"COMPLETED"}
-    assert [h.outcome for h in harness.handled] == ["run", "run"]
+    assert [h.outcome for h in harness.handled] == ["run", "run", "run"]
     assert sent.count("RunJobFlow") == 1
 
-    titles_args = next(
-        s["HadoopJarStep"]["Args"] for s in sent.by_operation["AddJobFlowSteps"][0]["Steps"]
+    ingest_args, titles_args = (
+        request["Steps"][0]["HadoopJarStep"]["Args"]
+        for request in sent.by_operation["AddJobFlowSteps"][:2]
     )
+    # The ingest reads the raw reviews; the yearly steps read the reviews table it wrote.
+    assert ingest_args[ingest_args.index("--input") + 1] == reviews_in_s3
+    assert "--years" not in ingest_args
     assert titles_args[:3] == ["spark-submit", "--deploy-mode", "client"]
     assert "--packages" not in titles_args  # sparkml backend: no spark-nlp jar
-    assert titles_args[titles_args.index("--input") + 1] == reviews_in_s3
+    assert titles_args[titles_args.index("--input") + 1] == (
+        f"s3://{BUCKET}/storage/ingested_reviews"
+    )
     assert titles_args[titles_args.index("--years") + 1] == "2003-2005"
     assert titles_args[titles_args.index("--output") + 1] == (
         f"s3://{BUCKET}/storage/preprocessed_titles"
@@ -154,3 +162,30 @@ def test_cancelled_run_cancels_its_step_and_ends_its_cluster(
     # Ended by the interrupted step itself, before any sensor tick.
     assert active_clusters(emr) == []
     assert "no cluster" in end_finished_runs(instance, resources)
+
+
+def test_the_ingest_step_reads_only_the_new_s3_object(
+    emr_emulation, reviews_in_s3, instance, sample_parquet, tmp_path
+):
+    """Two runs of the ingest as EMR steps: the second, after one object landed, reads that object alone
+    (listed through S3A, compared with the file records of the reviews table in S3)."""
+    from wordcloud_pipeline_tests.test_new_reviews_sensor import review, write_parquet_file
+
+    resources = emr_test_resources(reviews_in_s3)
+    with StepHarness(emr_emulation, instance) as harness:
+        first = dg.materialize([ingested_reviews], resources=resources, instance=instance)
+        new = tmp_path / "part-new.parquet"
+        write_parquet_file(new, [review("2014-06-01", title="Zombie Outbreak")] * 3)
+        key = "reviews/product_category=Books/part-new.parquet"
+        boto3.client("s3").upload_file(str(new), BUCKET, key)
+        second = dg.materialize([ingested_reviews], resources=resources, instance=instance)
+    assert first.success and second.success
+    assert [h.outcome for h in harness.handled] == ["run", "run"]
+
+    before = first.asset_materializations_for_node("ingested_reviews")[0].metadata
+    after = second.asset_materializations_for_node("ingested_reviews")[0].metadata
+    assert before["files_read"].value == len(list(sample_parquet.rglob("*.parquet")))
+    assert after["files_read"].value == 1
+    assert after["files_new"].value == "product_category=Books/part-new.parquet"
+    assert (after["rows_read"].value, after["years_changed"].value) == (3, "2014")
+    assert after["table_version"].value == before["table_version"].value + 1

@@ -280,7 +280,8 @@ def test_cost_includes_ebs_and_the_emr_fee_of_the_table():
 def test_the_cost_guard_never_ends_a_cluster_whose_step_may_still_run(bucket, instance):
     resource = emr_test_resource(step_timeout_hours=24)
     # Two Spark steps per run, each tried at most twice, plus an hour to start.
-    assert resource.max_cluster_age() == timedelta(hours=2 * 2 * 24 + 1)
+    # Three Spark steps a run (ingest, titles, counts), each tried twice, plus an hour to start.
+    assert resource.max_cluster_age() == timedelta(hours=3 * 2 * 24 + 1)
     assert resource.max_cluster_age() > timedelta(hours=resource.step_timeout_hours)
     with pytest.raises(ValueError, match="max_cluster_hours=12 would end clusters"):
         emr_test_resource(step_timeout_hours=24, max_cluster_hours=12)

@@ -33,9 +33,8 @@ FINISHED_RUN_STATUSES = frozenset(
     {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 )
 SECURITY_GROUP_ROLE_TAG = "wordcloud:security-group"
-# What the cost guard's age limit is derived from: the Spark assets of one run (preprocessed_titles,
-# words_by_year), each step tried at most twice (the retry after a spot interruption), plus start-up.
-SPARK_STEPS_PER_RUN = 2
+# What the cost guard's age limit is derived from: the Spark steps of one run (``jobs.spark_steps_per_run``),
+# each tried at most twice (the retry after a spot interruption), plus start-up.
 STEP_ATTEMPTS = 2
 PROVISIONING_HOURS = 1.0
 # Adaptive retries: botocore backs off on throttling for every call, not only for our polling loop.
@@ -170,12 +169,16 @@ class EmrClusterResource(dg.ConfigurableResource):
     def max_cluster_age(self) -> timedelta:
         """The sweeper's age limit: the longest a run can legitimately keep its cluster.
 
-        A run has at most ``SPARK_STEPS_PER_RUN`` steps, each attempted at most ``STEP_ATTEMPTS`` times
-        (the spot retry) and each allowed ``step_timeout_hours``, plus ``PROVISIONING_HOURS`` to start.
+        A run has at most ``jobs.spark_steps_per_run()`` steps, each attempted at most ``STEP_ATTEMPTS``
+        times (the spot retry) and each allowed ``step_timeout_hours``, plus ``PROVISIONING_HOURS`` to
+        start.
         """
         if self.max_cluster_hours is not None:
             return timedelta(hours=self.max_cluster_hours)
-        hours = SPARK_STEPS_PER_RUN * STEP_ATTEMPTS * self.step_timeout_hours + PROVISIONING_HOURS
+        from wordcloud_pipeline.jobs import spark_steps_per_run  # the assets import the resources
+
+        steps = spark_steps_per_run()
+        hours = steps * STEP_ATTEMPTS * self.step_timeout_hours + PROVISIONING_HOURS
         return timedelta(hours=hours)
 
     # -- settings resolved at use ------------------------------------------------------------
