@@ -34,17 +34,13 @@ def rank_words(counts: DataFrame) -> DataFrame:
     return counts.withColumn("rank", F.row_number().over(by_frequency))
 
 
-def _quiet(_: str) -> None:
-    return None
-
-
 def count(
     spark: SparkSession,
     input_uri: str,
     output_uri: str,
     years: Sequence[int],
     max_drop_fraction: float = year_gate.DEFAULT_MAX_DROP_FRACTION,
-    progress: job_cli.Progress = _quiet,
+    progress: job_cli.Progress = job_cli.quiet,
 ) -> CountsMetrics:
     """Counts the requested years of ``input_uri`` into ``output_uri``; returns the metrics.
 
@@ -106,7 +102,9 @@ def count(
     )
 
 
-def run(spark: SparkSession, job: SparkJob, progress: job_cli.Progress = _quiet) -> CountsMetrics:
+def run(
+    spark: SparkSession, job: SparkJob, progress: job_cli.Progress = job_cli.quiet
+) -> CountsMetrics:
     return count(spark, job.input, job.output, job.years, job.max_row_drop_fraction, progress)
 
 

@@ -137,16 +137,12 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _quiet(_: str) -> None:
-    return None
-
-
 def ingest(
     spark: SparkSession,
     input_uri: str,
     output_uri: str,
     category: str,
-    progress: job_cli.Progress = _quiet,
+    progress: job_cli.Progress = job_cli.quiet,
 ) -> IngestMetrics:
     """Brings the table at ``output_uri`` in line with the review files under ``input_uri``.
 
@@ -334,7 +330,9 @@ def _years_summary(before: Mapping[int, int], after: Mapping[int, int]) -> dict[
     }
 
 
-def run(spark: SparkSession, job: SparkJob, progress: job_cli.Progress = _quiet) -> IngestMetrics:
+def run(
+    spark: SparkSession, job: SparkJob, progress: job_cli.Progress = job_cli.quiet
+) -> IngestMetrics:
     return ingest(spark, job.input, job.output, job.options.category, progress)
 
 

@@ -28,6 +28,12 @@ from spark_scripts.job_contract import Commit, Metrics, SparkJob, format_years, 
 __all__ = ["commit_years", "format_years", "parse_years", "pipes_params", "report", "run_main"]
 
 Progress = Callable[[str], None]
+
+
+def quiet(_: str) -> None:
+    """The progress of a script called as a function (tests, benchmarks): nothing is printed."""
+
+
 PIPES_CONTEXT = "DAGSTER_PIPES_CONTEXT"
 PIPES_MESSAGES = "DAGSTER_PIPES_MESSAGES"
 

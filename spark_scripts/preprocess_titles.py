@@ -90,16 +90,12 @@ def to_words(titles: DataFrame, options: PreprocessOptions) -> DataFrame:
     raise ValueError(f"backend must be one of {BACKENDS}, not {options.backend!r}")
 
 
-def _quiet(_: str) -> None:
-    return None
-
-
 def preprocess(
     spark: SparkSession,
     input_uri: str,
     output_uri: str,
     options: PreprocessOptions,
-    progress: job_cli.Progress = _quiet,
+    progress: job_cli.Progress = job_cli.quiet,
 ) -> TitlesMetrics:
     """Reads, filters, tokenizes and writes the requested years; returns the metrics.
 
@@ -237,7 +233,9 @@ def _tokens_per_year(words: DataFrame, years: Sequence[int]) -> dict[str, dict[s
     return counts
 
 
-def run(spark: SparkSession, job: SparkJob, progress: job_cli.Progress = _quiet) -> TitlesMetrics:
+def run(
+    spark: SparkSession, job: SparkJob, progress: job_cli.Progress = job_cli.quiet
+) -> TitlesMetrics:
     options = job.options
     return preprocess(
         spark,
