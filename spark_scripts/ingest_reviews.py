@@ -146,12 +146,15 @@ def ingest(
 ) -> IngestMetrics:
     """Brings the table at ``output_uri`` in line with the review files under ``input_uri``.
 
-    ``progress`` gets one line per stage as it finishes, with its row counts.
+    A location with no review file at all is an error (``ReviewDataError``), not "every file removed": a
+    mistyped or unmounted location must not empty the table. ``progress`` gets one line per stage as it
+    finishes, with its row counts.
     """
     delta_table.check_writable_target(spark, output_uri)
     statuses = hadoop_fs.list_file_statuses(spark, input_uri)
     layout, names = review_files([name for name, _, _ in statuses], input_uri)
-    listing = {name: (size, modified) for name, size, modified in statuses if name in set(names)}
+    wanted = set(names)
+    listing = {name: (size, modified) for name, size, modified in statuses if name in wanted}
     records = file_records(spark, output_uri)
     new, changed, removed = plan(listing, records, category)
     to_read = sorted(new + changed)

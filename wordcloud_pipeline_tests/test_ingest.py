@@ -240,3 +240,15 @@ def test_titles_without_the_reviews_table_say_what_to_materialize(tmp_path, samp
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert "materialize ingested_reviews first" in failure.step_failure_data.error.message
+
+
+def test_a_location_emptied_by_mistake_empties_nothing(spark, three_files, tmp_path):
+    folder, _ = three_files
+    table = tmp_path / "table"
+    first = ingest(spark, folder, table)
+    for file in folder.iterdir():
+        file.unlink()
+    with pytest.raises(ReviewDataError, match="no review data under"):
+        ingest(spark, folder, table)
+    assert delta_table.latest_version(spark, str(table)) == first["table_version"]
+    assert len(ingest_reviews.file_records(spark, str(table))) == 3
