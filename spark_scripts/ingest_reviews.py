@@ -40,7 +40,7 @@ from spark_scripts.reviews import (
     read_reviews,
     review_files,
     source_names,
-    unreadable_files,
+    unreadable_files_error,
     with_drop_reason,
 )
 
@@ -259,12 +259,10 @@ def _read_files(
         )
     except Py4JJavaError:
         usable.unpersist()
-        broken = unreadable_files(spark, reviews)
-        if not broken:
+        error = unreadable_files_error(spark, reviews)
+        if error is None:
             raise
-        raise ReviewDataError(
-            "cannot read these review files (fix or remove them): " + "; ".join(broken)
-        ) from None
+        raise error from None
     by_file: dict[str, dict[str, Any]] = {
         name: {"rows": 0, "kept_by_year": {}, "dropped": {}} for name in names
     }

@@ -31,7 +31,7 @@ from spark_scripts.reviews import (
     ReviewDataError,
     Reviews,
     read_reviews,
-    unreadable_files,
+    unreadable_files_error,
     with_drop_reason,
     year_column,
 )
@@ -208,13 +208,10 @@ def _count_by_reason(spark: SparkSession, usable: DataFrame, reviews: Reviews | 
     except Py4JJavaError:
         if reviews is None:
             raise
-        broken = unreadable_files(spark, reviews)
-        if not broken:
+        error = unreadable_files_error(spark, reviews)
+        if error is None:
             raise
-        # Not chained: the Java trace says less than the message and buries it under 60 lines.
-        raise ReviewDataError(
-            "cannot read these review files (fix or remove them): " + "; ".join(broken)
-        ) from None
+        raise error from None
     return {row["drop_reason"]: row["rows"] for row in rows}
 
 

@@ -238,6 +238,18 @@ def unreadable_files(spark: SparkSession, reviews: Reviews) -> list[str]:
     return found or _conflicting_parquet_types(spark, reviews)
 
 
+def unreadable_files_error(spark: SparkSession, reviews: Reviews) -> ReviewDataError | None:
+    """After a read of ``reviews`` failed: an error naming each file that fails on its own, or None
+    when none does (the failure was something else). Raise it ``from None``: the Java trace says less
+    than the message and buries it under 60 lines."""
+    broken = unreadable_files(spark, reviews)
+    if not broken:
+        return None
+    return ReviewDataError(
+        "cannot read these review files (fix or remove them): " + "; ".join(broken)
+    )
+
+
 def _conflicting_parquet_types(spark: SparkSession, reviews: Reviews) -> list[str]:
     """Parquet files that each read fine but disagree on a column's type (say ``year`` as int in one
     and as string in another), which Spark cannot read together."""
