@@ -48,7 +48,7 @@ class LocalSparkLauncher(SparkJobLauncher):
     """Calls each script's main() with its CLI arguments on one Spark session per run process, inside a
     Dagster Pipes session.
 
-    The Pipes session is the one ``PipesSubprocessClient`` would open (a temp-file context and a
+    The Pipes session is the one PipesSubprocessClient would open (a temp-file context and a
     temp-file message reader that tails the file in a thread), but the script runs in this process, with
     the session's params handed over as a mapping instead of environment variables: a subprocess would
     start a JVM per asset. So the script's stage logs reach the run's log while it runs, and its metrics
