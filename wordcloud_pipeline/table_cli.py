@@ -33,7 +33,11 @@ WHOLE_TABLE_ONLY = ("ingested_reviews",)
 
 
 def history(uri: str) -> list[dict]:
-    """One line per version, newest first: what it did, to which years, how many rows it wrote."""
+    """One line per version, newest first: what it did, which rows it replaced, how many it wrote.
+
+    ``replaced`` is the commit's predicate as written: ``year IN (...)`` for the yearly tables, ``source_file
+    IN (...)`` for the reviews table (the files a run ingested or withdrew), "all" for a first write.
+    """
     table = _open(uri)
     lines = []
     for entry in table.history():
@@ -44,7 +48,7 @@ def history(uri: str) -> list[dict]:
                 "version": entry.get("version"),
                 "timestamp": entry.get("timestamp"),
                 "operation": entry.get("operation"),
-                "years": parameters.get("predicate", "all"),
+                "replaced": parameters.get("predicate", "all"),
                 "rows_written": metrics.get("numOutputRows"),
             }
         )

@@ -36,7 +36,7 @@ def test_history_then_restore_one_year_leaves_the_others(tmp_path, capsys):
     table_cli.main(["--storage", str(storage), "history", "words_by_year"])
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["version"] for line in lines] == [2, 1, 0]
-    assert lines[1]["years"] == "year = 2004"
+    assert lines[1]["replaced"] == "year = 2004"
 
     table_cli.main(
         ["--storage", str(storage), "restore", "words_by_year", "--version", "0", "--year", "2004"]
@@ -73,3 +73,19 @@ def test_the_reviews_table_is_only_restored_whole(tmp_path, capsys):
             ]
         )
     assert "restored as a whole: drop --year" in capsys.readouterr().err
+
+
+def test_history_of_the_reviews_table_names_the_files_a_version_replaced(tmp_path, capsys):
+    uri = str(tmp_path / "ingested_reviews")
+    rows = {"year": [2004, 2005], "source_file": ["a.tsv.gz", "b.tsv.gz"], "reviews": [1, 2]}
+    write_deltalake(uri, pa.table(rows), partition_by=["year"])
+    predicate = "source_file IN ('b.tsv.gz')"
+    again = {"year": [2005], "source_file": ["b.tsv.gz"], "reviews": [3]}
+    write_deltalake(uri, pa.table(again), mode="overwrite", predicate=predicate)
+
+    table_cli.main(["--storage", str(tmp_path), "history", "ingested_reviews"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["version"] for line in lines] == [1, 0]
+    # As the writer renders it (delta-rs writes this one as "source_file = 'b.tsv.gz'").
+    assert lines[0]["replaced"].startswith("source_file") and "'b.tsv.gz'" in lines[0]["replaced"]
+    assert lines[1]["replaced"] == "all"
