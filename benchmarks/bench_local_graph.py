@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -114,6 +115,9 @@ class PeakMemory:
 
 
 def run_graph(reviews: Path, storage: Path, out: Path) -> dict:
+    """One range run on an empty ``storage``: a reviews table left by an earlier run would make the ingest
+    find nothing new, and the figure would leave out reading the files."""
+    shutil.rmtree(storage, ignore_errors=True)
     env = {
         **os.environ,
         "WORDCLOUD_REVIEWS_URI": str(reviews),
@@ -133,7 +137,8 @@ def spark_floor(reviews: Path) -> tuple[float, float]:
     """(session start, session start plus counting the lines) in seconds, in a fresh process."""
     done = subprocess.run([sys.executable, "-c", FLOOR_CHILD, str(reviews)],
                           capture_output=True, text=True, check=True)  # fmt: skip
-    session, total, _ = done.stdout.split()
+    # The last line: Ivy's resolution report may come before it on stdout.
+    session, total, _ = done.stdout.splitlines()[-1].split()
     return float(session), float(total)
 
 
