@@ -144,6 +144,14 @@ def spark_floor(reviews: Path) -> tuple[float, float]:
     return float(session), float(total)
 
 
+def read_tsv(reviews: Path, filename: bool = False) -> str:
+    """DuckDB's scan of the review files, every value a string as the Spark side reads them."""
+    return (
+        f"read_csv('{reviews}/*.tsv.gz', delim='\t', header=true, quote='', escape='', "
+        f"all_varchar=true, ignore_errors=true, null_padding=false, filename={str(filename).lower()})"
+    )
+
+
 def duckdb_reviews_table(reviews: Path, output: Path) -> float:
     """What ``ingested_reviews`` does, in DuckDB: the category's usable reviews aggregated per (source file,
     year, title) into parquet partitioned by year. Seconds taken.
@@ -155,8 +163,7 @@ def duckdb_reviews_table(reviews: Path, output: Path) -> float:
       SELECT parse_filename(filename) AS source_file,
              year(try_strptime(trim(review_date), '%Y-%m-%d')) AS year,
              product_title, count(*) AS reviews
-      FROM read_csv('{reviews}/*.tsv.gz', delim='\t', header=true, quote='', escape='',
-                    all_varchar=true, ignore_errors=true, null_padding=false, filename=true)
+      FROM {read_tsv(reviews, filename=True)}
       WHERE product_category = 'Books' AND trim(coalesce(product_title, '')) <> ''
         AND try_strptime(trim(review_date), '%Y-%m-%d') IS NOT NULL
       GROUP BY ALL
@@ -176,8 +183,7 @@ def duckdb_count(
     source = f"""
         SELECT product_title AS title,
                year(try_strptime(trim(review_date), '%Y-%m-%d')) AS year
-        FROM read_csv('{reviews}/*.tsv.gz', delim='\t', header=true, quote='', escape='',
-                      all_varchar=true, ignore_errors=true, null_padding=false)
+        FROM {read_tsv(reviews)}
         WHERE product_category = 'Books' AND trim(coalesce(product_title, '')) <> ''
     """
     if table is not None:
