@@ -161,34 +161,26 @@ def _read_tsv(spark: SparkSession, files: list[str]) -> DataFrame:
             )
     # Lines cut at tabs rather than read by Spark's CSV reader: the dataset has no quoting, so cutting is
     # exact, several times faster here, and a row with too few or too many fields is seen as malformed
-    # whichever columns a query uses. Each column is cut out of the line on its own (substring_index), so
-    # Spark computes only the columns a query uses, instead of splitting all fifteen of every line. Every
-    # value stays a string; types are parsed where they are used, so one bad value drops one row instead
-    # of failing the read.
+    # whichever columns a query uses. Each line is split once, into a column of its own that every field
+    # and the field count read: telling a malformed line needs a pass over the whole line anyway, and one
+    # split costs less than that pass plus cutting each field out on its own (5M reviews: the three fields
+    # the count needs in 6.0 s against 10.3 s). Every value stays a string; types are parsed where they are
+    # used, so one bad value drops one row instead of failing the read.
     width = len(header)
     line = F.col("value")
-    tabs = F.octet_length(line) - F.octet_length(F.replace(line, F.lit("\t"), F.lit("")))
     header_line = "\t".join(header)
-    lines = (
+    fields = (
         spark.read.text(files)
         .where(~line.isin(header_line, BYTE_ORDER_MARK + header_line) & (line != ""))
-        # A column of its own, so the check runs once per line rather than once per column.
-        .select(line, (tabs == width - 1).alias("_well_formed"))
+        # split() takes a regular expression; a tab is no metacharacter, so Java splits at it directly.
+        .select(line, F.split(line, "\t").alias("_fields"))
     )
-    well_formed = F.col("_well_formed")
-    return lines.select(
-        *[F.when(well_formed, _field(line, i, width)).alias(name) for i, name in enumerate(header)],
+    well_formed = F.size("_fields") == width
+    return fields.select(
+        *[F.when(well_formed, F.col("_fields")[i]).alias(name) for i, name in enumerate(header)],
         F.when(~well_formed, line).alias(CORRUPT_RECORD),
         F.input_file_name().alias(SOURCE_URI),
     )
-
-
-def _field(line: Column, index: int, width: int) -> Column:
-    """Field ``index`` (0-based) of a tab-separated line of ``width`` fields."""
-    if index == width - 1:
-        return F.substring_index(line, "\t", -1)
-    first_fields = F.substring_index(line, "\t", index + 1)
-    return first_fields if index == 0 else F.substring_index(first_fields, "\t", -1)
 
 
 def _read_parquet(
@@ -297,9 +289,14 @@ def with_drop_reason(
     corrupt = F.col(CORRUPT_RECORD) if CORRUPT_RECORD in reviews.columns else F.lit(None)
     title = F.col("product_title")
     year = year_column(reviews)
+    # Cheap tests first, the dear ones only where they can change the answer: a title's byte count is
+    # known without reading it, and only a title that starts with a space can be all spaces (Spark's trim
+    # strips spaces only), so most rows neither count characters nor copy a trimmed title.
+    too_long = (F.octet_length(title) > MAX_TITLE_CHARS) & (F.length(title) > MAX_TITLE_CHARS)
+    blank = title.isNull() | (title == "") | (title.startswith(" ") & (F.trim(title) == ""))
     reason = (
-        F.when(corrupt.isNotNull() | (F.length(title) > MAX_TITLE_CHARS), "malformed_row")
-        .when(title.isNull() | (F.trim(title) == ""), "blank_title")
+        F.when(corrupt.isNotNull() | too_long, "malformed_row")
+        .when(blank, "blank_title")
         .when(year.isNull(), "unparseable_date")
         .when(F.col("product_category") != category, "other_category")
     )
