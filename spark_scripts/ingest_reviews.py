@@ -23,7 +23,9 @@ need recomputing downstream.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,9 +49,15 @@ from spark_scripts.reviews import (
 
 # Drop reasons the ingest can see: a year is not chosen here, every year is kept.
 INGEST_DROP_REASONS = tuple(r for r in DROP_REASONS if r != "other_year")
-# Output files per commit at most: each holds a contiguous range of source files (so replacing one
-# file rewrites few others) and every year of them.
+# Write tasks per commit: each writes one file per year, holding a contiguous range of source files (so
+# replacing one file rewrites few others). One task per this many kept reviews: a task per source file
+# wrote 483 small files at 5M reviews, and the files, not the rows, made the write's cost.
+REVIEWS_PER_WRITE_TASK = 2_000_000
 MAX_WRITE_TASKS = 32
+# Read tasks per core at least. Spark packs small files into a task up to the data's size over the cores,
+# which gives 2 cores 3 tasks of about 8 gzip'd files each: the last runs alone while a core idles.
+# Smaller tasks end closer together (gzip files are never split, so a large file stays one task).
+READ_TASKS_PER_CORE = 4
 TABLE_SCHEMA = T.StructType(
     [
         T.StructField("year", T.IntegerType()),
@@ -216,7 +224,7 @@ def ingest(
             frame = spark.createDataFrame([], TABLE_SCHEMA)
         frame = (
             frame.select(*TABLE_SCHEMA.fieldNames())
-            .repartitionByRange(min(max(len(to_read), 1), MAX_WRITE_TASKS), "source_file")
+            .repartitionByRange(_write_tasks(len(to_read), metrics["rows_kept"]), "source_file")
             .sortWithinPartitions("year", "source_file")
         )
         version = _commit(frame, output_uri, sorted(to_read + removed))
@@ -227,6 +235,25 @@ def ingest(
     return IngestMetrics(
         **metrics, **_years_summary(before_by_year, after_by_year), table_version=version
     )
+
+
+def _write_tasks(files: int, reviews: int) -> int:
+    return max(1, min(files, MAX_WRITE_TASKS, math.ceil(reviews / REVIEWS_PER_WRITE_TASK)))
+
+
+@contextmanager
+def _small_read_tasks(spark: SparkSession) -> Iterator[None]:
+    """``READ_TASKS_PER_CORE`` for the reads inside, the session's own setting restored after."""
+    key = "spark.sql.files.minPartitionNum"
+    before = spark.conf.get(key, None)
+    spark.conf.set(key, str(READ_TASKS_PER_CORE * spark.sparkContext.defaultParallelism))
+    try:
+        yield
+    finally:
+        if before is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, before)
 
 
 def _read_files(
@@ -260,11 +287,12 @@ def _read_files(
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
     try:
-        counts = (
-            usable.groupBy("source_file", "drop_reason", "year")
-            .agg(F.sum("reviews").alias("rows"))
-            .collect()
-        )
+        with _small_read_tasks(spark):
+            counts = (
+                usable.groupBy("source_file", "drop_reason", "year")
+                .agg(F.sum("reviews").alias("rows"))
+                .collect()
+            )
     except Py4JJavaError:
         usable.unpersist()
         error = unreadable_files_error(spark, reviews)
