@@ -78,13 +78,22 @@ def stopword_set(domain_stopwords: Iterable[str]) -> list[str]:
 
 
 def clean_title(title: Column) -> Column:
-    """Lowercased title with HTML tags and entities removed and apostrophes dropped ("don't" -> "dont")."""
+    """Lowercased title with HTML tags and entities removed and apostrophes dropped ("don't" -> "dont").
+
+    The regular expressions run only on titles holding a character one of them needs: most titles hold
+    none, and a regexp_replace costs a copy of the title into a Java string and a scan even when nothing
+    matches.
+    """
     text = F.lower(title)
-    text = F.regexp_replace(text, _HTML_TAGS, " ")
-    text = F.regexp_replace(text, _APOSTROPHE_ENTITIES, "'")
-    text = F.regexp_replace(text, _OTHER_ENTITIES, " ")
-    text = F.regexp_replace(text, "['\u2019]s\\b", "")
-    return F.regexp_replace(text, "['\u2019]", "")
+    cleaned = F.regexp_replace(text, _HTML_TAGS, " ")
+    cleaned = F.regexp_replace(cleaned, _APOSTROPHE_ENTITIES, "'")
+    cleaned = F.regexp_replace(cleaned, _OTHER_ENTITIES, " ")
+    cleaned = F.regexp_replace(cleaned, "['\u2019]s\\b", "")
+    cleaned = F.regexp_replace(cleaned, "['\u2019]", "")
+    needs_cleaning = text.contains("<")
+    for character in ("&", "'", "\u2019"):
+        needs_cleaning = needs_cleaning | text.contains(character)
+    return F.when(needs_cleaning, cleaned).otherwise(text)
 
 
 def _drop_suffix(word: Column, length: int) -> Column:
@@ -99,13 +108,27 @@ def lemmatize(word: Column) -> Column:
         F.when(word.isin(*NOT_PLURALS), word)
         .when(known.isNotNull(), known)
         .when(word.endswith("sses"), _drop_suffix(word, 2))
-        .when(word.rlike("(ch|sh|x)es$"), _drop_suffix(word, 2))
+        .when(_ends_with_any(word, "ches", "shes", "xes"), _drop_suffix(word, 2))
         .when(
             word.endswith("ies") & (F.length(word) > 4), F.concat(_drop_suffix(word, 3), F.lit("y"))
         )
-        .when(word.rlike("[^siu']s$") & (F.length(word) > 3), _drop_suffix(word, 1))
+        # Suffix tests rather than regular expressions ("[^siu']s$"): the same words, at a fraction of
+        # the cost per token.
+        .when(
+            word.endswith("s")
+            & ~_ends_with_any(word, "ss", "is", "us", "'s")
+            & (F.length(word) > 3),
+            _drop_suffix(word, 1),
+        )
         .otherwise(word)
     )
+
+
+def _ends_with_any(word: Column, *suffixes: str) -> Column:
+    test = word.endswith(suffixes[0])
+    for suffix in suffixes[1:]:
+        test = test | word.endswith(suffix)
+    return test
 
 
 def titles_to_words(
