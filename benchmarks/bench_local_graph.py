@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -237,38 +238,49 @@ def duckdb_count(
     return seconds, int(total.fetchone()[0])
 
 
-def measure(rows: int, workdir: Path) -> tuple[float, float, int, float]:
-    """Runs and prints one size; returns (Spark's word count seconds, DuckDB's, peak memory bytes,
-    DuckDB's in two stages)."""
+def measure(rows: int, workdir: Path, repeat: int) -> tuple[float, float, int, float]:
+    """Runs and prints one size ``repeat`` times; returns the medians of (Spark's word count seconds,
+    DuckDB's, peak memory bytes, DuckDB's in two stages)."""
     work = workdir.resolve() / f"rows_{rows}"
     reviews = work / "reviews"
     if not reviews.exists():
         started = time.monotonic()
         write_sample(reviews, rows, "tsv")
         print(f"generated {rows:,} reviews in {time.monotonic() - started:.1f} s")
-    graph = run_graph(reviews, work / "storage", work / "graph.json")
-    spark_seconds = sum(graph["steps"][step] for step in SPARK_STEPS)
-    duck_seconds, duck_tokens = duckdb_count(reviews, graph["stopwords"], work / "duckdb_counts")
-    table_seconds = duckdb_reviews_table(reviews, work / "duckdb_reviews")
-    from_table_seconds, from_table_tokens = duckdb_count(
-        reviews, graph["stopwords"], work / "duckdb_counts_from_table", work / "duckdb_reviews"
-    )
-    two_stage = table_seconds + from_table_seconds
+    graphs, duck, two_stage = [], [], []
+    for _ in range(repeat):
+        graphs.append(run_graph(reviews, work / "storage", work / "graph.json"))
+        seconds, duck_tokens = duckdb_count(
+            reviews, graphs[-1]["stopwords"], work / "duckdb_counts"
+        )
+        duck.append(seconds)
+        table_seconds = duckdb_reviews_table(reviews, work / "duckdb_reviews")
+        from_table_seconds, from_table_tokens = duckdb_count(
+            reviews,
+            graphs[-1]["stopwords"],
+            work / "duckdb_counts_from_table",
+            work / "duckdb_reviews",
+        )
+        two_stage.append(table_seconds + from_table_seconds)
+    spark = [sum(graph["steps"][step] for step in SPARK_STEPS) for graph in graphs]
+    peaks = [graph["peak_rss_bytes"] for graph in graphs]
+    graph = graphs[spark.index(_median(spark))] if repeat % 2 else graphs[-1]
+    spark_seconds, duck_seconds = _median(spark), _median(duck)
     session_seconds, floor_seconds = spark_floor(reviews)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"rows: {rows:,} reviews (TSV.gz), cores: {os.cpu_count()}, load average: {load}")
+    runs = f"median of {repeat} runs" if repeat > 1 else "one run"
+    print(f"rows: {rows:,} reviews (TSV.gz), cores: {os.cpu_count()}, load average: {load}, {runs}")
     print(f"graph end to end (run wall, incl. JVM start and clouds): {graph['wall_seconds']:.1f} s")
     print(f"  rows per second end to end: {rows / graph['wall_seconds']:,.0f}")
     for step, seconds in graph["steps"].items():
         print(f"  step {step}: {seconds:.1f} s")
-    print(f"  peak memory (Python + JVM): {graph['peak_rss_bytes'] / 2**20:,.0f} MiB")
-    print(f"spark word count ({' + '.join(SPARK_STEPS)}): {spark_seconds:.1f} s")
-    print(f"duckdb, same count on the same files: {duck_seconds:.1f} s")
+    print(f"  peak memory (Python + JVM): {_each(peaks, 2**20, '{:,.0f}')} MiB")
+    print(f"spark word count ({' + '.join(SPARK_STEPS)}): {_each(spark)} s")
+    print(f"duckdb, same count on the same files: {_each(duck)} s")
     print(f"ratio spark/duckdb: {spark_seconds / duck_seconds:.2f}x")
     print(
         f"duckdb in two stages as the graph counts (a reviews table, then the count from it): "
-        f"{table_seconds:.1f} s + {from_table_seconds:.1f} s, ratio spark/that: "
-        f"{spark_seconds / two_stage:.2f}x"
+        f"{_each(two_stage)} s, ratio spark/that: {spark_seconds / _median(two_stage):.2f}x"
     )
     print(
         f"spark floor, a fresh session that only counts the lines: {floor_seconds:.1f} s "
@@ -279,7 +291,19 @@ def measure(rows: int, workdir: Path) -> tuple[float, float, int, float]:
         f"words counted: spark {graph['tokens']:,}, duckdb {duck_tokens:,}, duckdb in two stages "
         f"{from_table_tokens:,} ({same})"
     )
-    return spark_seconds, duck_seconds, graph["peak_rss_bytes"], two_stage
+    return spark_seconds, duck_seconds, _median(peaks), _median(two_stage)
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def _each(values: list[float], unit: float = 1, form: str = "{:.1f}") -> str:
+    """The median, and with several runs each run's figure: the spread is the measurement's noise."""
+    median = form.format(_median(values) / unit)
+    if len(values) == 1:
+        return median
+    return f"{median} (runs: {', '.join(form.format(v / unit) for v in values)})"
 
 
 def main() -> None:
@@ -288,12 +312,17 @@ def main() -> None:
         "--rows", type=int, nargs="+", default=[1_000_000],
         help="one or more sizes; with two or more, also the cost of each extra million reviews",
     )  # fmt: skip
+    parser.add_argument(
+        "--repeat", type=int, default=1,
+        help="runs per size; the figures are their medians (a one-run difference carries about a "
+        "second of noise per million here)",
+    )  # fmt: skip
     parser.add_argument("--workdir", type=Path, default=Path("benchmarks/out"))
     args = parser.parse_args()
     sizes = sorted(set(args.rows))
     seconds = {}
     for rows in sizes:
-        seconds[rows] = measure(rows, args.workdir)
+        seconds[rows] = measure(rows, args.workdir, args.repeat)
         print()
     if len(sizes) > 1:
         small, large = sizes[0], sizes[-1]
