@@ -49,9 +49,11 @@ from spark_scripts.reviews import (
 
 # Drop reasons the ingest can see: a year is not chosen here, every year is kept.
 INGEST_DROP_REASONS = tuple(r for r in DROP_REASONS if r != "other_year")
-# Write tasks per commit: each writes one file per year, holding a contiguous range of source files (so
-# replacing one file rewrites few others). One task per this many kept reviews: a task per source file
-# wrote 483 small files at 5M reviews, and the files, not the rows, made the write's cost.
+# Write tasks per commit: each writes one file per year holding a contiguous range of source files, so
+# replacing a file later rewrites only its range's files. One task per this many kept reviews, at most one
+# per source file: a task per source file wrote 483 small files at 5M generated reviews (23 files), and the
+# number of files, not of rows, made the write's cost. The real dataset's files (millions of reviews
+# each) still get a task each.
 REVIEWS_PER_WRITE_TASK = 2_000_000
 MAX_WRITE_TASKS = 32
 # Read tasks per core at least. Spark packs small files into a task up to the data's size over the cores,
