@@ -238,60 +238,82 @@ def duckdb_count(
     return seconds, int(total.fetchone()[0])
 
 
-def measure(rows: int, workdir: Path, repeat: int) -> tuple[float, float, int, float]:
-    """Runs and prints one size ``repeat`` times; returns the medians of (Spark's word count seconds,
-    DuckDB's, peak memory bytes, DuckDB's in two stages)."""
-    work = workdir.resolve() / f"rows_{rows}"
-    reviews = work / "reviews"
+def reviews_of(rows: int, workdir: Path) -> Path:
+    """The folder of ``rows`` generated reviews under ``workdir``, generated on first use."""
+    reviews = workdir.resolve() / f"rows_{rows}" / "reviews"
     if not reviews.exists():
         started = time.monotonic()
         write_sample(reviews, rows, "tsv")
         print(f"generated {rows:,} reviews in {time.monotonic() - started:.1f} s")
-    graphs, duck, two_stage = [], [], []
-    for _ in range(repeat):
-        graphs.append(run_graph(reviews, work / "storage", work / "graph.json"))
-        seconds, duck_tokens = duckdb_count(
-            reviews, graphs[-1]["stopwords"], work / "duckdb_counts"
-        )
-        duck.append(seconds)
-        table_seconds = duckdb_reviews_table(reviews, work / "duckdb_reviews")
-        from_table_seconds, from_table_tokens = duckdb_count(
-            reviews,
-            graphs[-1]["stopwords"],
-            work / "duckdb_counts_from_table",
-            work / "duckdb_reviews",
-        )
-        two_stage.append(table_seconds + from_table_seconds)
-    spark = [sum(graph["steps"][step] for step in SPARK_STEPS) for graph in graphs]
-    peaks = [graph["peak_rss_bytes"] for graph in graphs]
-    graph = graphs[spark.index(_median(spark))] if repeat % 2 else graphs[-1]
-    spark_seconds, duck_seconds = _median(spark), _median(duck)
+    return reviews
+
+
+def run_once(reviews: Path) -> dict:
+    """One graph run and the two DuckDB counts on the files of ``reviews``."""
+    work = reviews.parent
+    graph = run_graph(reviews, work / "storage", work / "graph.json")
+    stopwords = graph["stopwords"]
+    graph["spark_seconds"] = sum(graph["steps"][step] for step in SPARK_STEPS)
+    graph["duck_seconds"], graph["duck_tokens"] = duckdb_count(
+        reviews, stopwords, work / "duckdb_counts"
+    )
+    table_seconds = duckdb_reviews_table(reviews, work / "duckdb_reviews")
+    from_table_seconds, graph["two_stage_tokens"] = duckdb_count(
+        reviews, stopwords, work / "duckdb_counts_from_table", work / "duckdb_reviews"
+    )
+    graph["two_stage_seconds"] = table_seconds + from_table_seconds
+    return graph
+
+
+def report(rows: int, reviews: Path, runs: list[dict]) -> None:
+    """Prints one size: the medians of its runs, each run's figure beside them."""
+    spark, duck = _values(runs, "spark_seconds"), _values(runs, "duck_seconds")
+    two_stage = _values(runs, "two_stage_seconds")
+    middle = sorted(runs, key=lambda run: run["spark_seconds"])[(len(runs) - 1) // 2]
     session_seconds, floor_seconds = spark_floor(reviews)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    runs = f"median of {repeat} runs" if repeat > 1 else "one run"
-    print(f"rows: {rows:,} reviews (TSV.gz), cores: {os.cpu_count()}, load average: {load}, {runs}")
-    print(f"graph end to end (run wall, incl. JVM start and clouds): {graph['wall_seconds']:.1f} s")
-    print(f"  rows per second end to end: {rows / graph['wall_seconds']:,.0f}")
-    for step, seconds in graph["steps"].items():
+    count = f"median of {len(runs)} runs" if len(runs) > 1 else "one run"
+    print(
+        f"rows: {rows:,} reviews (TSV.gz), cores: {os.cpu_count()}, load average: {load}, {count}"
+    )
+    print(f"graph end to end (the median run's wall, incl. JVM start and clouds): "
+          f"{middle['wall_seconds']:.1f} s")  # fmt: skip
+    print(f"  rows per second end to end: {rows / middle['wall_seconds']:,.0f}")
+    for step, seconds in middle["steps"].items():
         print(f"  step {step}: {seconds:.1f} s")
-    print(f"  peak memory (Python + JVM): {_each(peaks, 2**20, '{:,.0f}')} MiB")
+    print(
+        f"  peak memory (Python + JVM): {_each(_values(runs, 'peak_rss_bytes'), 2**20, '{:,.0f}')} MiB"
+    )
     print(f"spark word count ({' + '.join(SPARK_STEPS)}): {_each(spark)} s")
     print(f"duckdb, same count on the same files: {_each(duck)} s")
-    print(f"ratio spark/duckdb: {spark_seconds / duck_seconds:.2f}x")
+    print(f"ratio spark/duckdb: {_median(spark) / _median(duck):.2f}x")
     print(
         f"duckdb in two stages as the graph counts (a reviews table, then the count from it): "
-        f"{_each(two_stage)} s, ratio spark/that: {spark_seconds / _median(two_stage):.2f}x"
+        f"{_each(two_stage)} s, ratio spark/that: {_median(spark) / _median(two_stage):.2f}x"
     )
     print(
         f"spark floor, a fresh session that only counts the lines: {floor_seconds:.1f} s "
-        f"(session start {session_seconds:.1f} s), {floor_seconds / duck_seconds:.2f}x duckdb"
+        f"(session start {session_seconds:.1f} s), {floor_seconds / _median(duck):.2f}x duckdb"
     )
-    same = "same" if duck_tokens == graph["tokens"] == from_table_tokens else "DIFFERENT"
-    print(
-        f"words counted: spark {graph['tokens']:,}, duckdb {duck_tokens:,}, duckdb in two stages "
-        f"{from_table_tokens:,} ({same})"
-    )
-    return spark_seconds, duck_seconds, _median(peaks), _median(two_stage)
+    tokens = {run[key] for run in runs for key in ("tokens", "duck_tokens", "two_stage_tokens")}
+    print(f"words counted by every run of both engines: {', '.join(f'{t:,}' for t in tokens)} "
+          f"({'same' if len(tokens) == 1 else 'DIFFERENT'})")  # fmt: skip
+
+
+def per_million(runs: dict[int, list[dict]], key: str) -> tuple[float, list[float]]:
+    """Seconds per extra million reviews from the smallest size to the largest: from the medians, and
+    for each repeat (the runs of one repeat ran one after the other, on the machine's speed of the
+    moment)."""
+    small, large = min(runs), max(runs)
+    millions = (large - small) / 1e6
+    each = [(b[key] - a[key]) / millions for a, b in zip(runs[small], runs[large], strict=True)]
+    return (
+        _median(_values(runs[large], key)) - _median(_values(runs[small], key))
+    ) / millions, each
+
+
+def _values(runs: list[dict], key: str) -> list[float]:
+    return [run[key] for run in runs]
 
 
 def _median(values: list[float]) -> float:
@@ -314,37 +336,49 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument(
         "--repeat", type=int, default=1,
-        help="runs per size; the figures are their medians (a one-run difference carries about a "
-        "second of noise per million here)",
+        help="runs per size, the sizes interleaved; the figures are their medians (a one-run "
+        "difference carries about a second of noise per million here)",
     )  # fmt: skip
     parser.add_argument("--workdir", type=Path, default=Path("benchmarks/out"))
     args = parser.parse_args()
     sizes = sorted(set(args.rows))
-    seconds = {}
+    reviews = {rows: reviews_of(rows, args.workdir) for rows in sizes}
+    # Sizes interleaved within each repeat: the machine's speed drifts over minutes, and a per-million
+    # figure from runs far apart in time measures the drift.
+    runs: dict[int, list[dict]] = {rows: [] for rows in sizes}
+    for _ in range(args.repeat):
+        for rows in sizes:
+            runs[rows].append(run_once(reviews[rows]))
     for rows in sizes:
-        seconds[rows] = measure(rows, args.workdir, args.repeat)
+        report(rows, reviews[rows], runs[rows])
         print()
     if len(sizes) > 1:
         small, large = sizes[0], sizes[-1]
-        millions = (large - small) / 1e6
-        spark = (seconds[large][0] - seconds[small][0]) / millions
-        duck = (seconds[large][1] - seconds[small][1]) / millions
+        spark, spark_each = per_million(runs, "spark_seconds")
+        duck, duck_each = per_million(runs, "duck_seconds")
+        staged, _ = per_million(runs, "two_stage_seconds")
         verdict = "met" if spark / duck <= TARGET_PER_MILLION else "MISSED"
         print(
-            f"each extra million reviews ({small:,} -> {large:,}): spark {spark:.2f} s, "
-            f"duckdb {duck:.2f} s, ratio {spark / duck:.2f}x "
+            f"each extra million reviews ({small:,} -> {large:,}), from the medians: spark "
+            f"{spark:.2f} s, duckdb {duck:.2f} s, ratio {spark / duck:.2f}x "
             f"(target <= {TARGET_PER_MILLION}x: {verdict})"
         )
-        staged = (seconds[large][3] - seconds[small][3]) / millions
+        if args.repeat > 1:
+            pairs = ", ".join(
+                f"{a:.2f}/{b:.2f} = {a / b:.2f}x"
+                for a, b in zip(spark_each, duck_each, strict=True)
+            )
+            print(f"  each repeat on its own (spark/duckdb s per million): {pairs}")
         print(
             f"  against duckdb in the same two stages: {staged:.2f} s per million, ratio "
             f"{spark / staged:.2f}x"
         )
-        growth = seconds[large][2] / seconds[small][2]
+        memory = {rows: _median(_values(runs[rows], "peak_rss_bytes")) for rows in sizes}
+        growth = memory[large] / memory[small]
         verdict = "met" if growth <= TARGET_MEMORY_GROWTH else "MISSED"
         print(
-            f"peak memory (Python + JVM) {seconds[small][2] / 2**20:,.0f} MiB -> "
-            f"{seconds[large][2] / 2**20:,.0f} MiB, x{growth:.2f} "
+            f"peak memory (Python + JVM), medians, {memory[small] / 2**20:,.0f} MiB -> "
+            f"{memory[large] / 2**20:,.0f} MiB, x{growth:.2f} "
             f"(target: flat, <= x{TARGET_MEMORY_GROWTH}: {verdict})"
         )
 
