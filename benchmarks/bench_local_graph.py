@@ -2,6 +2,7 @@
 
     python benchmarks/bench_local_graph.py --rows 1000000
     python benchmarks/bench_local_graph.py --rows 1000000 5000000    # and the cost of each extra million
+    python benchmarks/bench_local_graph.py --rows 1000000 5000000 --repeat 3    # medians of 3 runs each
 
 Prints wall seconds, rows per second and peak memory of the Dagster run (its Python process and the Spark
 JVM together), then the same count in DuckDB on the same files, the Spark/DuckDB ratio, and whether both
