@@ -118,6 +118,37 @@ def test_rewritten_file_replaces_its_rows_without_duplicates(spark, three_files,
     assert set(metrics["years_changed"]) == old_years | {2014}
 
 
+def data_files_per_year(spark: SparkSession, table: Path) -> dict[int, int]:
+    """Year -> how many data files of the table's current version hold its title rows."""
+    rows = (
+        spark.read.format("delta")
+        .load(str(table))
+        .where(F.col("product_title").isNotNull())
+        .select("year", F.input_file_name().alias("file"))
+        .distinct()
+        .collect()
+    )
+    files: dict[int, int] = {}
+    for row in rows:
+        files[row["year"]] = files.get(row["year"], 0) + 1
+    return files
+
+
+def test_small_files_share_a_data_file_per_year(spark, three_files, tmp_path, monkeypatch):
+    """A write task per source file wrote files x years small data files (483 at 5M generated reviews);
+    one task per REVIEWS_PER_WRITE_TASK kept reviews writes one file per year for small data, and no more
+    tasks than source files for large data. Either way the rows are the same."""
+    folder, records = three_files
+    ingest(spark, folder, tmp_path / "few")
+    assert set(data_files_per_year(spark, tmp_path / "few").values()) == {1}
+    monkeypatch.setattr(ingest_reviews, "REVIEWS_PER_WRITE_TASK", 100)
+    ingest(spark, folder, tmp_path / "many")
+    per_year = data_files_per_year(spark, tmp_path / "many")
+    assert max(per_year.values()) > 1 and max(per_year.values()) <= 3
+    assert title_rows(spark, tmp_path / "many") == title_rows(spark, tmp_path / "few")
+    assert titles_by_year(title_rows(spark, tmp_path / "few")) == expected_titles(records)
+
+
 def test_removed_file_withdraws_its_reviews(spark, three_files, tmp_path):
     folder, records = three_files
     table = tmp_path / "table"
