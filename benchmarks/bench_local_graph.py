@@ -20,12 +20,12 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from statistics import median
 
 import duckdb
 
@@ -287,14 +287,14 @@ def report(rows: int, reviews: Path, runs: list[dict]) -> None:
     )
     print(f"spark word count ({' + '.join(SPARK_STEPS)}): {_each(spark)} s")
     print(f"duckdb, same count on the same files: {_each(duck)} s")
-    print(f"ratio spark/duckdb: {_median(spark) / _median(duck):.2f}x")
+    print(f"ratio spark/duckdb: {median(spark) / median(duck):.2f}x")
     print(
         f"duckdb in two stages as the graph counts (a reviews table, then the count from it): "
-        f"{_each(two_stage)} s, ratio spark/that: {_median(spark) / _median(two_stage):.2f}x"
+        f"{_each(two_stage)} s, ratio spark/that: {median(spark) / median(two_stage):.2f}x"
     )
     print(
         f"spark floor, a fresh session that only counts the lines: {floor_seconds:.1f} s "
-        f"(session start {session_seconds:.1f} s), {floor_seconds / _median(duck):.2f}x duckdb"
+        f"(session start {session_seconds:.1f} s), {floor_seconds / median(duck):.2f}x duckdb"
     )
     tokens = {run[key] for run in runs for key in ("tokens", "duck_tokens", "two_stage_tokens")}
     print(f"words counted by every run of both engines: {', '.join(f'{t:,}' for t in tokens)} "
@@ -308,25 +308,19 @@ def per_million(runs: dict[int, list[dict]], key: str) -> tuple[float, list[floa
     small, large = min(runs), max(runs)
     millions = (large - small) / 1e6
     each = [(b[key] - a[key]) / millions for a, b in zip(runs[small], runs[large], strict=True)]
-    return (
-        _median(_values(runs[large], key)) - _median(_values(runs[small], key))
-    ) / millions, each
+    return (median(_values(runs[large], key)) - median(_values(runs[small], key))) / millions, each
 
 
 def _values(runs: list[dict], key: str) -> list[float]:
     return [run[key] for run in runs]
 
 
-def _median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
 def _each(values: list[float], unit: float = 1, form: str = "{:.1f}") -> str:
     """The median, and with several runs each run's figure: the spread is the measurement's noise."""
-    median = form.format(_median(values) / unit)
+    middle = form.format(median(values) / unit)
     if len(values) == 1:
-        return median
-    return f"{median} (runs: {', '.join(form.format(v / unit) for v in values)})"
+        return middle
+    return f"{middle} (runs: {', '.join(form.format(v / unit) for v in values)})"
 
 
 def main() -> None:
@@ -374,7 +368,7 @@ def main() -> None:
             f"  against duckdb in the same two stages: {staged:.2f} s per million, ratio "
             f"{spark / staged:.2f}x"
         )
-        memory = {rows: _median(_values(runs[rows], "peak_rss_bytes")) for rows in sizes}
+        memory = {rows: median(_values(runs[rows], "peak_rss_bytes")) for rows in sizes}
         growth = memory[large] / memory[small]
         verdict = "met" if growth <= TARGET_MEMORY_GROWTH else "MISSED"
         print(
