@@ -334,6 +334,12 @@ def _values(runs: list[dict], key: str) -> list[float]:
     return [run[key] for run in runs]
 
 
+def _ratios(numerators: list[float], denominators: list[float]) -> str:
+    return ", ".join(
+        f"{a:.2f}/{b:.2f} = {a / b:.2f}x" for a, b in zip(numerators, denominators, strict=True)
+    )
+
+
 def _each(values: list[float], unit: float = 1, form: str = "{:.1f}") -> str:
     """The median, and with several runs each run's figure: the spread is the measurement's noise."""
     middle = form.format(median(values) / unit)
@@ -378,11 +384,9 @@ def main() -> None:
             f"(target <= {TARGET_PER_MILLION}x: {verdict})"
         )
         if args.repeat > 1:
-            pairs = ", ".join(
-                f"{a:.2f}/{b:.2f} = {a / b:.2f}x"
-                for a, b in zip(spark_each, duck_each, strict=True)
+            print(
+                f"  each repeat on its own (spark/duckdb s per million): {_ratios(spark_each, duck_each)}"
             )
-            print(f"  each repeat on its own (spark/duckdb s per million): {pairs}")
         print(
             f"  against duckdb in the same two stages: {staged:.2f} s per million, ratio "
             f"{spark / staged:.2f}x"
@@ -397,11 +401,9 @@ def main() -> None:
             f"does beyond reading them, and its cold JVM's warm-up: see the README)"
         )
         if args.repeat > 1:
-            pairs = ", ".join(
-                f"{a:.2f}/{b:.2f} = {a / b:.2f}x"
-                for a, b in zip(spark_each, fields_each, strict=True)
+            print(
+                f"  each repeat on its own (graph/fields s per million): {_ratios(spark_each, fields_each)}"
             )
-            print(f"  each repeat on its own (graph/fields s per million): {pairs}")
         memory = {rows: median(_values(runs[rows], "peak_rss_bytes")) for rows in sizes}
         growth = memory[large] / memory[small]
         verdict = "met" if growth <= TARGET_MEMORY_GROWTH else "MISSED"
