@@ -1,8 +1,8 @@
 """Faults a user's runs really meet: each leaves the previous data intact, byte for byte.
 
 A re-run killed with SIGKILL (its whole process group) while the JVM starts and while it writes data
-files, two writers of one year at once, a run whose result is empty, a corrupted upstream file, and counts
-that vanished under a drawn cloud. After each, the tables read exactly as before (same version, same
+files, two writers of one year at once, two ingests of one new file at once, a run whose result is empty, a
+corrupted upstream file, and counts that vanished under a drawn cloud. After each, the tables read exactly as before (same version, same
 rows) and the clouds are the same bytes.
 """
 
@@ -20,6 +20,7 @@ import dagster as dg
 import pytest
 
 import spark_scripts
+from spark_scripts import ingest_reviews
 from wordcloud_pipeline import tables
 from wordcloud_pipeline.definitions import ALL_ASSETS, YEARLY_ASSETS
 from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR
@@ -212,3 +213,35 @@ def test_two_writers_of_one_year_never_leave_it_doubled(good_year, tmp_path):
     )
     assert process.wait(timeout=900) == 0
     assert rows == tables.read_years(str(single), [YEAR]).num_rows > 0
+
+
+def ingested_rows(spark, table: Path) -> list[tuple]:
+    """Every row of the reviews table, title rows and file records, without the per-reason maps."""
+    columns = ("year", "source_file", "product_title", "reviews", "file_size", "file_modified")
+    frame = spark.read.format("delta").load(str(table)).select(*columns)
+    return sorted((tuple(row) for row in frame.collect()), key=repr)
+
+
+def test_two_ingests_of_one_new_file_count_it_once(spark, sample_tsv, tmp_path):
+    reviews = tmp_path / "reviews"
+    shutil.copytree(sample_tsv, reviews)
+    table = tmp_path / "ingested_reviews"
+    ingest_reviews.main(["--input", str(reviews), "--output", str(table)])
+    first_file = sorted(reviews.glob("*.tsv.gz"))[0]
+    shutil.copy2(first_file, reviews / "landed-later.tsv.gz")
+    args = [str(SCRIPTS / "ingest_reviews.py"), "--input", str(reviews), "--output", str(table)]
+
+    first = submit(args, tmp_path / "first.log")
+    second = submit(args, tmp_path / "second.log")
+    codes = sorted([first.wait(timeout=900), second.wait(timeout=900)])
+    logs = (tmp_path / "first.log").read_text() + (tmp_path / "second.log").read_text()
+    # Both may commit one after the other (the later one then finds nothing new), or Delta fails the one
+    # that lost the race: both name the new file in their replaceWhere. Never is the file counted twice.
+    assert codes[0] == 0, logs[-3000:]
+    if codes[1] != 0:
+        assert "Concurrent" in logs, logs[-3000:]
+    once = tmp_path / "ingested_once"
+    ingest_reviews.main(["--input", str(reviews), "--output", str(once)])
+    rows = ingested_rows(spark, table)
+    assert rows == ingested_rows(spark, once)
+    assert sum(r[3] for r in rows if r[1] == "landed-later.tsv.gz" and r[2] is not None) > 0
