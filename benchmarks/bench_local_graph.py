@@ -398,7 +398,7 @@ def main() -> None:
         )
         print(
             f"  the graph against spark only reading the fields: {spark / fields:.2f}x (what the graph "
-            f"does beyond reading them, and its cold JVM's warm-up: see the README)"
+            f"does beyond reading them: see the README)"
         )
         if args.repeat > 1:
             print(
