@@ -1,9 +1,10 @@
 """Faults a user's runs really meet: each leaves the previous data intact, byte for byte.
 
 A re-run killed with SIGKILL (its whole process group) while the JVM starts and while it writes data
-files, two writers of one year at once, two ingests of one new file at once, a run whose result is empty, a
-corrupted upstream file, and counts that vanished under a drawn cloud. After each, the tables read exactly as before (same version, same
-rows) and the clouds are the same bytes.
+files, two writers of one year at once, a run whose result is empty, a corrupted upstream file, and counts
+that vanished under a drawn cloud. After each, the tables read exactly as before (same version, same
+rows) and the clouds are the same bytes. Two ingests of one new file at once leave the reviews table as
+one ingest of the same files would.
 """
 
 from __future__ import annotations
