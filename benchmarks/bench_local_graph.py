@@ -70,8 +70,9 @@ json.dump({
 # "lines" only counts the lines (no parsing, no shuffle, no write); "fields" also cuts every line at its
 # tabs, as any reader must that tells a broken line (too few or too many fields) from a good one, and keeps
 # the title and the date: no check, no grouping, no write. The graph's cost per million against "fields"
-# is what its own work and its cold JVM add to Spark's least reading of the count's fields. Imports are not
-# counted: a run has them loaded before its first step starts.
+# is what its own work adds to Spark's least reading of the count's fields (its cold JVM's compiling is a
+# fixed cost: the README's Performance section). Imports are not counted: a run has them loaded before its
+# first step starts.
 FLOOR_CHILD = """
 import sys, time
 from dagster_pyspark.resources import spark_session_from_config
