@@ -79,9 +79,10 @@ json.dump({
 # implementation of the reviews table must run, and nothing else: each line read and cut at its tabs by
 # the ingest's own reader (Spark's text reader and split: spark_scripts/reviews.py; the ingest's read
 # tasks per core), grouped per file, year and title; no check, no write. "bytes" runs the same query on
-# a reader that cuts the lines as bytes (review_lines/), giving the same rows. The graph's cost per million against "grouped" is what its own work adds to Spark's
-# least reading of the rows (its cold JVM's compiling is a fixed cost: the README's Performance section).
-# Imports are not counted: a run has them loaded before its first step starts.
+# a reader that cuts the lines as bytes (review_lines/), giving the same rows. The graph's cost per
+# million against "grouped" is what its own work adds to Spark's least reading of the rows (its cold
+# JVM's compiling is a fixed cost: the README's Performance section). Imports are not counted: a run has
+# them loaded before its first step starts.
 FLOOR_CHILD = """
 import glob, sys, time
 from dagster_pyspark.resources import spark_session_from_config
@@ -99,7 +100,8 @@ if work == "lines":
     spark.read.text(files).count()
 else:
     if work == "grouped":
-        spark.conf.set("spark.sql.files.minPartitionNum", str(READ_TASKS_PER_CORE * spark.sparkContext.defaultParallelism))
+        tasks = READ_TASKS_PER_CORE * spark.sparkContext.defaultParallelism
+        spark.conf.set("spark.sql.files.minPartitionNum", str(tasks))
         rows = read_reviews(spark, reviews).frame
     else:
         rows = (
@@ -369,9 +371,10 @@ def report(rows: int, runs: list[dict]) -> None:
         f"spark floor, a fresh session that only counts the lines: {_each(floor)} s (session start "
         f"{median(_values(runs, 'session_seconds')):.1f} s), {median(floor) / median(duck):.2f}x duckdb"
     )
+    duck_grouped = _values(runs, "duck_grouped_seconds")
     print(
         f"the per-row query alone (each line read, cut at its tabs, grouped per file, year and title): "
-        f"spark in a fresh session {_each(grouped)} s, duckdb {_each(_values(runs, 'duck_grouped_seconds'))} s"
+        f"spark in a fresh session {_each(grouped)} s, duckdb {_each(duck_grouped)} s"
     )
     if "bytes_seconds" in runs[0]:
         groups = {run[key] for run in runs for key in ("groups", "byte_groups")}
