@@ -14,8 +14,8 @@ title; nothing else), which DuckDB runs too, and Spark again on a byte-level rea
 (``review_lines/``, built with the JDK's javac; skipped without one). Targets on 2 cores: the 20,000-review
 demo sample end to end in under 90 s; the 1M-review graph without cloud drawing within 3x of DuckDB; with
 two sizes, each extra million reviews within 2x of DuckDB's extra cost (the issue's; the README shows why it
-is out of reach for Spark's own readers and proposes the next one, printed too), and peak memory flat (at most 1.15x from
-the smaller size to the larger).
+is out of reach for Spark's own readers and proposes the next one, printed too), and peak memory flat (at
+most 1.15x from the smaller size to the larger).
 """
 
 from __future__ import annotations
