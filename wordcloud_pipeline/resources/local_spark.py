@@ -14,6 +14,7 @@ from pyspark.errors import PySparkRuntimeError
 
 from spark_scripts import spark_packages
 from spark_scripts.job_contract import Metrics
+from wordcloud_pipeline.resources.pipes_messages import DrainingTempFileMessageReader
 from wordcloud_pipeline.resources.spark_conf_policy import check_spark_conf
 from wordcloud_pipeline.resources.spark_launcher import (
     SparkJob,
@@ -49,7 +50,8 @@ class LocalSparkLauncher(SparkJobLauncher):
     Dagster Pipes session.
 
     The Pipes session is the one PipesSubprocessClient would open (a temp-file context and a
-    temp-file message reader that tails the file in a thread), but the script runs in this process, with
+    temp-file message reader that tails the file in a thread, ours because dagster's can stop before the
+    last lines: ``pipes_messages``), but the script runs in this process, with
     the session's params handed over as a mapping instead of environment variables: a subprocess would
     start a JVM per asset. So the script's stage logs reach the run's log while it runs, and its metrics
     come back as the same Pipes message an EMR step sends.
@@ -113,7 +115,7 @@ class LocalSparkLauncher(SparkJobLauncher):
         with dg.open_pipes_session(
             context=context,
             context_injector=dg.PipesTempFileContextInjector(),
-            message_reader=dg.PipesTempFileMessageReader(),
+            message_reader=DrainingTempFileMessageReader(),
         ) as session:
             script.main(job.argv(), pipes=session.get_bootstrap_env_vars())
         context.log.info(f"{job.name}: finished in {time.monotonic() - started:.1f} s")
