@@ -127,6 +127,11 @@ def spark_seconds(report: dict) -> float:
     )
 
 
+def step_seconds(report: dict, step: str) -> float:
+    """One step's time, summed over the report's runs (the sensor's path may request several)."""
+    return sum(run["steps"].get(step, 0.0) for run in report["runs"])
+
+
 def wall_seconds(report: dict) -> float:
     return sum(run["wall"] for run in report["runs"]) + report.get("tick_seconds", 0.0)
 
@@ -193,11 +198,16 @@ def main() -> None:
         medians[name] = (wall, spark)
         runs = ", ".join(run["years"] for run in attempts[0][name]["runs"])
         steps = ", ".join(
-            f"{step} {seconds:.1f} s"
-            for run in attempts[0][name]["runs"]
-            for step, seconds in run["steps"].items()
+            f"{step} {statistics.median(step_seconds(a[name], step) for a in attempts):.1f} s"
+            for step in attempts[0][name]["runs"][0]["steps"]
         )
-        print(f"{name}: {wall:.1f} s wall (runs: {runs}), Spark steps {spark:.1f} s  [{steps}]")
+        if "tick_seconds" in attempts[0][name]:
+            tick = statistics.median(a[name]["tick_seconds"] for a in attempts)
+            steps += f", sensor tick {tick:.1f} s"
+        print(
+            f"{name}: {wall:.1f} s wall (runs: {runs}), Spark steps {spark:.1f} s  "
+            f"[medians: {steps}]"
+        )
     full, floor = medians["full range 1995-2015"][0], medians[FLOOR][0]
     print(
         f"floor / full range: {floor / full:.2f} (no run that reads the reviews table costs less)"
