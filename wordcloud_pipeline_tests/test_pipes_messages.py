@@ -14,6 +14,7 @@ from dagster_pipes import (
 )
 
 from wordcloud_pipeline.resources.pipes_messages import (
+    READER_THREAD,
     DrainingTempFileMessageReader,
     drained_lines,
 )
@@ -85,16 +86,18 @@ def test_every_message_of_an_in_process_script_reaches_the_session():
 
 
 def test_the_reader_thread_stops_when_the_session_closes():
-    threads = {}
+    readers = {}
+
+    def alive() -> int:
+        return sum(thread.name == READER_THREAD for thread in threading.enumerate())
 
     @dg.asset
     def opened(context) -> dg.MaterializeResult:
-        threads["before"] = threading.active_count()
+        readers["before"] = alive()
         with _pipes_session(context):
-            threads["open"] = threading.active_count()
-        threads["after"] = threading.active_count()
+            readers["open"] = alive()
+        readers["after"] = alive()
         return dg.MaterializeResult()
 
     assert dg.materialize([opened]).success
-    assert threads["open"] == threads["before"] + 1
-    assert threads["after"] == threads["before"]
+    assert readers == {"before": 0, "open": 1, "after": 0}

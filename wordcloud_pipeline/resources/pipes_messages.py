@@ -26,6 +26,7 @@ import dagster as dg
 from dagster_pipes import PipesDefaultMessageWriter
 
 POLL_SECONDS = 0.01
+READER_THREAD = "pipes-messages-reader"
 
 
 def drained_lines(path: str, closed: Callable[[], bool]) -> Iterator[str]:
@@ -67,7 +68,10 @@ class DrainingTempFileMessageReader(dg.PipesMessageReader):
             open(path, "w", encoding="utf-8").close()
             closed = threading.Event()
             thread = threading.Thread(
-                target=self._read, args=(path, handler, closed.is_set), daemon=True
+                target=self._read,
+                args=(path, handler, closed.is_set),
+                name=READER_THREAD,
+                daemon=True,
             )
             thread.start()
             try:
