@@ -51,7 +51,7 @@ class LocalSparkLauncher(SparkJobLauncher):
 
     The Pipes session is the one PipesSubprocessClient would open (a temp-file context and a
     temp-file message reader that tails the file in a thread, ours because dagster's can stop before the
-    last lines: ``pipes_messages``), but the script runs in this process, with
+    last lines: see pipes_messages), but the script runs in this process, with
     the session's params handed over as a mapping instead of environment variables: a subprocess would
     start a JVM per asset. So the script's stage logs reach the run's log while it runs, and its metrics
     come back as the same Pipes message an EMR step sends.
