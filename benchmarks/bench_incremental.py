@@ -40,7 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from wordcloud_pipeline.sample_data import COLUMNS, generate, write_sample, year_weights
+from wordcloud_pipeline.sample_data import COLUMNS, generate, reviews_per_year, write_sample
 
 TARGET_ONE_YEAR = 0.35
 TARGET_NEW_FILE = 0.25
@@ -112,13 +112,6 @@ with dg.DagsterInstance.get() as instance:
             report["runs"].append(run(tags))
     json.dump(report, open(out, "w"))
 """
-
-
-def review_shares() -> dict[int, float]:
-    """Each year's share of the generated reviews (the generator's growth from year to year)."""
-    weights = year_weights()
-    total = sum(weights.values())
-    return {year: weight / total for year, weight in weights.items()}
 
 
 def run_child(mode: str, first: int, last: int, env: dict[str, str], out: Path) -> dict:
@@ -206,10 +199,10 @@ def main() -> None:
     ]
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"rows: {args.rows:,} reviews (TSV.gz), cores: {os.cpu_count()}, load average: {load}")
-    report(attempts)
+    report(attempts, args.rows)
 
 
-def report(attempts: list[dict[str, dict]]) -> None:
+def report(attempts: list[dict[str, dict]], rows: int) -> None:
     """Medians of the attempts, the issue's ratios and the proposed targets, with their verdicts."""
     medians = {}
     for name in attempts[0]:
@@ -238,7 +231,8 @@ def report(attempts: list[dict[str, dict]]) -> None:
         f"(the smallest year's re-run above the floor, {(smallest - floor) / (full - floor):.2f} of "
         "the full range's)"
     )
-    shares = review_shares()
+    # Each year's share of the generated reviews, as the generator splits them.
+    shares = {year: n / rows for year, n in reviews_per_year(rows).items()}
     for name, years in ((ONE_YEAR, (2005,)), (NEW_FILE, NEW_FILE_YEARS)):
         beyond = (medians[name][0] - smallest) / (full - floor)
         share = sum(shares[year] for year in years)
