@@ -16,7 +16,8 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from spark_scripts import delta_table, job_cli, year_gate
+from spark_scripts import delta_table, job_cli
+from spark_scripts.domain import DEFAULT_MAX_DROP_FRACTION
 from spark_scripts.job_contract import CountsMetrics, SparkJob, YearCounts
 from spark_scripts.reviews import ReviewDataError
 
@@ -39,7 +40,7 @@ def count(
     input_uri: str,
     output_uri: str,
     years: Sequence[int],
-    max_drop_fraction: float = year_gate.DEFAULT_MAX_DROP_FRACTION,
+    max_drop_fraction: float = DEFAULT_MAX_DROP_FRACTION,
     progress: job_cli.Progress = job_cli.quiet,
 ) -> CountsMetrics:
     """Counts the requested years of ``input_uri`` into ``output_uri``; returns the metrics.

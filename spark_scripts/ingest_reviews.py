@@ -36,7 +36,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from spark_scripts import delta_table, hadoop_fs, job_cli
-from spark_scripts.job_contract import DROP_REASONS, IngestMetrics, SparkJob
+from spark_scripts.domain import DROP_REASONS
+from spark_scripts.job_contract import IngestMetrics, SparkJob
 from spark_scripts.reviews import (
     SOURCE_URI,
     ReviewDataError,

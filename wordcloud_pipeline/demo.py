@@ -13,18 +13,9 @@ from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
-from wordcloud_pipeline import files
 from wordcloud_pipeline.concurrency import active_writer_runs
 from wordcloud_pipeline.instance_home import prepare_home
-from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR, add_years
-
-
-def range_tags(first: int, last: int) -> dict[str, str]:
-    """Run tags that make one run cover a range of year partitions (a single-run backfill)."""
-    return {
-        "dagster/asset_partition_range_start": str(first),
-        "dagster/asset_partition_range_end": str(last),
-    }
+from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR, add_years, range_tags
 
 
 def materialize_years(
@@ -73,9 +64,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     home = prepare_home()
-    from wordcloud_pipeline.assets.animation import animation_uri
-    from wordcloud_pipeline.assets.clouds import cloud_uri
-    from wordcloud_pipeline.assets.rank_plot import plot_uri
     from wordcloud_pipeline.definitions import build_defs
 
     defs = build_defs()
@@ -83,13 +71,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     with dg.DagsterInstance.get() as instance:
         result, _ = materialize_years(resources, instance, args.first_year, args.last_year)
     storage = resources["storage"]
-    clouds = [cloud_uri(storage, y) for y in range(args.first_year, args.last_year + 1)]
+    clouds = [storage.cloud_uri(y) for y in range(args.first_year, args.last_year + 1)]
     out = [
         f"Run {result.run_id} succeeded.",
-        f"Word clouds: {files.join(storage.asset_location(dg.AssetKey('word_clouds')))}/<year>.png",
+        f"Word clouds: {storage.cloud_uri('<year>')}",
         f"  e.g. {clouds[-1]}",
-        f"Animation: {animation_uri(storage)}",
-        f"Rank plot: {plot_uri(storage)}",
+        f"Animation: {storage.animation_uri()}",
+        f"Rank plot: {storage.rank_plot_uri()}",
         f"See them in the UI: DAGSTER_HOME={home} dagster dev",
     ]
     print("\n".join(out))  # noqa: T201 - the command's result for the person who ran it

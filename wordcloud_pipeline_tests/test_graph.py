@@ -10,8 +10,7 @@ from PIL import Image
 from wordcloud_pipeline import tables
 from wordcloud_pipeline.checks.counting_modes import COUNTING_MODES_CHECK
 from wordcloud_pipeline.definitions import ALL_ASSETS, YEARLY_ASSETS
-from wordcloud_pipeline.demo import range_tags
-from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR
+from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR, range_tags
 from wordcloud_pipeline_tests.conftest import instance_with_years, local_test_resources
 
 pytestmark = pytest.mark.slow

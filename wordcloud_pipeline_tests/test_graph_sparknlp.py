@@ -5,7 +5,7 @@ import pytest
 
 from wordcloud_pipeline import tables
 from wordcloud_pipeline.definitions import ALL_ASSETS, YEARLY_ASSETS
-from wordcloud_pipeline.demo import range_tags
+from wordcloud_pipeline.partitions import range_tags
 from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline_tests.conftest import instance_with_years, local_test_resources
 

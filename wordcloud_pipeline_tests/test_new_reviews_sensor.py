@@ -23,7 +23,6 @@ from wordcloud_pipeline.sensors.new_reviews_sensor import (
     ReviewsCursor,
     new_reviews_sensor,
     plan_tick,
-    year_ranges,
 )
 from wordcloud_pipeline_tests.conftest import local_test_resources
 
@@ -257,11 +256,6 @@ def test_files_beyond_the_per_tick_budget_are_read_on_the_next_tick(tmp_path):
     assert (len(first.years), first.deferred) == (1, 1)
     second = plan_tick(list_review_files(str(reviews)), first.cursor, "Books", max_files=1)
     assert (first.years | second.years, second.deferred) == ({2001, 2002}, 0)
-
-
-def test_year_ranges_groups_contiguous_years():
-    assert year_ranges([2015, 2003, 2014, 2004, 1999]) == [(1999, 1999), (2003, 2004), (2014, 2015)]
-    assert year_ranges([]) == []
 
 
 def test_blank_cursor_from_the_ui_preview_is_a_first_tick(instance, parquet_reviews):

@@ -29,7 +29,6 @@ import pytest
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from wordcloud_pipeline import files
-from wordcloud_pipeline.assets.clouds import cloud_uri
 from wordcloud_pipeline.pictures import clouds
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline.sample_data import write_sample
@@ -341,7 +340,7 @@ def test_launch_one_year_from_the_yearly_job_shows_its_cloud_and_check(
     page.screenshot(path=artifacts / "cloud-preview.png")
 
     # The files behind the UI: the run wrote this year's cloud, and only this year's.
-    assert files.read_bytes(cloud_uri(webserver.storage, int(YEAR))).startswith(b"\x89PNG")
+    assert files.read_bytes(webserver.storage.cloud_uri(int(YEAR))).startswith(b"\x89PNG")
     written = Path(webserver.storage.asset_location(dg.AssetKey("word_clouds")))
     assert sorted(p.name for p in written.iterdir()) == [f"{YEAR}.png"], run_id
 
@@ -368,7 +367,7 @@ def test_the_animation_preview_plays_in_the_ui(
     # Independent of the test above: make sure at least one cloud exists to animate.
     if not files.has_files(webserver.storage.asset_location(dg.AssetKey("word_clouds"))):
         png = clouds.render_cloud([("wizard", 3), ("magic", 2), ("stone", 1)], 600, 400)
-        files.write_bytes(cloud_uri(webserver.storage, 1995), png)
+        files.write_bytes(webserver.storage.cloud_uri(1995), png)
 
     page.goto(f"{webserver.url}/assets/word_cloud_animation")
     before = run_ids(webserver)

@@ -20,10 +20,6 @@ from wordcloud_pipeline.resources.storage import PipelineStorage
 TOP_WORDS_SHOWN = 10
 
 
-def cloud_uri(storage: PipelineStorage, year: int) -> str:
-    return files.join(storage.asset_location(word_clouds.key), f"{year}.png")
-
-
 @dg.asset(
     partitions_def=year_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -42,7 +38,7 @@ def word_clouds(
     context: dg.AssetExecutionContext, storage: PipelineStorage, cloud_style: CloudStyle
 ) -> Iterator[dg.AssetMaterialization | dg.AssetCheckResult]:
     """One word cloud per year of the most frequent title words, on a map of the US."""
-    counts_uri = storage.upstream_location(context)
+    counts_uri = storage.input_location(context)
     years = partition_years(context)
     top_by_year = tables.top_words_by_year(counts_uri, years, cloud_style.max_words)
     kept_previous: list[int] = []
@@ -68,7 +64,7 @@ def word_clouds(
         seed=cloud_style.seed,
     )
     for year in years:
-        uri = cloud_uri(storage, year)
+        uri = storage.cloud_uri(year)
         frequencies, left_out = drawable[year]
         if frequencies:
             png = drawn[year]

@@ -35,7 +35,7 @@ def words_by_year(
     quality_gates: QualityGates,
 ) -> dg.MaterializeResult:
     """How often each word appears in each year's titles, ranked."""
-    titles, output = storage.upstream_location(context), storage.asset_location(context.asset_key)
+    titles, output = storage.input_location(context), storage.asset_location(context.asset_key)
     files.check_writable(output)
     job = yearly_job(
         context,

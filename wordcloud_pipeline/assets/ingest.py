@@ -15,9 +15,7 @@ from wordcloud_pipeline.concurrency import writer_pool
 from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline.resources.spark_launcher import SparkJobLauncher
 from wordcloud_pipeline.resources.storage import PipelineStorage
-from wordcloud_pipeline.sample_data import write_sample
-
-DEMO_SAMPLE_ROWS = 20_000
+from wordcloud_pipeline.sample_data import DEMO_SAMPLE_ROWS, write_sample
 
 
 @dg.asset(
@@ -34,7 +32,7 @@ def ingested_reviews(
     title_processing: TitleProcessing,
 ) -> dg.MaterializeResult:
     """The category's reviews by year and source file; only new or changed files are read."""
-    reviews = storage.reviews_location()
+    reviews = storage.input_location(context)
     if storage.uses_default_reviews() and not files.has_files(reviews):
         context.log.info(f"no reviews at {reviews}: writing a {DEMO_SAMPLE_ROWS:,}-review sample")
         write_sample(files.local_path(reviews), DEMO_SAMPLE_ROWS)

@@ -33,7 +33,7 @@ def preprocessed_titles(
 ) -> dg.MaterializeResult:
     """Words of each year's book titles: cleaned, tokenized, stop words dropped, lemmatized."""
     # The reviews table: only this run's years are read from it.
-    reviews = storage.upstream_location(context)
+    reviews = storage.input_location(context)
     if tables.open_table(reviews) is None:
         raise dg.Failure(
             f"no reviews table at {reviews}: materialize ingested_reviews first (yearly_job runs it "

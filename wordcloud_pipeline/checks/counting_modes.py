@@ -15,7 +15,7 @@ from collections import defaultdict
 
 import dagster as dg
 
-from spark_scripts.job_contract import format_years
+from spark_scripts.domain import format_years
 from wordcloud_pipeline.partitions import known_years
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import Field
 
-from spark_scripts.job_contract import DEFAULT_MAX_DROP_FRACTION
+from spark_scripts.domain import DEFAULT_MAX_DROP_FRACTION
 
 
 class QualityGates(dg.ConfigurableResource):

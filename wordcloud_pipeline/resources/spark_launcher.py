@@ -15,7 +15,8 @@ from typing import Any
 import dagster as dg
 
 from spark_scripts import spark_packages
-from spark_scripts.job_contract import Metrics, SparkJob, format_years, metrics_from_messages
+from spark_scripts.domain import format_years
+from spark_scripts.job_contract import Metrics, SparkJob, metrics_from_messages
 from spark_scripts.year_gate import refusal_from_messages
 from wordcloud_pipeline.partitions import partition_years
 

@@ -1,8 +1,20 @@
-"""Where raw reviews are read and where every asset writes."""
+"""Where everything lives: the raw reviews, each asset's output, and the project bucket's own objects.
+
+Two layouts, each owned here and nowhere else:
+
+- ``PipelineStorage`` (a resource): the raw reviews location and ``<root>/<asset key>/...`` for every asset's
+  output, with the file names of the pictures inside it. An asset's input is the location of the asset it
+  declares as its dependency, looked up in the asset graph (a source asset such as ``raw_reviews`` is the
+  reviews location). Assets and command-line tools ask it for paths; none spells one.
+- ``BucketLayout``: the keys of the EMR launcher's objects in the project bucket (code, logs, the per-run
+  Pipes objects), so the launcher, the sensors and the provisioning command (whose log-expiry rule must
+  cover the log prefix) agree on them.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -14,9 +26,14 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REVIEWS_URI = str(PROJECT_ROOT / "data" / "reviews")
 DEFAULT_STORAGE_URI = str(PROJECT_ROOT / "data" / "storage")
 
+# The assets whose outputs are files rather than a table, and the names of those files.
+WORD_CLOUDS = dg.AssetKey("word_clouds")
+WORD_CLOUD_ANIMATION = dg.AssetKey("word_cloud_animation")
+WORD_RANK_TRENDS = dg.AssetKey("word_rank_trends")
+
 
 class PipelineStorage(dg.ConfigurableResource):
-    """One input location and one storage root; each asset's output is <root>/<asset key>.
+    """Where the raw reviews are read and where each asset writes: its storage_uri plus the asset's name.
 
     Unset fields fall back to WORDCLOUD_REVIEWS_URI / WORDCLOUD_STORAGE_URI, read when a run uses
     them (never at import), then to data/ in the repository. Locations are local folders or s3:// prefixes.
@@ -52,17 +69,68 @@ class PipelineStorage(dg.ConfigurableResource):
         return self.reviews_location() == DEFAULT_REVIEWS_URI
 
     def asset_location(self, asset_key: dg.AssetKey) -> str:
+        """``<root>/<asset key>``: the folder (or Delta table) of an asset's output."""
         return files.join(self.storage_root(), *asset_key.path)
 
-    def upstream_location(self, context: dg.AssetExecutionContext) -> str:
-        """The output location of the one asset this asset depends on, taken from the asset graph."""
-        upstream = [
-            key
-            for key in context.assets_def.asset_deps[context.asset_key]
-            if key != dg.AssetKey("raw_reviews")
-        ]
-        if len(upstream) != 1:
+    def cloud_uri(self, year: int | str) -> str:
+        return files.join(self.asset_location(WORD_CLOUDS), f"{year}.png")
+
+    def animation_uri(self) -> str:
+        return files.join(self.asset_location(WORD_CLOUD_ANIMATION), "word_clouds.gif")
+
+    def rank_plot_uri(self) -> str:
+        return files.join(self.asset_location(WORD_RANK_TRENDS), "word_rank_trends.png")
+
+    def input_location(self, context: dg.AssetExecutionContext) -> str:
+        """The location of the one asset this asset declares as its dependency.
+
+        A dependency that cannot be materialized (a source asset: files someone else writes) is read at
+        the reviews location; any other at its output location.
+        """
+        deps = context.assets_def.asset_deps[context.asset_key]
+        if len(deps) != 1:
             raise dg.DagsterInvariantViolationError(
-                f"{context.asset_key.to_user_string()} reads one upstream asset, found {upstream}"
+                f"{context.asset_key.to_user_string()} reads one upstream asset, found "
+                f"{sorted(key.to_user_string() for key in deps)}"
             )
-        return self.asset_location(upstream[0])
+        (key,) = deps
+        if not context.repository_def.asset_graph.get(key).is_materializable:
+            return self.reviews_location()
+        return self.asset_location(key)
+
+
+@dataclass(frozen=True)
+class BucketLayout:
+    """The keys under ``s3://<bucket>/<prefix>/`` that the EMR launcher writes and reads.
+
+    - ``code/<version>/...``: the scripts' zip, the bootstrap and the lemma dictionary, content-addressed;
+    - ``logs/``: everything with an expiry rule; EMR's own logs under ``logs/emr/``;
+    - ``runs/<run id>/pipes/...``: a run's Pipes context and message chunks.
+    """
+
+    bucket: str
+    prefix: str = "wordcloud"
+
+    @property
+    def key_prefix(self) -> str:
+        return self.prefix.strip("/")
+
+    def root_uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key_prefix}"
+
+    def code_root_uri(self) -> str:
+        return f"{self.root_uri()}/code"
+
+    def logs_key_prefix(self) -> str:
+        """The key prefix the bucket's log-expiry rule covers (it ends in '/')."""
+        return f"{self.key_prefix}/logs/"
+
+    def emr_log_uri(self) -> str:
+        return f"s3://{self.bucket}/{self.logs_key_prefix()}emr/"
+
+    def run_key_prefix(self, run_id: str) -> str:
+        return f"{self.key_prefix}/runs/{run_id}"
+
+    def pipes_key_prefix(self, run_id: str) -> str:
+        """Where a run's Pipes context and message chunks go (``<n>.json`` objects below it)."""
+        return f"{self.run_key_prefix(run_id)}/pipes"

@@ -27,11 +27,12 @@ from dataclasses import asdict, dataclass, field
 
 import dagster as dg
 
-from spark_scripts.job_contract import format_years, parse_years
+from spark_scripts.domain import format_years, parse_years, year_spans
 from wordcloud_pipeline.concurrency import years_in_flight
 from wordcloud_pipeline.jobs import YEARLY_ASSETS, yearly_job
 from wordcloud_pipeline.partitions import (
     YEAR_PARTITIONS_NAME,
+    range_tags,
     valid_year,
     year_partition_requests,
 )
@@ -162,33 +163,20 @@ def plan_tick(
     return TickPlan(years, next_cursor, triggers, unreadable, len(changed[max_files:]), catalogued)
 
 
-def year_ranges(years: Iterable[int]) -> list[tuple[int, int]]:
-    """Contiguous (first, last) runs of ``years``: 2003, 2014, 2015 -> [(2003, 2003), (2014, 2015)]."""
-    ranges: list[tuple[int, int]] = []
-    for year in sorted(set(years)):
-        if ranges and ranges[-1][1] == year - 1:
-            ranges[-1] = (ranges[-1][0], year)
-        else:
-            ranges.append((year, year))
-    return ranges
-
-
 def run_requests(years: Iterable[int], triggers: Sequence[str]) -> list[dg.RunRequest]:
     """One run per contiguous range of years; the run key names the range and the files behind it."""
     digest = hashlib.sha256("\n".join(sorted(triggers)).encode()).hexdigest()[:16]
     requests = []
-    for first, last in year_ranges(years):
+    for first, last in year_spans(years):
         span = str(first) if first == last else f"{first}-{last}"
         tags = {TRIGGER_TAG: "new_reviews"}
         run_key = f"new_reviews:{span}:{digest}"
         if first == last:
             requests.append(dg.RunRequest(run_key=run_key, partition_key=str(first), tags=tags))
         else:
-            range_tags = {
-                "dagster/asset_partition_range_start": str(first),
-                "dagster/asset_partition_range_end": str(last),
-            }
-            requests.append(dg.RunRequest(run_key=run_key, tags={**tags, **range_tags}))
+            requests.append(
+                dg.RunRequest(run_key=run_key, tags={**tags, **range_tags(first, last)})
+            )
     return requests
 
 
