@@ -24,10 +24,15 @@ class TableError(RuntimeError):
     """A location that should hold one of the pipeline's tables cannot be used as it is."""
 
 
+def _delta_tables(spark: SparkSession):
+    """Delta's own ``io.delta.tables.DeltaTable``, through the JVM: its jar is on every session (locally
+    and on EMR) while the ``delta-spark`` Python wrapper is not installed on either."""
+    return spark.sparkContext._jvm.io.delta.tables.DeltaTable
+
+
 def is_table(spark: SparkSession, uri: str) -> bool:
-    """Whether ``uri`` holds a Delta table (its transaction log exists)."""
-    fs, path = hadoop_fs.fs_and_path(spark, f"{uri.rstrip('/')}/{LOG_FOLDER}")
-    return bool(fs.exists(path))
+    """Whether ``uri`` holds a Delta table (``DeltaTable.isDeltaTable``)."""
+    return bool(_delta_tables(spark).isDeltaTable(spark._jsparkSession, uri))
 
 
 def check_writable_target(spark: SparkSession, uri: str) -> None:
@@ -63,6 +68,8 @@ def replace_years(frame: DataFrame, uri: str, years: Sequence[int]) -> int:
 
     ``frame`` may only hold rows of ``years`` (Delta checks it and fails the write otherwise), and a year
     with no rows in ``frame`` ends up empty. Other years are untouched. The table is created on first use.
+    New columns are added to the table's schema (a table written before they existed reads them as null
+    for its older years); a column dropped or retyped still fails the write.
     """
     spark = frame.sparkSession
     check_writable_target(spark, uri)
@@ -71,6 +78,7 @@ def replace_years(frame: DataFrame, uri: str, years: Sequence[int]) -> int:
         frame.write.format("delta")
         .mode("overwrite")
         .option("replaceWhere", f"year IN ({year_list})")
+        .option("mergeSchema", "true")
         .partitionBy("year")
         .save(uri)
     )
@@ -78,10 +86,9 @@ def replace_years(frame: DataFrame, uri: str, years: Sequence[int]) -> int:
 
 
 def latest_version(spark: SparkSession, uri: str) -> int:
-    """The newest committed version: the highest ``NNN.json`` in the log (a listing, no Spark job)."""
-    fs, path = hadoop_fs.fs_and_path(spark, f"{uri.rstrip('/')}/{LOG_FOLDER}")
-    names = [status.getPath().getName() for status in fs.listStatus(path)]
-    return max(int(name[:-5]) for name in names if name.endswith(".json") and name[:-5].isdigit())
+    """The newest committed version, from the table's history (``DeltaTable.history(1)``)."""
+    newest = _delta_tables(spark).forPath(spark._jsparkSession, uri).history(1).head()
+    return int(newest.getAs("version"))
 
 
 def summary(version: int, before: Mapping[int, int], after: Mapping[int, int]) -> dict:

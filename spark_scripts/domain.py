@@ -29,6 +29,9 @@ DEFAULT_BACKEND: Backend = "sparkml"
 Counting = Literal["titles", "reviews"]
 COUNTING_UNITS: tuple[str, ...] = get_args(Counting)
 DEFAULT_COUNTING: Counting = "titles"
+# The settings that made a year's words, stored as columns next to them (in the titles and the counts
+# tables), so whatever reads a year reads how it was made from the data itself.
+SETTING_COLUMNS = ("counting", "backend")
 
 # The original template's extra stop words, plus "novel" ("A Novel" is publisher boilerplate).
 DEFAULT_DOMAIN_STOPWORDS = ("book", "edition", "series", "serie", "volume", "vol", "guide", "novel")

@@ -80,12 +80,6 @@ def read_first_line(spark: SparkSession, uri: str) -> str | None:
         reader.close()
 
 
-def delete(spark: SparkSession, uri: str) -> bool:
-    """Deletes a file or folder recursively; False when there was nothing to delete."""
-    fs, path = fs_and_path(spark, uri)
-    return bool(fs.exists(path) and fs.delete(path, True))
-
-
 def copy_to_local(spark: SparkSession, uri: str, local_path: str) -> None:
     """Copies one file from any Hadoop location (s3:// on EMR) to the driver's local disk."""
     fs, path = fs_and_path(spark, uri)

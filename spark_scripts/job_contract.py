@@ -295,9 +295,14 @@ class TitlesMetrics(Metrics):
 
 @dataclass(frozen=True)
 class YearCounts:
+    """One year of ``count_words``: its figures, top words, and the settings its words were made with
+    (from the titles table; None for a year written before the settings were stored)."""
+
     tokens: int = 0
     distinct_words: int = 0
     top_words: list[tuple[str, int]] = field(default_factory=list)
+    counting: str | None = None
+    backend: str | None = None
 
 
 @dataclass(frozen=True)
@@ -317,7 +322,13 @@ class CountsMetrics(Metrics):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CountsMetrics:
         by_year = {
-            year: YearCounts(y["tokens"], y["distinct_words"], [tuple(t) for t in y["top_words"]])
+            year: YearCounts(
+                y["tokens"],
+                y["distinct_words"],
+                [tuple(t) for t in y["top_words"]],
+                y.get("counting"),
+                y.get("backend"),
+            )
             for year, y in data["by_year"].items()
         }
         return super().from_dict(  # type: ignore[return-value]

@@ -125,7 +125,12 @@ def preprocess(
             + "".join(f", {r}: {by_reason[r]:,}" for r in DROP_REASONS if by_reason.get(r))
         )
         titles = titles_to_count(usable, options.counting)
-        words = to_words(titles, options).select("year", "word")
+        words = to_words(titles, options).select(
+            "year",
+            "word",
+            F.lit(options.counting).alias("counting"),
+            F.lit(options.backend).alias("backend"),
+        )
         words = words.persist(StorageLevel.MEMORY_AND_DISK)
         # Counted before the commit: the year gate compares them with the committed rows.
         per_year = _tokens_per_year(words, years)

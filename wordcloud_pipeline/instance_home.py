@@ -15,7 +15,7 @@ from pathlib import Path
 from wordcloud_pipeline.resources.storage import PROJECT_ROOT
 
 INSTANCE_CONFIG = PROJECT_ROOT / "dagster.yaml"
-# The same instance with its runs, events and schedules in PostgreSQL (see docs/instance.md).
+# The same instance with its runs, events and schedules in PostgreSQL (how to use it: its own comments).
 POSTGRES_INSTANCE_CONFIG = PROJECT_ROOT / "dagster.postgres.yaml"
 DEFAULT_HOME = PROJECT_ROOT / ".dagster_home"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -126,20 +126,13 @@ def counts_metadata(metrics: CountsMetrics) -> dict[str, Any]:
                 }
             )
         ),
+        # What the counted words were made with, as the titles table stores it for each year.
+        "counting": settings_text(y.counting for y in by_year.values()),
+        "backend": settings_text(y.backend for y in by_year.values()),
         "path": dg.MetadataValue.path(metrics.output),
     }
 
 
-def titles_setting(context: dg.AssetExecutionContext, year: int, setting: str) -> str:
-    """A setting ('counting', 'backend') of the run that produced ``preprocessed_titles`` for ``year``, as
-    that run recorded it: downstream metadata says what its words are made of."""
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(
-            asset_key=dg.AssetKey("preprocessed_titles"), asset_partitions=[str(year)]
-        ),
-        limit=1,
-        ascending=False,
-    ).records
-    if not records or setting not in records[0].asset_materialization.metadata:
-        return "unknown"
-    return str(records[0].asset_materialization.metadata[setting].value)
+def settings_text(values: Iterable[str | None]) -> str:
+    """The distinct values of a setting over some years, e.g. 'sparkml' or 'reviews, titles'."""
+    return ", ".join(sorted({value or "unknown" for value in values}))

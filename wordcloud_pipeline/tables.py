@@ -17,6 +17,7 @@ import pyarrow.dataset as pads
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
 
+from spark_scripts.domain import SETTING_COLUMNS
 from wordcloud_pipeline import files
 
 
@@ -80,8 +81,26 @@ def top_words_by_year(
     return found
 
 
-def top_words(counts_uri: str, year: int, limit: int) -> list[tuple[str, int]]:
-    return top_words_by_year(counts_uri, [year], limit)[year]
+def settings_by_year(counts_uri: str, years: Iterable[int]) -> dict[int, dict[str, str]]:
+    """The settings (``counting``, ``backend``) each year of ``words_by_year`` was made with, as the
+    table stores them next to the counts; 'unknown' for a year without counts or written before they
+    were stored. Reads one row per year (the top-ranked word)."""
+    years = [int(y) for y in years]
+    found = {year: dict.fromkeys(SETTING_COLUMNS, "unknown") for year in years}
+    table = open_table(counts_uri)
+    if table is None:
+        return found
+    columns = [c for c in SETTING_COLUMNS if c in table.schema().to_arrow().names]
+    rows = (
+        table.to_pyarrow_dataset()
+        .to_table(
+            columns=["year", *columns], filter=_year_filter(years) & (pads.field("rank") == 1)
+        )
+        .to_pylist()
+    )
+    for row in rows:
+        found[row["year"]].update({c: row[c] for c in columns if row[c] is not None})
+    return found
 
 
 def rows_per_year(uri: str, years: Iterable[int], version: int | None = None) -> dict[int, int]:

@@ -48,7 +48,7 @@ def test_each_frame_shows_its_own_year_and_nothing_else_changes() -> None:
     gif = animation.render_animation([("1999", same), ("2000", same), ("2011", same)], width=300)
     decoded = [pixels(frame) for frame, _ in animation.gif_frames(gif)]
 
-    left, top, right, bottom = animation.label_box(300, 200)
+    left, top, right, bottom = animation.label_box(200)
     in_label = np.zeros((200, 300), dtype=bool)
     in_label[top : bottom + 1, left : right + 1] = True
     bar_top = 200 - max(2, round(200 * animation.BAR_SCALE))

@@ -99,6 +99,32 @@ def test_cloud_metadata_has_a_preview_and_top_words(graph):
     assert titles.asset_materialization.metadata["rows_read"].value == meta["rows_kept"].value
 
 
+def test_the_settings_of_a_year_travel_with_its_data_not_through_the_event_log(graph):
+    """The counts table stores how each year's words were made; a cloud drawn by an instance that never
+    saw the titles run (a new Dagster home, the same storage) still says it."""
+    storage, resources, _, _ = graph
+    assert tables.settings_by_year(str(storage / "words_by_year"), [1995, 2015]) == {
+        1995: {"counting": "titles", "backend": "sparkml"},
+        2015: {"counting": "titles", "backend": "sparkml"},
+    }
+    counts = tables.read_years(str(storage / "words_by_year"), [2015], ["counting", "backend"])
+    assert set(counts.column("counting").to_pylist()) == {"titles"}
+    fresh = instance_with_years()
+    result = dg.materialize(
+        ALL_ASSETS,
+        resources=resources,
+        instance=fresh,
+        selection=[dg.AssetKey("word_clouds")],
+        partition_key="2015",
+    )
+    assert result.success
+    cloud = fresh.get_latest_materialization_event(dg.AssetKey("word_clouds")).asset_materialization
+    assert (cloud.metadata["counting"].value, cloud.metadata["backend"].value) == (
+        "titles",
+        "sparkml",
+    )
+
+
 def test_rematerializing_one_year_replaces_it_and_leaves_the_others_untouched(graph):
     storage, resources, instance, _ = graph
     other_files = {

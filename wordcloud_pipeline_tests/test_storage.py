@@ -1,7 +1,5 @@
 """The storage layout: every location comes from one object, inputs from the declared dependencies."""
 
-from __future__ import annotations
-
 import subprocess
 import sys
 from pathlib import Path

@@ -8,7 +8,6 @@ import dagster as dg
 
 from wordcloud_pipeline import files, metadata, tables
 from wordcloud_pipeline.assets.counts import words_by_year
-from wordcloud_pipeline.automation import follows_upstream_years
 from wordcloud_pipeline.checks import data_quality
 from wordcloud_pipeline.checks.counting_modes import COUNTING_MODES_CHECK, counting_modes_result
 from wordcloud_pipeline.concurrency import writer_pool
@@ -24,7 +23,7 @@ TOP_WORDS_SHOWN = 10
     partitions_def=year_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[words_by_year],
-    automation_condition=follows_upstream_years(),
+    automation_condition=dg.AutomationCondition.eager(),
     group_name="wordcloud",
     pool=writer_pool("word_clouds"),
     code_version="1",  # bump when this asset computes differently: marks it and downstream stale
@@ -41,6 +40,7 @@ def word_clouds(
     counts_uri = storage.input_location(context)
     years = partition_years(context)
     top_by_year = tables.top_words_by_year(counts_uri, years, cloud_style.max_words)
+    settings = tables.settings_by_year(counts_uri, years)
     kept_previous: list[int] = []
     drawable = {}
     for year in years:
@@ -101,8 +101,9 @@ def word_clouds(
                 "words_drawn": dg.MetadataValue.int(len(frequencies)),
                 "words_left_out_no_glyphs": dg.MetadataValue.int(len(left_out)),
                 "words_left_out_examples": ", ".join(left_out[:10]) or "none",
-                "counting": metadata.titles_setting(context, year, "counting"),
-                "backend": metadata.titles_setting(context, year, "backend"),
+                # How the drawn words were made, as words_by_year stores it for the year.
+                "counting": settings[year]["counting"],
+                "backend": settings[year]["backend"],
                 "path": dg.MetadataValue.path(uri),
                 "size": f"{cloud_style.width}x{cloud_style.height}",
             },

@@ -10,7 +10,7 @@ from wordcloud_pipeline.concurrency import writer_pool
 from wordcloud_pipeline.partitions import year_partitions
 from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import TitleProcessing
-from wordcloud_pipeline.resources.spark_launcher import SparkJobLauncher, yearly_job
+from wordcloud_pipeline.resources.spark_launcher import SparkJobLauncher, yearly_spark_job
 from wordcloud_pipeline.resources.storage import PipelineStorage
 
 
@@ -41,7 +41,7 @@ def preprocessed_titles(
         )
     output = storage.asset_location(context.asset_key)
     files.check_writable(output)
-    job = yearly_job(
+    job = yearly_spark_job(
         context,
         "preprocess_titles",
         reviews,
@@ -49,7 +49,7 @@ def preprocessed_titles(
         title_processing.options(),
         quality_gates.max_row_drop_fraction,
     )
-    metrics = data_quality.run_gated(context, spark_jobs, job)
+    metrics = spark_jobs.run_gated(context, job)
     assert isinstance(metrics, TitlesMetrics)
     # One version for the run's years: the settings and each year's word figures (a range run
     # reports one materialization per year, all with this version).

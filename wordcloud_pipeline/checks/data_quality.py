@@ -1,7 +1,8 @@
 """The data-quality gates of the yearly assets, as Dagster asset checks.
 
 The gates run where they can still protect data, inside the materialization: the year gate runs in the
-Spark job before its commit (``spark_scripts/year_gate.py``), the conservation check right after the
+Spark job before its commit (``spark_scripts/year_gate.py``; ``SparkJobLauncher.run_gated`` turns a
+refusal into this check's failure), the conservation check right after the
 commit and before anything downstream runs, and the cloud check before a PNG is replaced. Each is declared
 as a blocking check of its asset, so its result shows in the Checks tab and a failed one stops the
 downstream assets of the run.
@@ -11,11 +12,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from spark_scripts.job_contract import Commit, CountsMetrics, Metrics
-from spark_scripts.year_gate import YearCollapseError
+from spark_scripts.job_contract import Commit, CountsMetrics
 from wordcloud_pipeline import tables
 from wordcloud_pipeline.metadata import per_year_table
-from wordcloud_pipeline.resources.spark_launcher import SparkJob, SparkJobLauncher
 
 YEARS_NOT_COLLAPSED = "years_not_collapsed"
 COUNTS_MATCH_TITLES = "counts_match_titles"
@@ -48,38 +47,6 @@ CLOUDS_NOT_LOST_SPEC = dg.AssetCheckSpec(
     description="No drawn cloud was replaced by a placeholder: a year whose counts vanished keeps "
     "its previous cloud, and this check fails naming it.",
 )
-
-
-def run_gated(
-    context: dg.AssetExecutionContext, spark_jobs: SparkJobLauncher, job: SparkJob
-) -> Metrics:
-    """Runs ``job``; a year-gate refusal becomes a failed check and a run failure naming the years.
-
-    The refusal is the script's ``YearCollapseError``: raised in this process by the local launcher,
-    and rebuilt from the script's Pipes message by the EMR launcher."""
-    try:
-        return spark_jobs.run(context, job)
-    except YearCollapseError as refused:
-        changes = {str(c.year): {"before": c.before, "after": c.after} for c in refused.collapsed}
-        context.log_event(
-            dg.AssetCheckEvaluation(
-                severity=dg.AssetCheckSeverity.ERROR,
-                target_materialization_data=None,
-                blocking=True,
-                asset_key=context.asset_key,
-                check_name=YEARS_NOT_COLLAPSED,
-                passed=False,
-                metadata={
-                    "refused_years": dg.MetadataValue.json(changes),
-                    "max_row_drop_fraction": dg.MetadataValue.float(refused.max_drop_fraction),
-                },
-                description=str(refused),
-            )
-        )
-        raise dg.Failure(
-            description=str(refused),
-            metadata={"refused_years": dg.MetadataValue.json(changes)},
-        ) from refused
 
 
 def years_not_collapsed_result(commit: Commit) -> dg.AssetCheckResult:

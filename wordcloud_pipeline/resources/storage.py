@@ -94,7 +94,7 @@ class PipelineStorage(dg.ConfigurableResource):
                 f"{sorted(key.to_user_string() for key in deps)}"
             )
         (key,) = deps
-        if not context.repository_def.asset_graph.get(key).is_materializable:
+        if not context.job_def.asset_layer.asset_graph.get(key).is_materializable:
             return self.reviews_location()
         return self.asset_location(key)
 
