@@ -285,6 +285,8 @@ class TitlesMetrics(Metrics):
     rows_dropped: dict[str, int]
     tokens: int
     tokens_by_year: dict[str, int]
+    # The rows kept (for the reviews table: read) of each year; drops have no year.
+    rows_kept_by_year: dict[str, int]
     distinct_words_by_year: dict[str, int]
     commit: Commit
 

@@ -107,7 +107,7 @@ def preprocess(
     usable = usable.persist(StorageLevel.MEMORY_AND_DISK)
     words = None
     try:
-        by_reason = _count_by_reason(spark, usable, reviews)
+        by_reason, kept_by_year = _count_by_reason(spark, usable, reviews)
         rows_read = sum(by_reason.values())
         if rows_read == 0 and reviews is not None:
             raise ReviewDataError(
@@ -163,6 +163,7 @@ def preprocess(
         backend=options.backend,
         rows_read=rows_read,
         rows_kept=by_reason.get(None, 0),
+        rows_kept_by_year={str(year): kept_by_year.get(year, 0) for year in years},
         rows_dropped={reason: by_reason.get(reason, 0) for reason in DROP_REASONS},
         tokens=sum(y["tokens"] for y in per_year.values()),
         tokens_by_year={year: y["tokens"] for year, y in per_year.items()},
@@ -193,10 +194,13 @@ def _prune(reviews: Reviews, category: str, years: Sequence[int]) -> DataFrame:
     return frame
 
 
-def _count_by_reason(spark: SparkSession, usable: DataFrame, reviews: Reviews | None) -> dict:
-    """Rows per drop reason (None: kept); the first full read, so unreadable files surface here."""
+def _count_by_reason(
+    spark: SparkSession, usable: DataFrame, reviews: Reviews | None
+) -> tuple[dict, dict[int, int]]:
+    """Rows per drop reason (None: kept), and the kept rows of each year; the first full read, so
+    unreadable files surface here."""
     try:
-        rows = usable.groupBy("drop_reason").agg(F.sum("reviews").alias("rows")).collect()
+        rows = usable.groupBy("drop_reason", "year").agg(F.sum("reviews").alias("rows")).collect()
     except Py4JJavaError:
         if reviews is None:
             raise
@@ -204,7 +208,13 @@ def _count_by_reason(spark: SparkSession, usable: DataFrame, reviews: Reviews | 
         if error is None:
             raise
         raise error from None
-    return {row["drop_reason"]: row["rows"] for row in rows}
+    by_reason: dict = {}
+    kept_by_year: dict[int, int] = {}
+    for row in rows:
+        by_reason[row["drop_reason"]] = by_reason.get(row["drop_reason"], 0) + row["rows"]
+        if row["drop_reason"] is None:
+            kept_by_year[int(row["year"])] = int(row["rows"])
+    return by_reason, kept_by_year
 
 
 def _tokens_per_year(words: DataFrame, years: Sequence[int]) -> dict[str, dict[str, int]]:

@@ -1,5 +1,7 @@
 """words_by_year: the second Spark job, reading what preprocessed_titles wrote."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from spark_scripts.job_contract import CountsMetrics
@@ -32,7 +34,7 @@ def words_by_year(
     spark_jobs: SparkJobLauncher,
     storage: PipelineStorage,
     quality_gates: QualityGates,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
     """How often each word appears in each year's titles, ranked."""
     titles, output = storage.input_location(context), storage.asset_location(context.asset_key)
     files.check_writable(output)
@@ -45,10 +47,14 @@ def words_by_year(
     )
     metrics = spark_jobs.run_gated(context, job)
     assert isinstance(metrics, CountsMetrics)
-    return dg.MaterializeResult(
-        metadata=metadata.counts_metadata(metrics),
-        data_version=metadata.data_version(metrics.to_dict()["by_year"]),
-        check_results=[
+    # Each year's version from what it holds (its figures, top words and settings): see titles.py.
+    by_year = metrics.to_dict()["by_year"]
+    yield from metadata.yearly_results(
+        context,
+        metadata.counts_metadata_by_year(metrics),
+        metadata.counts_metadata(metrics),
+        {int(year): metadata.data_version(counts) for year, counts in by_year.items()},
+        [
             data_quality.years_not_collapsed_result(metrics.commit),
             data_quality.counts_match_titles_result(titles, output, metrics),
         ],

@@ -1,5 +1,7 @@
 """preprocessed_titles: the words of each year's titles, from that year's partition of the reviews table."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from spark_scripts.job_contract import TitlesMetrics
@@ -30,7 +32,7 @@ def preprocessed_titles(
     storage: PipelineStorage,
     title_processing: TitleProcessing,
     quality_gates: QualityGates,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
     """Words of each year's book titles: cleaned, tokenized, stop words dropped, lemmatized."""
     # The reviews table: only this run's years are read from it.
     reviews = storage.input_location(context)
@@ -51,13 +53,20 @@ def preprocessed_titles(
     )
     metrics = spark_jobs.run_gated(context, job)
     assert isinstance(metrics, TitlesMetrics)
-    # One version for the run's years: the settings and each year's word figures (a range run
-    # reports one materialization per year, all with this version).
-    version = metadata.data_version(
-        title_processing.script_args(), metrics.tokens_by_year, metrics.distinct_words_by_year
-    )
-    return dg.MaterializeResult(
-        metadata=metadata.preprocess_metadata(metrics),
-        data_version=version,
-        check_results=[data_quality.years_not_collapsed_result(metrics.commit)],
+    # Each year's version from what it holds: the settings and its word figures, so re-running a
+    # year on the same data gives it the version it had, whether it last ran alone or in a range.
+    versions = {
+        int(year): metadata.data_version(
+            title_processing.script_args(),
+            metrics.tokens_by_year[year],
+            metrics.distinct_words_by_year[year],
+        )
+        for year in map(str, metrics.years)
+    }
+    yield from metadata.yearly_results(
+        context,
+        metadata.preprocess_metadata_by_year(metrics),
+        metadata.preprocess_metadata(metrics),
+        versions,
+        [data_quality.years_not_collapsed_result(metrics.commit)],
     )
