@@ -21,6 +21,7 @@ from wordcloud_pipeline.resources.spark_launcher import (
     SparkJobLauncher,
     command_line,
     metrics_of_session,
+    packages_for_run,
 )
 
 DEFAULT_LOCAL_SPARK_CONF = {
@@ -59,8 +60,9 @@ class LocalSparkLauncher(SparkJobLauncher):
     The session is started on first use (runs that need no Spark start no JVM) and shared by every asset of
     the run, which the in-process executor keeps in one process: one JVM per run, not per asset. It loads
     the spark-nlp jar (287 MB, 92 jars, and seconds of Ivy resolution at every start) only when a job of
-    the run uses the sparknlp backend: the first Spark job of a run is preprocessed_titles, which
-    says its backend, so a sparkml run never pays for it.
+    the run uses the sparknlp backend (``packages_for_run``: known from the run's selection and the
+    title_processing settings when its first job starts, since a running JVM cannot load a jar), so a
+    sparkml run never pays for it.
     """
 
     spark_conf: dict[str, str] = Field(
@@ -81,9 +83,9 @@ class LocalSparkLauncher(SparkJobLauncher):
     def session(self, packages: Sequence[str] = (), log=None):
         """The run's session, with at least ``packages`` on its classpath.
 
-        A session started without a package a later job needs is stopped and started again with it
-        (jars cannot be added to a running driver); that only happens when a run's first job did not
-        need them.
+        A session that is running without a package a later job needs is an error, not a restart: the
+        JVM resolves packages once, when the gateway starts, so a new session in it would not have
+        them either. ``packages_for_run`` gives the first job every package of the run.
         """
         if self._session is not None:
             loaded = spark_packages.configured_packages(
@@ -92,10 +94,10 @@ class LocalSparkLauncher(SparkJobLauncher):
             missing = [p for p in packages if p not in loaded]
             if not missing:
                 return self._session
-            if log:
-                log(f"restarting the Spark session to load {', '.join(missing)}")
-            self._session.stop()
-            self._session = None
+            raise dg.Failure(
+                f"this run's Spark session started without {', '.join(missing)}, which a later job "
+                "needs; run that asset in a run of its own"
+            )
         conf = session_conf(self.spark_conf, packages)
         try:
             self._session = spark_session_from_config(conf)
@@ -110,7 +112,7 @@ class LocalSparkLauncher(SparkJobLauncher):
     def run(self, context: dg.AssetExecutionContext, job: SparkJob) -> Metrics:
         context.log.info(f"{job.name}: running locally, equivalent to `{command_line(job)}`")
         started = time.monotonic()
-        self.session(spark_packages.backend_packages(job.backend), context.log.info)
+        self.session(packages_for_run(context, job), context.log.info)
         script = importlib.import_module(f"spark_scripts.{job.script}")
         with dg.open_pipes_session(
             context=context,

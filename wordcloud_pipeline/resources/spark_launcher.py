@@ -21,7 +21,14 @@ from spark_scripts.year_gate import YearCollapseError, refusal_from_messages
 from wordcloud_pipeline.checks import data_quality
 from wordcloud_pipeline.partitions import partition_years
 
-__all__ = ["SparkJob", "SparkJobLauncher", "command_line", "metrics_of_session", "yearly_spark_job"]
+__all__ = [
+    "SparkJob",
+    "SparkJobLauncher",
+    "command_line",
+    "metrics_of_session",
+    "packages_for_run",
+    "yearly_spark_job",
+]
 
 
 def command_line(job: SparkJob) -> str:
@@ -58,6 +65,26 @@ def yearly_spark_job(
         name=f"{context.asset_key.to_user_string()}[{format_years(years)}]",
         **gate,
     )
+
+
+# The asset whose Spark job may need the NLP backend's packages, and the resource that says which backend.
+TITLES_ASSET = dg.AssetKey("preprocessed_titles")
+TITLE_SETTINGS_RESOURCE = "title_processing"
+
+
+def packages_for_run(context: dg.AssetExecutionContext, job: SparkJob) -> list[str]:
+    """Every package a Spark job of this run will need, known when its first job starts.
+
+    ``job``'s own backend, and the configured backend's when the run materializes ``preprocessed_titles``
+    (the ingest, which runs first in ``yearly_job``, takes the same ``title_processing`` resource). A
+    session cannot load a jar once its JVM runs, so it must start with all of them.
+    """
+    packages = list(spark_packages.backend_packages(job.backend))
+    selection = context.run.asset_selection
+    settings = getattr(context.resources, TITLE_SETTINGS_RESOURCE, None)
+    if settings is not None and (selection is None or TITLES_ASSET in selection):
+        packages += spark_packages.backend_packages(settings.backend)
+    return list(dict.fromkeys(packages))
 
 
 def metrics_of_session(session: dg.PipesSession, job: SparkJob) -> Metrics:
