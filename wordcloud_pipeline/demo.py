@@ -68,9 +68,14 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     defs = build_defs()
     resources = defs.resources
+    storage = resources["storage"]
+    print(  # noqa: T201 - where the command writes, before the minutes it takes
+        f"Writing to {storage.storage_root()} (reviews: {storage.reviews_location()}; "
+        f"Dagster instance: {home})",
+        flush=True,
+    )
     with dg.DagsterInstance.get() as instance:
         result, _ = materialize_years(resources, instance, args.first_year, args.last_year)
-    storage = resources["storage"]
     clouds = [storage.cloud_uri(y) for y in range(args.first_year, args.last_year + 1)]
     out = [
         f"Run {result.run_id} succeeded.",

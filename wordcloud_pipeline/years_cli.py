@@ -42,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--list", action="store_true", help="only print the instance's years")
     args = parser.parse_args(argv)
     home = prepare_home()
+    print(f"Dagster instance: {home}", flush=True)  # noqa: T201 - where the years are written
     with dg.DagsterInstance.get() as instance:
         if not args.list:
             if args.years:

@@ -115,7 +115,7 @@ def test_asset_animates_the_clouds_on_disk_and_skips_missing_years(tmp_path: Pat
     storage = PipelineStorage(storage_uri=str(tmp_path))
     years = [1995, 2003, 2015]
     for year in years:  # wider than the preview, which is never enlarged
-        files.write_bytes(storage.cloud_uri(year), cloud(seed=year, width=600, height=400))
+        files.write_bytes(storage.cloud_uri(year), cloud(seed=year, width=800, height=600))
 
     result = materialize_animation(tmp_path)
 
@@ -123,7 +123,7 @@ def test_asset_animates_the_clouds_on_disk_and_skips_missing_years(tmp_path: Pat
     gif = files.read_bytes(storage.animation_uri())
     decoded = animation.gif_frames(gif)
     assert len(decoded) == len(years)
-    assert decoded[0][0].size == (240, 160)
+    assert decoded[0][0].size == (240, 180)
     (event,) = result.get_asset_materialization_events()
     metadata = event.materialization.metadata
     assert metadata["frames"].value == 3
@@ -132,9 +132,10 @@ def test_asset_animates_the_clouds_on_disk_and_skips_missing_years(tmp_path: Pat
     assert metadata["preview"].value.startswith("![word clouds by year](data:image/gif;base64,")
     # The preview lives in the event log: it must stay small, yet wide enough to read the words.
     assert len(metadata["preview"].value) < 200_000
-    encoded = metadata["preview"].value.split("base64,", 1)[1].rstrip(")")
+    encoded = metadata["preview"].value.split("base64,", 1)[1].split(")", 1)[0]
     preview_frames = animation.gif_frames(base64.b64decode(encoded))
-    assert preview_frames[0][0].size == (480, 320)
+    assert preview_frames[0][0].size == (640, 480)
+    assert metadata["preview"].value.endswith(f"Full size: `{storage.animation_uri()}`")
 
     # A re-run over the same clouds leaves the file byte for byte unchanged.
     assert materialize_animation(tmp_path).success

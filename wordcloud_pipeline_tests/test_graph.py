@@ -93,6 +93,11 @@ def test_cloud_metadata_has_a_preview_and_top_words(graph):
     dropped = sum(meta[f"rows_dropped_{r}"].value for r in reasons)
     assert meta["rows_kept"].value + dropped == 4_000
     assert meta["years_changed"].value == ", ".join(str(y) for y in range(1995, 2016))
+    # ... which its own check confirms: every row read was kept or dropped for a reason.
+    (check,) = [
+        e for e in graph[3].get_asset_check_evaluations() if e.check_name == "rows_accounted_for"
+    ]
+    assert check.passed and check.metadata["rows_read"].value == 4_000
     # ... and preprocessing read exactly the reviews kept, from the table's year partitions.
     titles = instance.get_latest_materialization_event(dg.AssetKey("preprocessed_titles"))
     assert titles.asset_materialization.metadata["input_layout"].value == "table"

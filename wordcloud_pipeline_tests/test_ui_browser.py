@@ -335,7 +335,7 @@ def test_launch_one_year_from_the_yearly_job_shows_its_cloud_and_check(
     # The top words table sits next to the preview, rendered (not raw markdown).
     expect(page.get_by_role("cell", name=f"word ({YEAR})")).to_be_visible()
     image = open_preview(page, f"word cloud {YEAR}")
-    assert image.evaluate("img => img.naturalWidth") == 480  # clouds.preview_markdown's width
+    assert image.evaluate("img => img.naturalWidth") == 800  # clouds.PREVIEW_WIDTH
     image.screenshot(path=artifacts / "cloud-preview-image.png")
     page.screenshot(path=artifacts / "cloud-preview.png")
 
@@ -378,5 +378,6 @@ def test_the_animation_preview_plays_in_the_ui(
     expect(page.get_by_text("frames", exact=True)).to_be_visible()
     image = open_preview(page, "word clouds by year")
     assert image.get_attribute("src").startswith("data:image/gif;base64,")
-    assert image.evaluate("img => img.naturalWidth") == 480  # large enough to read the words
+    # Large enough to read the words: the clouds' width up to the preview's 640 px.
+    assert image.evaluate("img => img.naturalWidth") in (600, 640)
     page.screenshot(path=artifacts / "animation-preview.png")

@@ -13,8 +13,8 @@ from wordcloud_pipeline.pictures.style import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
 
 # The UI preview is a GIF of fewer colours than the file: it is stored in the event log with every
-# materialization. 480 px wide is the smallest at which a year's words can be read.
-PREVIEW_WIDTH = 480
+# materialization. 640 px wide: a year's middle-sized words can be read, and it fits the panel.
+PREVIEW_WIDTH = 640
 PREVIEW_COLORS = 32
 
 
@@ -72,7 +72,7 @@ def word_cloud_animation(
     return dg.MaterializeResult(
         metadata={
             "preview": dg.MetadataValue.md(
-                animation.preview_markdown(preview, alt="word clouds by year")
+                animation.preview_markdown(preview, alt="word clouds by year", full_size=uri)
             ),
             "frames": dg.MetadataValue.int(len(frames)),
             "years": ", ".join(years),

@@ -93,7 +93,7 @@ def word_clouds(
             tags={"dagster/data_version": hashlib.sha256(png).hexdigest()[:16]},
             metadata={
                 "preview": dg.MetadataValue.md(
-                    clouds.preview_markdown(png, alt=f"word cloud {year}")
+                    clouds.preview_markdown(png, alt=f"word cloud {year}", full_size=uri)
                 ),
                 "top_words": dg.MetadataValue.md(
                     metadata.top_words_table({str(year): [list(t) for t in top]})

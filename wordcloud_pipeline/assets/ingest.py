@@ -11,6 +11,7 @@ import dagster as dg
 from spark_scripts.job_contract import IngestMetrics, IngestOptions, SparkJob
 from wordcloud_pipeline import files, metadata
 from wordcloud_pipeline.assets.raw_reviews import raw_reviews
+from wordcloud_pipeline.checks import data_quality
 from wordcloud_pipeline.concurrency import writer_pool
 from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline.resources.spark_launcher import SparkJobLauncher
@@ -24,6 +25,7 @@ from wordcloud_pipeline.sample_data import DEMO_SAMPLE_ROWS, write_sample
     pool=writer_pool("ingested_reviews"),
     code_version="1",  # bump when this asset computes differently: marks it and downstream stale
     kinds={"spark", "delta"},
+    check_specs=[data_quality.INGEST_ROWS_ACCOUNTED_SPEC],
 )
 def ingested_reviews(
     context: dg.AssetExecutionContext,
@@ -58,4 +60,5 @@ def ingested_reviews(
         metadata=metadata.ingest_metadata(metrics),
         # The table's version: a run that found nothing new leaves the years below fresh.
         data_version=dg.DataVersion(f"v{metrics.table_version}"),
+        check_results=[data_quality.ingest_rows_accounted_result(metrics)],
     )

@@ -45,7 +45,7 @@ def word_rank_trends(
     return dg.MaterializeResult(
         metadata={
             "preview": dg.MetadataValue.md(
-                clouds.preview_markdown(png, width=640, alt="word rank trends")
+                clouds.preview_markdown(png, alt="word rank trends", full_size=uri)
             ),
             "ranks": dg.MetadataValue.md(plots.rank_table(trends)),
             "years": dg.MetadataValue.int(len(trends.years)),

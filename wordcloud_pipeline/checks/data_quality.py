@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import dagster as dg
 
-from spark_scripts.job_contract import Commit, CountsMetrics
+from spark_scripts.job_contract import Commit, CountsMetrics, IngestMetrics
 from wordcloud_pipeline import tables
 from wordcloud_pipeline.metadata import per_year_table
 
 YEARS_NOT_COLLAPSED = "years_not_collapsed"
 COUNTS_MATCH_TITLES = "counts_match_titles"
 CLOUDS_NOT_LOST = "good_clouds_kept"
+INGEST_ROWS_ACCOUNTED = "rows_accounted_for"
 
 
 def years_not_collapsed_spec(asset: str) -> dg.AssetCheckSpec:
@@ -47,6 +48,44 @@ CLOUDS_NOT_LOST_SPEC = dg.AssetCheckSpec(
     description="No drawn cloud was replaced by a placeholder: a year whose counts vanished keeps "
     "its previous cloud, and this check fails naming it.",
 )
+
+
+INGEST_ROWS_ACCOUNTED_SPEC = dg.AssetCheckSpec(
+    INGEST_ROWS_ACCOUNTED,
+    asset="ingested_reviews",
+    blocking=True,
+    description="Every row the ingest read was kept or dropped for a named reason (rows read = kept "
+    "+ dropped), and every listed file is accounted for: read (new or changed) or unchanged, none "
+    "twice.",
+)
+
+
+def ingest_rows_accounted_result(metrics: IngestMetrics) -> dg.AssetCheckResult:
+    """Rows read against rows kept plus dropped, and the files read against the files listed."""
+    dropped = sum(metrics.rows_dropped.values())
+    read_files = [*metrics.files_new, *metrics.files_changed]
+    problems = []
+    if metrics.rows_read != metrics.rows_kept + dropped:
+        problems.append(
+            f"{metrics.rows_read:,} rows read but {metrics.rows_kept:,} kept + {dropped:,} dropped"
+        )
+    if len(set(read_files)) != len(read_files) or len(read_files) > metrics.files_listed:
+        problems.append(
+            f"{len(read_files)} files read of {metrics.files_listed} listed (some twice or unlisted)"
+        )
+    return dg.AssetCheckResult(
+        check_name=INGEST_ROWS_ACCOUNTED,
+        passed=not problems,
+        description="; ".join(problems) or None,
+        metadata={
+            "rows_read": dg.MetadataValue.int(metrics.rows_read),
+            "rows_kept": dg.MetadataValue.int(metrics.rows_kept),
+            "rows_dropped": dg.MetadataValue.int(dropped),
+            "files_listed": dg.MetadataValue.int(metrics.files_listed),
+            "files_read": dg.MetadataValue.int(len(read_files)),
+            "files_unchanged": dg.MetadataValue.int(metrics.files_listed - len(read_files)),
+        },
+    )
 
 
 def years_not_collapsed_result(commit: Commit) -> dg.AssetCheckResult:

@@ -137,6 +137,8 @@ def gif_frames(gif: bytes) -> list[tuple[Image.Image, int]]:
     return result
 
 
-def preview_markdown(gif: bytes, alt: str = "animation") -> str:
-    """The GIF inline in markdown, which the Dagster UI renders (and animates) in the metadata panel."""
-    return f"![{alt}](data:image/gif;base64,{base64.b64encode(gif).decode('ascii')})"
+def preview_markdown(gif: bytes, alt: str = "animation", full_size: str | None = None) -> str:
+    """The GIF inline in markdown, which the Dagster UI renders (and animates) in the metadata panel,
+    and where the full-size file is."""
+    markdown = f"![{alt}](data:image/gif;base64,{base64.b64encode(gif).decode('ascii')})"
+    return markdown + (f"\n\nFull size: `{full_size}`" if full_size else "")

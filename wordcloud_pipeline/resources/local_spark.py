@@ -46,24 +46,27 @@ def session_conf(spark_conf: dict[str, str], packages: Sequence[str] = ()) -> di
     return conf
 
 
+# How it works: each script's main() is called with its command-line arguments on one Spark session per
+# run process, inside a Dagster Pipes session.
+#
+# The Pipes session is the one PipesSubprocessClient would open (a temp-file context and a
+# temp-file message reader that tails the file in a thread, ours because dagster's can stop before the
+# last lines: see pipes_messages), but the script runs in this process, with
+# the session's params handed over as a mapping instead of environment variables: a subprocess would
+# start a JVM per asset. So the script's stage logs reach the run's log while it runs, and its metrics
+# come back as the same Pipes message an EMR step sends.
+#
+# The session is started on first use (runs that need no Spark start no JVM) and shared by every asset of
+# the run, which the in-process executor keeps in one process: one JVM per run, not per asset. It loads
+# the spark-nlp jar (287 MB, 92 jars, and seconds of Ivy resolution at every start) only when a job of
+# the run uses the sparknlp backend (``packages_for_run``: known from the run's selection and the
+# title_processing settings when its first job starts, since a running JVM cannot load a jar), so a
+# sparkml run never pays for it.
 class LocalSparkLauncher(SparkJobLauncher):
-    """Calls each script's main() with its CLI arguments on one Spark session per run process, inside a
-    Dagster Pipes session.
-
-    The Pipes session is the one PipesSubprocessClient would open (a temp-file context and a
-    temp-file message reader that tails the file in a thread, ours because dagster's can stop before the
-    last lines: see pipes_messages), but the script runs in this process, with
-    the session's params handed over as a mapping instead of environment variables: a subprocess would
-    start a JVM per asset. So the script's stage logs reach the run's log while it runs, and its metrics
-    come back as the same Pipes message an EMR step sends.
-
-    The session is started on first use (runs that need no Spark start no JVM) and shared by every asset of
-    the run, which the in-process executor keeps in one process: one JVM per run, not per asset. It loads
-    the spark-nlp jar (287 MB, 92 jars, and seconds of Ivy resolution at every start) only when a job of
-    the run uses the sparknlp backend (``packages_for_run``: known from the run's selection and the
-    title_processing settings when its first job starts, since a running JVM cannot load a jar), so a
-    sparkml run never pays for it.
-    """
+    """Runs the Spark jobs on this machine: one local Spark session per run, shared by its assets and
+    started when the first one needs it, with spark-nlp loaded only for the sparknlp backend. Each job's
+    progress appears in the run's log while it runs; the figures it reports become the asset's metadata.
+    spark_conf adjusts the session (memory, cores)."""
 
     spark_conf: dict[str, str] = Field(
         default_factory=dict,

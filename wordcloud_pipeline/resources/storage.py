@@ -23,8 +23,16 @@ from pydantic import Field, field_validator
 from wordcloud_pipeline import files
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_REVIEWS_URI = str(PROJECT_ROOT / "data" / "reviews")
-DEFAULT_STORAGE_URI = str(PROJECT_ROOT / "data" / "storage")
+
+
+def default_reviews_uri() -> str:
+    """data/reviews under the working directory (where a command is run, never the installed package)."""
+    return str(Path.cwd() / "data" / "reviews")
+
+
+def default_storage_uri() -> str:
+    return str(Path.cwd() / "data" / "storage")
+
 
 # The assets whose outputs are files rather than a table, and the names of those files.
 WORD_CLOUDS = dg.AssetKey("word_clouds")
@@ -36,18 +44,20 @@ class PipelineStorage(dg.ConfigurableResource):
     """Where the raw reviews are read and where each asset writes: its storage_uri plus the asset's name.
 
     Unset fields fall back to WORDCLOUD_REVIEWS_URI / WORDCLOUD_STORAGE_URI, read when a run uses
-    them (never at import), then to data/ in the repository. Locations are local folders or s3:// prefixes.
+    them (never at import), then to data/ under the working directory. Locations are local folders or
+    s3:// prefixes.
     """
 
     reviews_uri: str | None = Field(
         default=None,
         description="Folder or s3:// prefix of the raw reviews (TSV.gz or parquet). Unset: "
-        "WORDCLOUD_REVIEWS_URI, else data/reviews (a sample is generated there on first use).",
+        "WORDCLOUD_REVIEWS_URI, else data/reviews under the working directory (a sample is generated "
+        "there on first use).",
     )
     storage_uri: str | None = Field(
         default=None,
         description="Folder or s3:// prefix under which every asset writes its output. Unset: "
-        "WORDCLOUD_STORAGE_URI, else data/storage.",
+        "WORDCLOUD_STORAGE_URI, else data/storage under the working directory.",
     )
 
     @field_validator("reviews_uri", "storage_uri")
@@ -57,16 +67,16 @@ class PipelineStorage(dg.ConfigurableResource):
 
     def reviews_location(self) -> str:
         return files.check_location(
-            self.reviews_uri or os.environ.get("WORDCLOUD_REVIEWS_URI") or DEFAULT_REVIEWS_URI
+            self.reviews_uri or os.environ.get("WORDCLOUD_REVIEWS_URI") or default_reviews_uri()
         )
 
     def storage_root(self) -> str:
         return files.check_location(
-            self.storage_uri or os.environ.get("WORDCLOUD_STORAGE_URI") or DEFAULT_STORAGE_URI
+            self.storage_uri or os.environ.get("WORDCLOUD_STORAGE_URI") or default_storage_uri()
         )
 
     def uses_default_reviews(self) -> bool:
-        return self.reviews_location() == DEFAULT_REVIEWS_URI
+        return self.reviews_location() == default_reviews_uri()
 
     def asset_location(self, asset_key: dg.AssetKey) -> str:
         """``<root>/<asset key>``: the folder (or Delta table) of an asset's output."""
