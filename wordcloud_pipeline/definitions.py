@@ -18,9 +18,10 @@ from wordcloud_pipeline.jobs import (
     spark_steps_per_run,
     yearly_job,
 )
+from wordcloud_pipeline.pictures.style import CloudStyle
 from wordcloud_pipeline.resources.local_spark import LocalSparkLauncher
 from wordcloud_pipeline.resources.quality import QualityGates
-from wordcloud_pipeline.resources.settings import CloudStyle, TitleProcessing
+from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline.sensors.automation_sensor import wordcloud_automation_sensor
 from wordcloud_pipeline.sensors.new_reviews_sensor import new_reviews_sensor

@@ -80,7 +80,7 @@ def pass_role_policy(account: str, settings: InfraSettings) -> dict[str, Any]:
     }
 
 
-# What the Dagster identity calls on EMR (resources/emr, the two EMR sensors). Cluster-changing calls are
+# What the Dagster identity calls on EMR (aws/emr: the launcher and the two sensors). Cluster-changing calls are
 # limited to clusters carrying the project tag; reads must work on any cluster, because the lookup by tag
 # has to describe a cluster before it knows its tags.
 EMR_READ_ACTIONS = [
