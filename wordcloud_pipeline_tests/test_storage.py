@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from wordcloud_pipeline.resources.storage import BucketLayout, PipelineStorage
+from wordcloud_pipeline.resources.storage import PipelineStorage
 
 
 def test_outputs_are_root_plus_asset_and_the_pictures_file_names(tmp_path: Path) -> None:
@@ -44,13 +44,3 @@ def test_command_line_tools_import_no_asset_module() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
-
-
-def test_bucket_layout_keys() -> None:
-    layout = BucketLayout("bucket", "/team/wordcloud/")
-    assert layout.root_uri() == "s3://bucket/team/wordcloud"
-    assert layout.code_root_uri() == "s3://bucket/team/wordcloud/code"
-    assert layout.logs_key_prefix() == "team/wordcloud/logs/"
-    # EMR's logs lie under the prefix the log-expiry rule covers, whatever the prefix.
-    assert layout.emr_log_uri() == "s3://bucket/team/wordcloud/logs/emr/"
-    assert layout.pipes_key_prefix("r1") == "team/wordcloud/runs/r1/pipes"

@@ -1,20 +1,15 @@
-"""Where everything lives: the raw reviews, each asset's output, and the project bucket's own objects.
+"""Where the data lives: the raw reviews and each asset's output.
 
-Two layouts, each owned here and nowhere else:
-
-- ``PipelineStorage`` (a resource): the raw reviews location and ``<root>/<asset key>/...`` for every asset's
-  output, with the file names of the pictures inside it. An asset's input is the location of the asset it
-  declares as its dependency, looked up in the asset graph (a source asset such as ``raw_reviews`` is the
-  reviews location). Assets and command-line tools ask it for paths; none spells one.
-- ``BucketLayout``: the keys of the EMR launcher's objects in the project bucket (code, logs, the per-run
-  Pipes objects), so the launcher, the sensors and the provisioning command (whose log-expiry rule must
-  cover the log prefix) agree on them.
+``PipelineStorage`` (a resource) owns the raw reviews location and ``<root>/<asset key>/...`` for every
+asset's output, with the file names of the pictures inside it. An asset's input is the location of the
+asset it declares as its dependency, looked up in the asset graph (a source asset such as ``raw_reviews``
+is the reviews location). Assets and command-line tools ask it for paths; none spells one. The EMR
+launcher's own objects in the project bucket (code, logs, run files) are ``aws.layout.BucketLayout``'s.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -107,40 +102,3 @@ class PipelineStorage(dg.ConfigurableResource):
         if not context.job_def.asset_layer.asset_graph.get(key).is_materializable:
             return self.reviews_location()
         return self.asset_location(key)
-
-
-@dataclass(frozen=True)
-class BucketLayout:
-    """The keys under ``s3://<bucket>/<prefix>/`` that the EMR launcher writes and reads.
-
-    - ``code/<version>/...``: the scripts' zip, the bootstrap and the lemma dictionary, content-addressed;
-    - ``logs/``: everything with an expiry rule; EMR's own logs under ``logs/emr/``;
-    - ``runs/<run id>/pipes/...``: a run's Pipes context and message chunks.
-    """
-
-    bucket: str
-    prefix: str = "wordcloud"
-
-    @property
-    def key_prefix(self) -> str:
-        return self.prefix.strip("/")
-
-    def root_uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key_prefix}"
-
-    def code_root_uri(self) -> str:
-        return f"{self.root_uri()}/code"
-
-    def logs_key_prefix(self) -> str:
-        """The key prefix the bucket's log-expiry rule covers (it ends in '/')."""
-        return f"{self.key_prefix}/logs/"
-
-    def emr_log_uri(self) -> str:
-        return f"s3://{self.bucket}/{self.logs_key_prefix()}emr/"
-
-    def run_key_prefix(self, run_id: str) -> str:
-        return f"{self.key_prefix}/runs/{run_id}"
-
-    def pipes_key_prefix(self, run_id: str) -> str:
-        """Where a run's Pipes context and message chunks go (``<n>.json`` objects below it)."""
-        return f"{self.run_key_prefix(run_id)}/pipes"
