@@ -6,7 +6,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from wordcloud_pipeline.resources.storage import PipelineStorage
+from wordcloud_pipeline.resources.storage import (
+    LOCATION_METADATA,
+    REVIEWS_LOCATION,
+    PipelineStorage,
+)
 
 
 def test_outputs_are_root_plus_asset_and_the_pictures_file_names(tmp_path: Path) -> None:
@@ -18,9 +22,12 @@ def test_outputs_are_root_plus_asset_and_the_pictures_file_names(tmp_path: Path)
 
 
 def test_an_assets_input_is_where_its_declared_dependency_lives(tmp_path: Path) -> None:
-    """A source asset of any name reads at the reviews location, a materialized one at its output."""
+    """A source asset of any name that says so reads at the reviews location, a materialized one at
+    its output, also when the run does not materialize it (a stub in the run's graph)."""
     seen: dict[str, str] = {}
-    files_from_elsewhere = dg.AssetSpec("files_from_elsewhere")
+    files_from_elsewhere = dg.AssetSpec(
+        "files_from_elsewhere", metadata={LOCATION_METADATA: REVIEWS_LOCATION}
+    )
 
     @dg.asset(deps=[files_from_elsewhere])
     def first(context: dg.AssetExecutionContext, storage: PipelineStorage) -> None:
@@ -34,6 +41,9 @@ def test_an_assets_input_is_where_its_declared_dependency_lives(tmp_path: Path) 
     result = dg.materialize([files_from_elsewhere, first, second], resources={"storage": storage})
     assert result.success
     assert seen == {"first": str(tmp_path / "in"), "second": f"{tmp_path / 'out'}/first"}
+    seen.clear()
+    assert dg.materialize([second], resources={"storage": storage}).success
+    assert seen == {"second": f"{tmp_path / 'out'}/first"}
 
 
 def test_command_line_tools_import_no_asset_module() -> None:

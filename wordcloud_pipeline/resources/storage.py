@@ -29,6 +29,11 @@ def default_storage_uri() -> str:
     return str(Path.cwd() / "data" / "storage")
 
 
+# The metadata entry by which a source asset (files someone else writes) says it is read at the reviews
+# location rather than at an output location under the storage root.
+LOCATION_METADATA = "wordcloud/location"
+REVIEWS_LOCATION = "reviews_uri"
+
 # The assets whose outputs are files rather than a table, and the names of those files.
 WORD_CLOUDS = dg.AssetKey("word_clouds")
 WORD_CLOUD_ANIMATION = dg.AssetKey("word_cloud_animation")
@@ -89,8 +94,9 @@ class PipelineStorage(dg.ConfigurableResource):
     def input_location(self, context: dg.AssetExecutionContext) -> str:
         """The location of the one asset this asset declares as its dependency.
 
-        A dependency that cannot be materialized (a source asset: files someone else writes) is read at
-        the reviews location; any other at its output location.
+        A dependency whose spec says it lives at the reviews location (``LOCATION_METADATA``: the source
+        asset of files someone else writes) is read there; any other at its output location. Which one
+        is read from the asset graph of the run, not from the dependency's name.
         """
         deps = context.assets_def.asset_deps[context.asset_key]
         if len(deps) != 1:
@@ -99,6 +105,7 @@ class PipelineStorage(dg.ConfigurableResource):
                 f"{sorted(key.to_user_string() for key in deps)}"
             )
         (key,) = deps
-        if not context.job_def.asset_layer.asset_graph.get(key).is_materializable:
+        graph = context.job_def.asset_layer.asset_graph
+        if graph.has(key) and graph.get(key).metadata.get(LOCATION_METADATA) == REVIEWS_LOCATION:
             return self.reviews_location()
         return self.asset_location(key)
