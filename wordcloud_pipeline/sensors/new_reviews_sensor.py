@@ -28,7 +28,12 @@ from dataclasses import asdict, dataclass, field
 import dagster as dg
 
 from spark_scripts.job_contract import format_years, parse_years
-from wordcloud_pipeline.concurrency import years_in_flight
+from wordcloud_pipeline.concurrency import (
+    ACTIVE_RUN_STATUSES,
+    run_asset_keys,
+    run_years,
+    years_in_flight,
+)
 from wordcloud_pipeline.jobs import YEARLY_ASSETS, yearly_job
 from wordcloud_pipeline.partitions import (
     YEAR_PARTITIONS_NAME,
@@ -71,6 +76,8 @@ class ReviewsCursor:
     # Years whose files changed while a run in flight held them, and the changes behind them.
     pending: list[int] = field(default_factory=list)
     pending_triggers: list[str] = field(default_factory=list)
+    # The storage id of the last ingested_reviews materialization whose changed years were accounted for.
+    ingest_seen: int | None = None
 
     def to_json(self) -> str:
         files = {name: asdict(seen) for name, seen in sorted(self.files.items())}
@@ -78,6 +85,8 @@ class ReviewsCursor:
         if self.pending:
             data["pending"] = format_years(self.pending)
             data["pending_triggers"] = sorted(self.pending_triggers)
+        if self.ingest_seen is not None:
+            data["ingest_seen"] = self.ingest_seen
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -87,6 +96,7 @@ class ReviewsCursor:
             {name: SeenFile(**seen) for name, seen in data["files"].items()},
             parse_years(data["pending"]) if data.get("pending") else [],
             list(data.get("pending_triggers", [])),
+            data.get("ingest_seen"),
         )
 
     def data_years(self) -> set[int]:
@@ -158,8 +168,61 @@ def plan_tick(
     for name in sorted(set(seen) - present):
         years |= seen.pop(name).year_set()
         triggers.append(f"{name}@removed")
-    next_cursor = ReviewsCursor(seen, list(cursor.pending), list(cursor.pending_triggers))
+    next_cursor = ReviewsCursor(
+        seen, list(cursor.pending), list(cursor.pending_triggers), cursor.ingest_seen
+    )
     return TickPlan(years, next_cursor, triggers, unreadable, len(changed[max_files:]), catalogued)
+
+
+INGEST_KEY = dg.AssetKey("ingested_reviews")
+# Materializations looked at per tick; more wait for the next tick.
+MAX_INGESTS_PER_TICK = 100
+
+
+def latest_ingest(instance: dg.DagsterInstance) -> int:
+    """The storage id of the latest ingested_reviews materialization (0 before the first)."""
+    records = instance.fetch_materializations(INGEST_KEY, limit=1).records
+    return records[0].storage_id if records else 0
+
+
+def years_left_stale(
+    instance: dg.DagsterInstance, since: int | None
+) -> tuple[set[int], list[str], int]:
+    """Years an ingest commit changed that its own run did not recompute, the runs behind them, and
+    the storage id to look after next time.
+
+    A run that failed after its ingest committed (or a run for 2005 whose ingest also committed the
+    file of an earlier, failed run for 2003) leaves those years stale: they are requested again. An
+    ingest whose run is still in flight is looked at once it ended.
+    """
+    if since is None:
+        return set(), [], latest_ingest(instance)
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=INGEST_KEY, after_storage_id=since),
+        limit=MAX_INGESTS_PER_TICK,
+        ascending=True,
+    ).records
+    years: set[int] = set()
+    runs: list[str] = []
+    seen = since
+    yearly = {key for asset in YEARLY_ASSETS for key in asset.keys} - {INGEST_KEY}
+    for record in records:
+        run = instance.get_run_by_id(record.run_id) if record.run_id else None
+        if run is not None and run.status in ACTIVE_RUN_STATUSES:
+            break
+        seen = record.storage_id
+        materialization = record.asset_materialization
+        text = materialization.metadata.get("years_changed") if materialization else None
+        value = str(getattr(text, "value", text) or "")
+        changed = {int(y) for y in value.replace(",", " ").split() if y.isdigit()}
+        covered: set[int] = set()
+        if run is not None and run.status == dg.DagsterRunStatus.SUCCESS:
+            if yearly <= run_asset_keys(instance, run):
+                covered = run_years(run)
+        if changed - covered:
+            years |= changed - covered
+            runs.append(f"ingest@{record.run_id or record.storage_id}")
+    return years, runs, seen
 
 
 def year_ranges(years: Iterable[int]) -> list[tuple[int, int]]:
@@ -219,6 +282,7 @@ def new_reviews_sensor(
     first_tick = not context.cursor  # None for a new sensor, "" from the UI's blank cursor field
     if first_tick:
         cursor = ReviewsCursor({f.name: SeenFile(f.version) for f in listing})
+        cursor.ingest_seen = latest_ingest(context.instance)
     else:
         cursor = ReviewsCursor.from_json(context.cursor)
     plan = plan_tick(listing, cursor, title_processing.category)
@@ -258,8 +322,16 @@ def new_reviews_sensor(
             dynamic_partitions_requests=partition_requests,
         )
 
-    wanted = {y for y in plan.years if valid_year(y)} | set(plan.cursor.pending)
-    triggers = [*plan.triggers, *plan.cursor.pending_triggers]
+    stale, stale_runs, plan.cursor.ingest_seen = years_left_stale(
+        context.instance, plan.cursor.ingest_seen
+    )
+    if stale:
+        context.log.info(
+            f"{format_years(sorted(stale))} changed in an ingest commit that its run did not "
+            f"recompute ({', '.join(stale_runs)}): requested again"
+        )
+    wanted = {y for y in plan.years | stale if valid_year(y)} | set(plan.cursor.pending)
+    triggers = [*plan.triggers, *stale_runs, *plan.cursor.pending_triggers]
     held = years_in_flight(context.instance, [k.key for k in YEARLY_ASSETS])
     waiting = sorted(wanted & set(held))
     for year in waiting:
