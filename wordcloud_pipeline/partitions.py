@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-FIRST_YEAR = 1995
+from spark_scripts.job_contract import FIRST_REVIEW_YEAR
+
+FIRST_YEAR = FIRST_REVIEW_YEAR
 # The last year of the published dataset: the default range of the demo and of backfills.
 LAST_YEAR = 2015
 YEAR_PARTITIONS_NAME = "years"

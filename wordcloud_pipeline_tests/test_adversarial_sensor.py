@@ -146,3 +146,20 @@ def test_a_failed_runs_file_committed_by_the_next_run_gets_its_years_recomputed(
     third = sensor.tick()
     assert requested_years(third) == [("2003", "2003")]
     assert not sensor.tick().run_requests  # once
+
+
+def test_many_small_files_take_one_tick_and_one_run(instance, tmp_path):
+    from wordcloud_pipeline.sensors.new_reviews_sensor import MAX_FILES_PER_TICK
+
+    reviews = tmp_path / "reviews"
+    reviews.mkdir()
+    write_tsv_file(reviews / "first.tsv.gz", [review("2001-01-01")])
+    sensor = SensorHarness(instance, reviews)
+    sensor.tick()
+    count = MAX_FILES_PER_TICK * 5  # scaled down from 2,000: the same per-tick budget applies
+    for i in range(count):
+        year = 1996 + (i * 7) % 20
+        write_tsv_file(reviews / f"small-{i:04d}.tsv.gz", [review(f"{year}-03-04")])
+    result = sensor.tick()
+    assert requested_years(result) == [("1996", "2015")]  # every changed year, one run
+    assert not sensor.tick().run_requests

@@ -3,8 +3,10 @@
 Each tick lists the raw reviews location (a local folder, or an s3:// prefix in EMR mode), compares it with
 the JSON cursor (one entry per file: its version and the years it held), and learns the years of each new or
 changed file cheaply (``review_years``). A deleted file's years are recomputed too, when the sensor knew
-them. The years become one run per contiguous range of the yearly assets, so a batch of years runs as one
-Spark job per asset (one cluster in EMR mode), with a run key derived from the files that caused it.
+them. The years become one run per tick: a range from the first to the last year (the years between are
+recomputed too, which costs less than a run's fixed cost), cut only around years a run in flight holds; so
+a batch of years runs as one Spark job per asset (one cluster in EMR mode), with a run key derived from the
+files that caused it.
 
 The first tick (also with a blank cursor, as the UI's *Preview tick result* sends) only records what is
 already there: existing data is the job of a backfill, and switching the sensor on must not recompute 21
@@ -52,6 +54,9 @@ from wordcloud_pipeline.review_years import (
 # A TSV.gz of the real dataset takes seconds to scan; a tick should end well within the sensor timeout.
 # Files beyond this are read on the next ticks (the cursor only records files that were read).
 MAX_FILES_PER_TICK = 20
+# Beyond those, small files are read while the tick's files add up to this many bytes: 2,000 small files
+# took 100 ticks at 20 a tick.
+MAX_BYTES_PER_TICK = 64 * 1024 * 1024
 TRIGGER_TAG = "wordcloud/trigger"
 CURSOR_FORMAT = 1
 
@@ -121,6 +126,7 @@ def plan_tick(
     cursor: ReviewsCursor,
     category: str | None,
     max_files: int = MAX_FILES_PER_TICK,
+    max_bytes: int = MAX_BYTES_PER_TICK,
 ) -> TickPlan:
     """Compares ``listing`` with ``cursor`` and reads the years of up to ``max_files`` new or changed files.
 
@@ -134,7 +140,8 @@ def plan_tick(
     years: set[int] = set()
     triggers: list[str] = []
     unreadable: dict[str, str] = {}
-    for file in changed[:max_files]:
+    budget = len(within_budget(changed, max_files, max_bytes))
+    for file in changed[:budget]:
         before = seen.get(file.name)
         try:
             now = years_in_file(file.uri, category)
@@ -156,7 +163,7 @@ def plan_tick(
         for f in listing
         if f.name in seen and seen[f.name].years is None and not seen[f.name].unreadable
     ]
-    for file in unknown[: max(0, max_files - len(changed))]:
+    for file in unknown[: max(0, max_files - budget)]:
         try:
             held = years_in_file(file.uri, category)
         except UnreadableReviewFile as error:
@@ -171,7 +178,7 @@ def plan_tick(
     next_cursor = ReviewsCursor(
         seen, list(cursor.pending), list(cursor.pending_triggers), cursor.ingest_seen
     )
-    return TickPlan(years, next_cursor, triggers, unreadable, len(changed[max_files:]), catalogued)
+    return TickPlan(years, next_cursor, triggers, unreadable, len(changed[budget:]), catalogued)
 
 
 INGEST_KEY = dg.AssetKey("ingested_reviews")
@@ -225,6 +232,19 @@ def years_left_stale(
     return years, runs, seen
 
 
+def within_budget(files: Sequence[ReviewFile], max_files: int, max_bytes: int) -> list[ReviewFile]:
+    """The first ``max_files`` of ``files``, and more after them while all add up to ``max_bytes``."""
+    chosen: list[ReviewFile] = []
+    total = 0
+    for file in files:
+        size = int(file.version.rsplit(":", 1)[-1])
+        if len(chosen) >= max_files and total + size > max_bytes:
+            break
+        chosen.append(file)
+        total += size
+    return chosen
+
+
 def year_ranges(years: Iterable[int]) -> list[tuple[int, int]]:
     """Contiguous (first, last) runs of ``years``: 2003, 2014, 2015 -> [(2003, 2003), (2014, 2015)]."""
     ranges: list[tuple[int, int]] = []
@@ -234,6 +254,17 @@ def year_ranges(years: Iterable[int]) -> list[tuple[int, int]]:
         else:
             ranges.append((year, year))
     return ranges
+
+
+def batched_years(years: Iterable[int], held: Iterable[int] = ()) -> list[int]:
+    """Every year from the first to the last of ``years`` but those ``held`` by runs in flight: one
+    run per tick instead of one per contiguous range (2,000 new files made 206 runs). The years
+    between cost a recompute each, which is less than a run's fixed cost."""
+    wanted = sorted(set(years))
+    if not wanted:
+        return []
+    blocked = set(held)
+    return [y for y in range(wanted[0], wanted[-1] + 1) if y not in blocked]
 
 
 def run_requests(years: Iterable[int], triggers: Sequence[str]) -> list[dg.RunRequest]:
@@ -262,7 +293,7 @@ def run_requests(years: Iterable[int], triggers: Sequence[str]) -> list[dg.RunRe
     description="Watches the raw reviews location (WORDCLOUD_REVIEWS_URI). Adds a year partition for "
     "every year the review files hold, and runs yearly_job (ingested_reviews, which reads only the new "
     "or changed files, then preprocessed_titles, words_by_year and word_clouds) for exactly the years "
-    "that new, changed or deleted files touch, one run per contiguous range. "
+    "that new, changed or deleted files touch: one run per tick, over the range of those years. "
     "The first tick only records the files already there. Years a queued or running run will write "
     "wait for a later tick.",
 )
@@ -355,7 +386,7 @@ def new_reviews_sensor(
         )
     context.log.info(f"recomputing {format_years(years)} for {len(triggers)} changed files")
     return dg.SensorResult(
-        run_requests=run_requests(years, triggers),
+        run_requests=run_requests(batched_years(years, held), triggers),
         cursor=cursor_json,
         dynamic_partitions_requests=partition_requests,
     )
