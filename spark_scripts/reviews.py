@@ -51,6 +51,7 @@ MAX_TITLE_CHARS = 1000
 # line over it fails its file; Hadoop skips a later one (it keeps no count of skipped lines).
 MAX_LINE_BYTES = 4 * 1024 * 1024
 BYTE_ORDER_MARK = "\ufeff"
+_GLOB_CHARACTER = re.compile(r"([\\*?\[\]{}])")
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _EXCEPTION_LINE = re.compile(r"^[\w.$]+(Exception|Error): ")
 TSV_SUFFIXES = (".tsv", ".tsv.gz", ".tsv.bz2")
@@ -131,11 +132,11 @@ def file_statuses(
     return statuses
 
 
-def exact_reader(spark: SparkSession):
-    """``spark.read`` taking each path as a file's exact name: Spark's default reads a path holding
-    ``* ? [ ] { }`` as a glob pattern, so ``a*.tsv.gz`` would read ``a.tsv.gz`` too. ``__globPaths__``
-    is the switch Spark's own file streams use (``DataSource.GLOB_PATHS_KEY``)."""
-    return spark.read.option("__globPaths__", "false")
+def literal_paths(paths: Sequence[str]) -> list[str]:
+    """``paths`` with Hadoop's glob characters escaped: Spark reads a path holding ``* ? [ ] { }`` as
+    a pattern, so ``a*.tsv.gz`` would read ``a.tsv.gz`` too. (Spark's own ``__globPaths__`` switch
+    still lists such a path as a pattern later.)"""
+    return [_GLOB_CHARACTER.sub(r"\\\1", path) for path in paths]
 
 
 def read_reviews(spark: SparkSession, location: str, only: Sequence[str] | None = None) -> Reviews:
@@ -241,9 +242,8 @@ def _read_tsv(spark: SparkSession, files: list[str]) -> DataFrame:
     line = F.col("value")
     header_line = "\t".join(header)
     fields = (
-        exact_reader(spark)
-        .option("mapreduce.input.linerecordreader.line.maxlength", str(MAX_LINE_BYTES))
-        .text(files)
+        spark.read.option("mapreduce.input.linerecordreader.line.maxlength", str(MAX_LINE_BYTES))
+        .text(literal_paths(files))
         .where(~line.isin(header_line, BYTE_ORDER_MARK + header_line) & (line != ""))
         # split() takes a regular expression; a tab is no metacharacter, so Java splits at it directly.
         .select(line, F.split(line, "\t").alias("_fields"))
@@ -260,9 +260,9 @@ def _read_parquet(
     spark: SparkSession, location: str, files: list[str], only_files: bool = False
 ) -> DataFrame:
     try:
-        reader = exact_reader(spark).option("basePath", location)
+        reader = spark.read.option("basePath", location)
         # Reading the folder lets Spark prune partition folders (product_category=...) it never lists.
-        frame = reader.parquet(*files) if only_files else reader.parquet(location)
+        frame = reader.parquet(*literal_paths(files)) if only_files else reader.parquet(location)
     except (Py4JJavaError, AnalysisException) as error:
         broken = unreadable_files(
             spark, Reviews(spark.createDataFrame([], "x int"), "parquet", tuple(files))
@@ -327,9 +327,9 @@ def unreadable_files(spark: SparkSession, reviews: Reviews) -> list[str]:
     for file in reviews.files:
         try:
             if reviews.layout == "tsv":
-                exact_reader(spark).text(file).count()
+                spark.read.text(*literal_paths([file])).count()
             else:
-                exact_reader(spark).parquet(file).count()
+                spark.read.parquet(*literal_paths([file])).count()
         except Exception as error:
             found.append(f"{file} ({_first_line(error)})")
     return found or _conflicting_parquet_types(spark, reviews)
@@ -354,7 +354,7 @@ def _conflicting_parquet_types(spark: SparkSession, reviews: Reviews) -> list[st
         return []
     types: dict[str, dict[str, list[str]]] = {}
     for file in reviews.files:
-        for column in exact_reader(spark).parquet(file).schema:
+        for column in spark.read.parquet(*literal_paths([file])).schema:
             types.setdefault(column.name, {}).setdefault(column.dataType.simpleString(), []).append(
                 file
             )
