@@ -13,6 +13,7 @@ from wordcloud_pipeline import files, metadata
 from wordcloud_pipeline.assets.raw_reviews import raw_reviews
 from wordcloud_pipeline.checks import data_quality
 from wordcloud_pipeline.concurrency import writer_pool
+from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline.resources.spark_launcher import SparkJobLauncher
 from wordcloud_pipeline.resources.storage import PipelineStorage
@@ -32,6 +33,7 @@ def ingested_reviews(
     spark_jobs: SparkJobLauncher,
     storage: PipelineStorage,
     title_processing: TitleProcessing,
+    quality_gates: QualityGates,
 ) -> dg.MaterializeResult:
     """The category's reviews by year and source file; only new or changed files are read."""
     reviews = storage.input_location(context)
@@ -45,7 +47,10 @@ def ingested_reviews(
         input=reviews,
         output=output,
         years=(),
-        options=IngestOptions(category=title_processing.category),
+        options=IngestOptions(
+            category=title_processing.category,
+            max_withdraw_fraction=quality_gates.max_row_drop_fraction,
+        ),
         name=context.asset_key.to_user_string(),
     )
     metrics = spark_jobs.run(context, job)
