@@ -147,13 +147,35 @@ def settings_by_year(counts_uri: str, years: Iterable[int]) -> dict[int, dict[st
 
 
 def rows_per_year(uri: str, years: Iterable[int], version: int | None = None) -> dict[int, int]:
-    """Rows of each year in the table (0 for a year without rows); from parquet footers, no data read."""
+    """Rows of each year in the table (0 for a year without rows), from the Delta log alone.
+
+    Each data file's add action carries its row count (``numRecords``) and its year: no data file is
+    opened. A year with a file whose count is missing (a writer that collects no statistics) is counted
+    from its files' parquet footers instead.
+    """
     years = [int(y) for y in years]
     table = open_table(uri, version)
     if table is None:
         return dict.fromkeys(years, 0)
-    dataset = table.to_pyarrow_dataset()
-    return {year: dataset.count_rows(filter=pads.field("year") == year) for year in years}
+    actions = pa.table(table.get_add_actions(flatten=True)).select(
+        ["partition.year", "num_records"]
+    )
+    counts = dict.fromkeys(years, 0)
+    unknown: set[int] = set()
+    for year, records in zip(
+        actions.column(0).to_pylist(), actions.column(1).to_pylist(), strict=True
+    ):
+        if year is None or int(year) not in counts:
+            continue
+        if records is None:
+            unknown.add(int(year))
+        else:
+            counts[int(year)] += int(records)
+    if unknown:
+        dataset = table.to_pyarrow_dataset()
+        for year in unknown:
+            counts[year] = dataset.count_rows(filter=pads.field("year") == year)
+    return counts
 
 
 def count_sum_per_year(
