@@ -52,7 +52,7 @@ def list_file_statuses(
     if not fs.exists(path):
         return []
     if fs.getScheme() == "file":
-        return _local_statuses(str(fs.makeQualified(path).toUri().getPath()), uri, hidden)
+        return local_file_statuses(str(fs.makeQualified(path).toUri().getPath()), uri, hidden)
     root = fs.makeQualified(path).toString().rstrip("/") + "/"
     found = []
     iterator = fs.listFiles(path, True)
@@ -66,10 +66,12 @@ def list_file_statuses(
     return sorted(found)
 
 
-def _local_statuses(
+def local_file_statuses(
     root: str, uri: str, hidden: list[str] | None = None
 ) -> list[tuple[str, int, int]]:
-    """``list_file_statuses`` of a local folder (or file): each real file once, links checked."""
+    """``list_file_statuses`` of a local folder (or file): each real file once, links checked. Plain
+    Python (no Spark), so a listing without a JVM (``wordcloud_pipeline.reviews_table``) sees the same
+    files."""
     real_root = os.path.realpath(root)
     if os.path.isfile(real_root):
         stat = os.stat(real_root)
