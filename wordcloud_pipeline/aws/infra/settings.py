@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,3 +109,16 @@ def converge(report: Report, name: str, current: Any, desired: Any, write) -> No
     else:
         write()
         report.add(name, "updated" if current is not None else "set")
+
+
+@dataclass(frozen=True)
+class Waits:
+    """How long ``down`` waits for what AWS finishes after a cluster ends (``attempts`` x ``seconds``)."""
+
+    attempts: int = 30
+    seconds: float = 10.0
+    sleep: Callable[[float], None] = time.sleep
+
+
+# Five minutes: EMR removes its network interfaces a few minutes after a cluster ends.
+DOWN_WAITS = Waits()
