@@ -112,7 +112,7 @@ def test_run_job_flow_request_as_sent(sent, bucket):
     }
     assert weights == {"m5.2xlarge": 1, "m5a.2xlarge": 1, "m6i.2xlarge": 1, "m5.4xlarge": 2}
     spot = fleets["TASK"]["LaunchSpecifications"]["SpotSpecification"]
-    assert spot["AllocationStrategy"] == "capacity-optimized"
+    assert spot["AllocationStrategy"] == "price-capacity-optimized"
     assert spot["TimeoutAction"] == "SWITCH_TO_ON_DEMAND"
     assert "SpotSpecification" not in fleets["MASTER"]["LaunchSpecifications"]
     assert "SpotSpecification" not in fleets["CORE"]["LaunchSpecifications"]

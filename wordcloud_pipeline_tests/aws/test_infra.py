@@ -309,17 +309,27 @@ def test_up_refuses_a_bucket_it_did_not_create_unless_adopted(clients):
     tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=BUCKET)["TagSet"]}
     assert tags["owner"] == "data" and tags[names.MANAGED_BY_TAG] == names.MANAGED_BY
     rules = {r["ID"] for r in s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]}
-    assert rules == {"archive-raw", "expire-emr-logs"}  # merged: the owner's rule is kept
+    # merged: the owner's rule is kept
+    assert rules == {"archive-raw", "expire-emr-logs", "expire-run-messages"}
 
 
 def test_a_non_default_prefix_expires_the_logs_the_pipeline_writes_under_it(clients):
     """`up --prefix team-a` and an EMR resource with the same prefix: the expiry rule covers its logs."""
     settings = InfraSettings(region="us-east-1", bucket=BUCKET, prefix="team-a", require_tls=False)
     commands.up(clients, settings)
-    (rule,) = clients.s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
-    log_uri = emr_test_resource(bucket=BUCKET, prefix="team-a").layout().log_uri
+    rules = {
+        r["ID"]: r for r in clients.s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+    }
+    rule = rules["expire-emr-logs"]
+    layout = emr_test_resource(bucket=BUCKET, prefix="team-a").layout()
     assert rule["Filter"]["Prefix"] == "team-a/logs/"
-    assert log_uri.startswith(f"s3://{BUCKET}/{rule['Filter']['Prefix']}")
+    assert layout.log_uri.startswith(f"s3://{BUCKET}/{rule['Filter']['Prefix']}")
+    # The runs' Pipes chunks expire too, under the same prefix.
+    assert rules["expire-run-messages"]["Filter"]["Prefix"] == "team-a/runs/"
+    assert layout.pipes_key_prefix("r1").startswith(
+        rules["expire-run-messages"]["Filter"]["Prefix"]
+    )
+    assert rules["expire-run-messages"]["Expiration"] == {"Days": 7}
     assert clients.iam.get_role(RoleName="team-a-emr-service-role")
 
 

@@ -30,6 +30,8 @@ class InfraSettings:
     vpc_id: str | None = None
     reviews_bucket: str | None = None
     log_retention_days: int = 30
+    # Pipes context and messages under <prefix>/runs/: only the run reads them.
+    run_retention_days: int = 7
     # Deny plain-HTTP access to the bucket. Off only for emulators (moto, LocalStack) that speak HTTP.
     require_tls: bool = True
     # Subnets clusters launch into (tagged for AmazonEMRServicePolicy_v2); empty: every subnet of the VPC.
