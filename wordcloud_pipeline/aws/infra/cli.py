@@ -8,8 +8,10 @@ import sys
 from collections.abc import Sequence
 
 import wordcloud_pipeline.aws.infra as infra_package
+from wordcloud_pipeline.aws.emr.config import ClusterConfig
 from wordcloud_pipeline.aws.infra.commands import Clients, down, status, up
 from wordcloud_pipeline.aws.infra.iam import identity_policy_arn
+from wordcloud_pipeline.aws.infra.preflight import PreflightClients, exit_code, preflight
 from wordcloud_pipeline.aws.infra.settings import InfraSettings
 from wordcloud_pipeline.aws.names import DEFAULT_PREFIX
 
@@ -18,7 +20,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="wordcloud-infra", description=infra_package.__doc__.splitlines()[0]
     )
-    p.add_argument("command", choices=("up", "status", "down"))
+    p.add_argument("command", choices=("up", "status", "down", "preflight"))
     p.add_argument("--region", help="default: AWS_REGION / AWS_DEFAULT_REGION / us-east-1")
     p.add_argument("--bucket", help="default: wordcloud-<account>-<region>")
     p.add_argument("--prefix", default=DEFAULT_PREFIX, help="name prefix of roles and groups")
@@ -37,6 +39,16 @@ def parser() -> argparse.ArgumentParser:
         "not create (merged, nothing removed); without it such a bucket is refused",
     )
     p.add_argument("--delete-bucket", action="store_true", help="down: also delete the bucket")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="preflight: a check that could not be made (API unavailable or denied) also fails",
+    )
+    p.add_argument(
+        "--principal-arn",
+        help="preflight: the user or role that runs Dagster (default: the caller)",
+    )
+    p.add_argument("--reviews-uri", help="preflight: s3:// location of the reviews the nodes read")
     p.add_argument(
         "--allow-plain-http",
         action="store_true",
@@ -65,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         subnet_ids=tuple(s.strip() for s in (options.subnet_ids or "").split(",") if s.strip()),
         adopt_bucket=options.adopt_bucket,
     )
+    if options.command == "preflight":
+        return run_preflight(region, settings, options)
     if options.command == "up":
         report = up(clients, settings)
     elif options.command == "status":
@@ -85,3 +99,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{identity_policy_arn(clients.account, settings)}\n"
         )
     return 0
+
+
+def run_preflight(region: str, settings: InfraSettings, options: argparse.Namespace) -> int:
+    """Prints one line per finding; 0 only when nothing would fail (with --strict: and all checked)."""
+    cluster = ClusterConfig(
+        subnet_ids=list(settings.subnet_ids),
+        service_role=settings.service_role,
+        instance_profile=settings.instance_profile,
+    )
+    findings = preflight(
+        PreflightClients.connect(region),
+        settings,
+        cluster,
+        principal_arn=options.principal_arn,
+        reviews_uri=options.reviews_uri,
+    )
+    sys.stdout.write("".join(f.line() + "\n" for f in findings))
+    return exit_code(findings, options.strict)
