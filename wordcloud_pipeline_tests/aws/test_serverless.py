@@ -31,8 +31,12 @@ STATIC_PYTHON = "/usr/bin/python3.11"  # Debian's: libpython linked in, as the a
 
 @pytest.fixture(scope="session")
 def packed_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The packed environment of the launcher's requirement list, built once per session."""
-    return packed_env.pack(STATIC_PYTHON, requirements([]), tmp_path_factory.mktemp("packed"))
+    """The packed environment of the launcher's requirement list, built once (it is named by what it is
+    built from, so a cached archive is the one this list builds)."""
+    cache = Path.home() / ".cache" / "wordcloud_pipeline" / "packed-python"
+    wanted = packed_env.environment_key(requirements([]), "3.11", os.uname().machine)
+    cached = cache / f"{wanted}.tar.gz"
+    return cached if cached.exists() else packed_env.pack(STATIC_PYTHON, requirements([]), cache)
 
 
 @pytest.fixture

@@ -292,7 +292,7 @@ class EmrServerlessSparkLauncher(SparkJobLauncher):
             f"{job.name}: job run on {application_id}, equivalent to `{command_line(job)}`"
         )
         try:
-            invocation = client.run(context=context, start_job_run_params=request)
+            client.run(context=context, start_job_run_params=request)
         except JobRunEnded as ended:
             session = client.session
             refused = refusal_from_messages(session.get_custom_messages()) if session else None
@@ -300,7 +300,8 @@ class EmrServerlessSparkLauncher(SparkJobLauncher):
                 raise refused from None
             raise self._failure(s3, ended.job_run, job) from None
         described = serverless.get_job_run(applicationId=application_id, jobRunId=client.job_run_id)
-        metrics = metrics_of_session(invocation.session, job)
+        assert client.session is not None  # set when the session opened
+        metrics = metrics_of_session(client.session, job)
         context.add_output_metadata(
             cost.job_run_metadata(described["jobRun"], self.prices)
             | {"serverless_request": dg.MetadataValue.json(request)},
