@@ -14,7 +14,7 @@ import os
 import random
 import time
 
-from wordcloud_pipeline.clouds import render_clouds
+from wordcloud_pipeline.pictures.clouds import render_clouds
 
 TARGET_RATIO = 0.6  # issue 11: parallel drawing in at most 0.6 of the serial time
 

@@ -2,7 +2,7 @@
 
 ``defs`` (what ``dagster ... -m wordcloud_pipeline`` and ``workspace.yaml`` load) is built on first access,
 not on import: importing one module of the package (a command-line tool, or the cloud-drawing worker
-processes, which import ``wordcloud_pipeline.clouds`` in a fresh interpreter) would otherwise import Dagster,
+processes, which import ``wordcloud_pipeline.pictures.clouds`` in a fresh interpreter) would otherwise import Dagster,
 dagster-aws and every asset first, about 4 s each time. Dagster finds it all the same: it looks a module's
 definitions up with ``dir()`` and ``getattr``, which ``__dir__`` and ``__getattr__`` (PEP 562) answer.
 """

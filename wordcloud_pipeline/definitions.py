@@ -9,10 +9,11 @@ import dagster as dg
 
 from wordcloud_pipeline.assets.raw_reviews import raw_reviews
 from wordcloud_pipeline.jobs import SUMMARY_ASSETS, YEARLY_ASSETS, pictures_job, yearly_job
+from wordcloud_pipeline.pictures.style import CloudStyle
 from wordcloud_pipeline.resources.emr import EmrClusterResource, EmrSparkLauncher
 from wordcloud_pipeline.resources.local_spark import LocalSparkLauncher
 from wordcloud_pipeline.resources.quality import QualityGates
-from wordcloud_pipeline.resources.settings import CloudStyle, TitleProcessing
+from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline.sensors.automation_sensor import wordcloud_automation_sensor
 from wordcloud_pipeline.sensors.emr_cost_guard_sensor import emr_cost_guard_sensor

@@ -10,9 +10,10 @@ from pyspark.sql import SparkSession
 
 from spark_scripts import spark_packages
 from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR, add_years
+from wordcloud_pipeline.pictures.style import CloudStyle
 from wordcloud_pipeline.resources.local_spark import LocalSparkLauncher, session_conf
 from wordcloud_pipeline.resources.quality import QualityGates
-from wordcloud_pipeline.resources.settings import CloudStyle, TitleProcessing
+from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline.sample_data import write_sample
 

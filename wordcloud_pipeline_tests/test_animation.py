@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from wordcloud_pipeline import animation, clouds, files
+from wordcloud_pipeline import files
 from wordcloud_pipeline.assets.animation import animation_uri, word_cloud_animation, year_ranges
 from wordcloud_pipeline.assets.clouds import cloud_uri
-from wordcloud_pipeline.resources.settings import CloudStyle
+from wordcloud_pipeline.pictures import animation, clouds
+from wordcloud_pipeline.pictures.style import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline_tests.conftest import instance_with_years
 

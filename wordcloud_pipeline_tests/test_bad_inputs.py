@@ -13,7 +13,7 @@ import pytest
 from spark_scripts.preprocess_titles import PreprocessOptions, preprocess
 from spark_scripts.reviews import MAX_TITLE_CHARS, REVIEW_COLUMNS, ReviewDataError
 from wordcloud_pipeline import files
-from wordcloud_pipeline.resources.settings import CloudStyle
+from wordcloud_pipeline.pictures.style import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline_tests.test_reviews import review, write_tsv
 

@@ -1,6 +1,6 @@
 """Drawing clouds: only what the font can draw, and the same bytes whether drawn in parallel or not."""
 
-from wordcloud_pipeline import clouds
+from wordcloud_pipeline.pictures import clouds
 
 
 def test_words_the_font_cannot_draw_are_left_out_not_drawn_as_boxes():

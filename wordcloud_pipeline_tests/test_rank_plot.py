@@ -11,9 +11,10 @@ import pytest
 from deltalake import write_deltalake
 from PIL import Image
 
-from wordcloud_pipeline import animation, files, plots
+from wordcloud_pipeline import files
 from wordcloud_pipeline.assets.rank_plot import plot_uri, word_rank_trends
-from wordcloud_pipeline.resources.settings import CloudStyle
+from wordcloud_pipeline.pictures import animation, plots
+from wordcloud_pipeline.pictures.style import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline_tests.conftest import instance_with_years
 

@@ -28,8 +28,9 @@ import dagster as dg
 import pytest
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
-from wordcloud_pipeline import clouds, files
+from wordcloud_pipeline import files
 from wordcloud_pipeline.assets.clouds import cloud_uri
+from wordcloud_pipeline.pictures import clouds
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline.sample_data import write_sample
 

@@ -2,12 +2,13 @@
 
 import dagster as dg
 
-from wordcloud_pipeline import animation, files
+from wordcloud_pipeline import files
 from wordcloud_pipeline.assets.clouds import cloud_uri, word_clouds
 from wordcloud_pipeline.automation import after_upstream_batch
 from wordcloud_pipeline.concurrency import writer_pool
 from wordcloud_pipeline.partitions import known_years
-from wordcloud_pipeline.resources.settings import CloudStyle
+from wordcloud_pipeline.pictures import animation
+from wordcloud_pipeline.pictures.style import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
 
 # The UI preview is a GIF of fewer colours than the file: it is stored in the event log with every

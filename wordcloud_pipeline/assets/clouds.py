@@ -6,14 +6,15 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from wordcloud_pipeline import clouds, files, metadata, tables
+from wordcloud_pipeline import files, metadata, tables
 from wordcloud_pipeline.assets.counts import words_by_year
 from wordcloud_pipeline.automation import follows_upstream_years
 from wordcloud_pipeline.checks import data_quality
 from wordcloud_pipeline.checks.counting_modes import COUNTING_MODES_CHECK, counting_modes_result
 from wordcloud_pipeline.concurrency import writer_pool
 from wordcloud_pipeline.partitions import partition_years, year_partitions
-from wordcloud_pipeline.resources.settings import CloudStyle
+from wordcloud_pipeline.pictures import clouds
+from wordcloud_pipeline.pictures.style import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
 
 TOP_WORDS_SHOWN = 10

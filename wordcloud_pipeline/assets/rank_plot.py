@@ -2,12 +2,13 @@
 
 import dagster as dg
 
-from wordcloud_pipeline import clouds, files, plots, tables
+from wordcloud_pipeline import files, tables
 from wordcloud_pipeline.assets.counts import words_by_year
 from wordcloud_pipeline.automation import after_upstream_batch
 from wordcloud_pipeline.concurrency import writer_pool
 from wordcloud_pipeline.partitions import known_years
-from wordcloud_pipeline.resources.settings import CloudStyle
+from wordcloud_pipeline.pictures import clouds, plots
+from wordcloud_pipeline.pictures.style import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
 
 # How deep into each year's ranking a word is followed; below it, the plot shows a gap.

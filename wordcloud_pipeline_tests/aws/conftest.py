@@ -21,9 +21,10 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from spark_scripts.job_contract import SparkJob
+from wordcloud_pipeline.pictures.style import CloudStyle
 from wordcloud_pipeline.resources.emr import EmrClusterResource, EmrSparkLauncher
 from wordcloud_pipeline.resources.quality import QualityGates
-from wordcloud_pipeline.resources.settings import CloudStyle, TitleProcessing
+from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline_tests.aws.step_harness import (  # emr_emulation: the session's EMR nodes
     REGION,
