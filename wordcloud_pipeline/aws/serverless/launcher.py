@@ -253,6 +253,8 @@ class EmrServerlessSparkLauncher(SparkJobLauncher):
         try:
             s3.head_object(Bucket=bucket, Key=key)
         except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                raise
             raise ServerlessConfigError(
                 f"no packed Python at {environment} for this requirement list: run "
                 "`wordcloud-infra up --serverless` (it builds and uploads it)"
