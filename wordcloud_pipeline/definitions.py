@@ -20,7 +20,7 @@ from wordcloud_pipeline.sensors.emr_cost_guard_sensor import emr_cost_guard_sens
 from wordcloud_pipeline.sensors.emr_run_end_sensor import emr_run_end_sensor
 from wordcloud_pipeline.sensors.new_reviews_sensor import new_reviews_sensor
 
-LAUNCHERS = ("local", "emr")
+LAUNCHERS = ("local", "emr", "emr-serverless")
 ALL_ASSETS = [raw_reviews, *YEARLY_ASSETS, *SUMMARY_ASSETS]
 
 
@@ -49,6 +49,13 @@ def emr_resources() -> dict[str, Any]:
     }
 
 
+def serverless_resources() -> dict[str, Any]:
+    """Spark assets as job runs of the project's EMR Serverless application (docs/emr.md)."""
+    from wordcloud_pipeline.aws.serverless import EmrServerlessSparkLauncher
+
+    return {**local_resources(), "spark_jobs": EmrServerlessSparkLauncher()}
+
+
 def sensors_for(launcher: str) -> list[dg.SensorDefinition]:
     """EMR mode adds the sensors that end every cluster it starts (per-run and orphaned)."""
     return [emr_run_end_sensor, emr_cost_guard_sensor] if launcher == "emr" else []
@@ -59,6 +66,8 @@ def resources_for(launcher: str) -> dict[str, Any]:
         return local_resources()
     if launcher == "emr":
         return emr_resources()
+    if launcher == "emr-serverless":
+        return serverless_resources()
     raise ValueError(f"WORDCLOUD_LAUNCHER must be one of {LAUNCHERS}, not {launcher!r}")
 
 

@@ -134,3 +134,12 @@ def summary(size_bytes: int, routes: Sequence[RouteEstimate]) -> str:
     return f"estimate for {size_bytes / GB:.2f} GB of reviews: " + "; ".join(
         r.line() for r in routes
     )
+
+
+def run_start_line(reviews_uri: str, s3: Any = None) -> str:
+    """The estimate a remote launcher logs before a run's first job (the ingest of ``reviews_uri``)."""
+    try:
+        size = input_bytes(reviews_uri, s3)
+    except Exception as error:  # an estimate must never fail a run
+        return f"no estimate: could not list {reviews_uri} ({error})"
+    return summary(size, estimates(size))

@@ -163,6 +163,10 @@ def test_assets_run_as_serverless_job_runs(
     assert started[1]["executionTimeoutMinutes"] == 720
     assert started[1]["tags"]["dagster/run-id"] == result.run_id
 
+    # The run's first line from the launcher: the estimate for its input, both routes.
+    first = next(line for line in logs if line and line.startswith("estimate for "))
+    assert "EMR (default fleet): about" in first and "EMR Serverless: about" in first
+
     # The script ran on the packed Python and reported through Pipes: its stage lines and metrics.
     assert any("[preprocess_titles]" in h.stdout for h in harness.handled)
     assert any("wrote" in line and "2004" in line for line in logs if line)

@@ -42,6 +42,7 @@ from pydantic import Field, field_validator
 
 from spark_scripts.job_contract import Metrics
 from spark_scripts.year_gate import refusal_from_messages
+from wordcloud_pipeline.aws import estimate
 from wordcloud_pipeline.aws.serverless import cost, job_run
 from wordcloud_pipeline.aws.serverless.packed_env import environment_key
 from wordcloud_pipeline.resources.emr import steps
@@ -248,6 +249,8 @@ class EmrServerlessSparkLauncher(SparkJobLauncher):
             self.job_role_arn, "WORDCLOUD_SERVERLESS_JOB_ROLE_ARN", "its job role ARN"
         )
         s3, serverless = self.client("s3"), self.client("emr-serverless")
+        if job.script == "ingest_reviews":  # the run's first job: what the run will take and cost
+            context.log.info(estimate.run_start_line(job.input, s3))
         environment = self.environment_uri()
         bucket, key = steps.split_s3(environment)
         try:
