@@ -8,16 +8,22 @@ from typing import Any
 import dagster as dg
 
 from wordcloud_pipeline.assets.raw_reviews import raw_reviews
-from wordcloud_pipeline.jobs import SUMMARY_ASSETS, YEARLY_ASSETS, pictures_job, yearly_job
+from wordcloud_pipeline.aws.emr import EmrClusterResource, EmrSparkLauncher
+from wordcloud_pipeline.aws.emr.cost_guard_sensor import emr_cost_guard_sensor
+from wordcloud_pipeline.aws.emr.run_end_sensor import emr_run_end_sensor
+from wordcloud_pipeline.jobs import (
+    SUMMARY_ASSETS,
+    YEARLY_ASSETS,
+    pictures_job,
+    spark_steps_per_run,
+    yearly_job,
+)
 from wordcloud_pipeline.pictures.style import CloudStyle
-from wordcloud_pipeline.resources.emr import EmrClusterResource, EmrSparkLauncher
 from wordcloud_pipeline.resources.local_spark import LocalSparkLauncher
 from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline.sensors.automation_sensor import wordcloud_automation_sensor
-from wordcloud_pipeline.sensors.emr_cost_guard_sensor import emr_cost_guard_sensor
-from wordcloud_pipeline.sensors.emr_run_end_sensor import emr_run_end_sensor
 from wordcloud_pipeline.sensors.new_reviews_sensor import new_reviews_sensor
 
 LAUNCHERS = ("local", "emr", "emr-serverless")
@@ -37,7 +43,11 @@ def local_resources() -> dict[str, Any]:
 
 def emr_resources() -> dict[str, Any]:
     """Spark assets as steps on an EMR cluster the ``emr`` resource owns (settings: docs/emr.md)."""
-    emr = EmrClusterResource()
+    # The bucket comes from the environment when the resource is used; the step count from the jobs,
+    # so the cost guard's age limit follows the assets.
+    emr = EmrClusterResource(
+        bucket=dg.EnvVar("WORDCLOUD_EMR_BUCKET"), spark_steps_per_run=spark_steps_per_run()
+    )
     return {
         "emr": emr,
         "spark_jobs": EmrSparkLauncher(emr=emr),

@@ -25,7 +25,7 @@ from spark_scripts.job_contract import (
 from wordcloud_pipeline.assets.counts import words_by_year
 from wordcloud_pipeline.assets.ingest import ingested_reviews
 from wordcloud_pipeline.assets.titles import preprocessed_titles
-from wordcloud_pipeline.resources.emr import config as emr_config
+from wordcloud_pipeline.aws.emr import config as emr_config
 from wordcloud_pipeline_tests.conftest import instance_with_years, local_test_resources
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wordcloud_pipeline.resources.emr import EmrClusterResource, EmrSparkLauncher
+from wordcloud_pipeline.aws.emr import EmrClusterResource, EmrSparkLauncher
 from wordcloud_pipeline.resources.local_spark import LocalSparkLauncher
 from wordcloud_pipeline.resources.spark_conf_policy import SparkConfError, check_spark_conf
 

@@ -21,8 +21,9 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from spark_scripts.job_contract import SparkJob
+from wordcloud_pipeline.aws.emr import EmrClusterResource, EmrSparkLauncher
+from wordcloud_pipeline.jobs import spark_steps_per_run
 from wordcloud_pipeline.pictures.style import CloudStyle
-from wordcloud_pipeline.resources.emr import EmrClusterResource, EmrSparkLauncher
 from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline.resources.storage import PipelineStorage
@@ -88,7 +89,10 @@ def emr_client(fake_aws: str):
 
 
 def emr_test_resource(**overrides) -> EmrClusterResource:
-    return EmrClusterResource(bucket=BUCKET, **overrides)
+    """The EMR settings the definitions make, with the test bucket."""
+    overrides.setdefault("spark_steps_per_run", spark_steps_per_run())
+    overrides.setdefault("bucket", BUCKET)
+    return EmrClusterResource(**overrides)
 
 
 def emr_test_launcher(emr: EmrClusterResource | None = None, **overrides) -> EmrSparkLauncher:

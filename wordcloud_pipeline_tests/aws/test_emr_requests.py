@@ -10,9 +10,9 @@ from packaging.requirements import Requirement
 
 from spark_scripts import spark_packages
 from spark_scripts.job_contract import SparkJob, TitleOptions
-from wordcloud_pipeline.resources.emr import cluster as cluster_module
-from wordcloud_pipeline.resources.emr import job_flow, steps
-from wordcloud_pipeline.resources.emr.config import (
+from wordcloud_pipeline.aws.emr import cluster as cluster_module
+from wordcloud_pipeline.aws.emr import job_flow, steps
+from wordcloud_pipeline.aws.emr.config import (
     BOOTSTRAP_PACKAGES,
     ClusterConfig,
     EmrConfigError,
@@ -21,8 +21,8 @@ from wordcloud_pipeline.resources.emr.config import (
     bootstrap_requirements,
     spark_nlp_coordinate,
 )
-from wordcloud_pipeline.resources.emr.job_flow import EMR_MANAGED_POLICY_TAG as EMR_TAG
-from wordcloud_pipeline.resources.emr.job_flow import bootstrap_script
+from wordcloud_pipeline.aws.emr.job_flow import EMR_MANAGED_POLICY_TAG as EMR_TAG
+from wordcloud_pipeline.aws.emr.job_flow import bootstrap_script
 from wordcloud_pipeline_tests.aws.conftest import emr_test_launcher, emr_test_resource
 
 RUN_ID = "0f1e2d3c-aaaa-bbbb-cccc-000000000001"
@@ -58,7 +58,7 @@ def test_run_job_flow_request_as_sent(sent, bucket):
     subnets = tagged_private_subnets()
     resource = emr_test_resource(cluster=spot_task_config(subnets))
     logged: list[str] = []
-    cluster = resource.ensure_cluster(
+    cluster = resource.lifecycle().ensure_cluster(
         boto3.client("emr"), RUN_ID, f"s3://{bucket}/code/v1/bootstrap.sh", logged.append
     )
 
@@ -131,7 +131,7 @@ def test_run_job_flow_request_as_sent(sent, bucket):
 
 def test_yarn_override_is_sent_as_yarn_site(sent, bucket):
     config = ClusterConfig(spark=SparkSettings(yarn_node_memory_mb=28_000))
-    emr_test_resource(cluster=config).ensure_cluster(
+    emr_test_resource(cluster=config).lifecycle().ensure_cluster(
         boto3.client("emr"), RUN_ID, "s3://b/boot.sh", lambda _: None
     )
     (request,) = sent.by_operation["RunJobFlow"]
@@ -308,7 +308,7 @@ def test_a_task_fleet_with_many_types_carries_allocation_strategies(sent, bucket
     many["r5.2xlarge"] = 1
     config = ClusterConfig(task_fleet=FleetConfig(instance_types=many))  # 0 units, 6 types
     emr_test_resource(cluster=config).validate()
-    emr_test_resource(cluster=config).ensure_cluster(
+    emr_test_resource(cluster=config).lifecycle().ensure_cluster(
         boto3.client("emr"), RUN_ID, "s3://b/boot.sh", lambda _: None
     )
     (request,) = sent.by_operation["RunJobFlow"]
@@ -330,7 +330,11 @@ def test_the_cluster_returned_by_run_job_flow_is_used_before_list_clusters_shows
     emr = boto3.client("emr")
     # ListClusters is eventually consistent: right after RunJobFlow it may not list the new cluster.
     monkeypatch.setattr(cluster_module, "run_clusters", lambda client, run_id: [])
-    cluster = emr_test_resource().ensure_cluster(emr, RUN_ID, "s3://b/boot.sh", lambda _: None)
+    cluster = (
+        emr_test_resource()
+        .lifecycle()
+        .ensure_cluster(emr, RUN_ID, "s3://b/boot.sh", lambda _: None)
+    )
     assert emr.describe_cluster(ClusterId=cluster.id)["Cluster"]["Id"] == cluster.id
 
 
@@ -346,16 +350,16 @@ def test_public_subnets_get_no_service_access_group(sent, bucket):
     ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
     groups = {"master_security_group": "sg-m", "worker_security_group": "sg-w"}
 
-    emr_test_resource(cluster=ClusterConfig(subnet_ids=[subnet], **groups)).ensure_cluster(
-        boto3.client("emr"), RUN_ID, "s3://b/boot.sh", lambda _: None
-    )
+    emr_test_resource(
+        cluster=ClusterConfig(subnet_ids=[subnet], **groups)
+    ).lifecycle().ensure_cluster(boto3.client("emr"), RUN_ID, "s3://b/boot.sh", lambda _: None)
     (request,) = sent.by_operation["RunJobFlow"]
     assert "ServiceAccessSecurityGroup" not in request["Instances"]
     assert request["Instances"]["EmrManagedMasterSecurityGroup"] == "sg-m"
 
     explicit = ClusterConfig(subnet_ids=[subnet], service_access_security_group="sg-s", **groups)
     with pytest.raises(EmrConfigError, match="public subnets"):
-        emr_test_resource(cluster=explicit).cluster_request(RUN_ID, "s3://b/boot.sh")
+        emr_test_resource(cluster=explicit).lifecycle().cluster_request(RUN_ID, "s3://b/boot.sh")
 
 
 def test_untagged_subnets_are_refused_before_a_cluster_is_created(sent, bucket):
@@ -364,7 +368,9 @@ def test_untagged_subnets_are_refused_before_a_cluster_is_created(sent, bucket):
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.40.1.0/24")["Subnet"]["SubnetId"]
     resource = emr_test_resource(cluster=ClusterConfig(subnet_ids=[subnet]))
     with pytest.raises(EmrConfigError, match="for-use-with-amazon-emr-managed-policies=true"):
-        resource.ensure_cluster(boto3.client("emr"), RUN_ID, "s3://b/boot.sh", lambda _: None)
+        resource.lifecycle().ensure_cluster(
+            boto3.client("emr"), RUN_ID, "s3://b/boot.sh", lambda _: None
+        )
     assert sent.count("RunJobFlow") == 0
 
 

@@ -18,7 +18,7 @@ import dagster as dg
 from botocore.exceptions import ClientError
 from pydantic import Field
 
-from wordcloud_pipeline.resources.emr.config import ClusterConfig
+from wordcloud_pipeline.aws.emr.config import ClusterConfig
 
 # Approximate us-east-1 Linux on-demand and EMR prices (USD per instance-hour); override per region.
 DEFAULT_ON_DEMAND_USD = {

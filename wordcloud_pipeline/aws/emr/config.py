@@ -19,6 +19,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import Field, field_validator
 
 from spark_scripts import spark_packages
+from wordcloud_pipeline.aws.names import DEFAULT_NAMES
 
 # The default EMR release: Spark 3.5.6 / Scala 2.12, the same Spark minor as the local pyspark 3.5.6.
 DEFAULT_RELEASE_LABEL = "emr-7.12.0"
@@ -194,11 +195,11 @@ class ClusterConfig(dg.Config):
         default=None, description="security group for EMR service access in a private subnet"
     )
     service_role: str = Field(
-        default="wordcloud-emr-service-role",
+        default=DEFAULT_NAMES.service_role,
         description="IAM role EMR acts as (wordcloud-infra up)",
     )
     instance_profile: str = Field(
-        default="wordcloud-emr-instance-profile",
+        default=DEFAULT_NAMES.instance_profile,
         description="IAM instance profile of the nodes (wordcloud-infra up)",
     )
     python_packages: list[str] = Field(
