@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wordcloud_pipeline.aws.emr.config import INSTANCE_CATALOG, ClusterConfig, FleetConfig
+from wordcloud_pipeline.aws.emr.cost import PriceTable
 from wordcloud_pipeline.aws.serverless.cost import ServerlessPrices
-from wordcloud_pipeline.resources.emr.config import INSTANCE_CATALOG, ClusterConfig, FleetConfig
-from wordcloud_pipeline.resources.emr.cost import PriceTable
 
 GB = 1024**3
 # benchmarks/bench_throughput.py on 2 cores, real-sized rows (docs/performance.md).
@@ -143,3 +143,14 @@ def run_start_line(reviews_uri: str, s3: Any = None) -> str:
     except Exception as error:  # an estimate must never fail a run
         return f"no estimate: could not list {reviews_uri} ({error})"
     return summary(size, estimates(size))
+
+
+def report(reviews_uri: str, s3: Any = None) -> str:
+    """What ``wordcloud-infra estimate`` prints: the size, then one line per route, then the pick."""
+    size = input_bytes(reviews_uri, s3)
+    routes = estimates(size)
+    best = min(routes, key=lambda r: (r.usd, r.wall_minutes))
+    lines = [f"{reviews_uri}: {size / GB:.2f} GB of review files"]
+    lines += [f"  {r.line()}" for r in routes]
+    lines.append(f"cheapest: {best.route}")
+    return "\n".join(lines)

@@ -34,8 +34,8 @@ import boto3
 import dagster as dg
 from moto.emrserverless import models as serverless_models
 
+from wordcloud_pipeline.aws.emr.steps import split_s3
 from wordcloud_pipeline.aws.serverless import job_run
-from wordcloud_pipeline.resources.emr.steps import split_s3
 from wordcloud_pipeline_tests.aws import emr_image
 from wordcloud_pipeline_tests.aws.spark_standalone import stop_group
 from wordcloud_pipeline_tests.aws.step_harness import ACCOUNT, REGION, EmrEmulation, step_env

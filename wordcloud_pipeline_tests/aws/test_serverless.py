@@ -15,13 +15,13 @@ import pytest
 
 from wordcloud_pipeline.assets.ingest import ingested_reviews
 from wordcloud_pipeline.assets.titles import preprocessed_titles
+from wordcloud_pipeline.aws.emr.steps import split_s3
 from wordcloud_pipeline.aws.serverless import packed_env
 from wordcloud_pipeline.aws.serverless.launcher import (
     EmrServerlessSparkLauncher,
     ServerlessConfigError,
     requirements,
 )
-from wordcloud_pipeline.resources.emr.steps import split_s3
 from wordcloud_pipeline_tests.aws.conftest import BUCKET, emr_test_resources, upload_folder
 from wordcloud_pipeline_tests.aws.serverless_harness import ServerlessHarness
 from wordcloud_pipeline_tests.conftest import instance_with_years

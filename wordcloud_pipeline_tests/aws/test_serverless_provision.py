@@ -9,8 +9,8 @@ from pathlib import Path
 import boto3
 
 from wordcloud_pipeline.aws import estimate
+from wordcloud_pipeline.aws.emr.config import DEFAULT_RELEASE_LABEL
 from wordcloud_pipeline.aws.serverless import provision
-from wordcloud_pipeline.resources.emr.config import DEFAULT_RELEASE_LABEL
 
 ACCOUNT = "123456789012"
 
@@ -116,3 +116,57 @@ def test_the_estimate_grows_with_the_input_and_includes_boot():
     line = estimate.summary(int(6.5 * estimate.GB), estimate.estimates(int(6.5 * estimate.GB)))
     assert line.startswith("estimate for 6.50 GB of reviews: EMR (default fleet): about")
     assert "EMR Serverless: about" in line
+
+
+def test_cli_up_serverless_converges_and_prints_the_launcher_settings(
+    fake_aws, capsys, monkeypatch
+):
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # up attaches EMR's managed policy
+    from wordcloud_pipeline.aws.infra import cli
+    from wordcloud_pipeline.aws.serverless.launcher import EmrServerlessSparkLauncher
+
+    bucket = "wordcloud-serverless-cli"
+    boto3.client("ec2").describe_vpcs()  # moto's default VPC exists for up's EMR part
+    # The packed Python is already where the launcher looks: up must not rebuild it (its key says
+    # what it holds); building it is test_serverless.py's and provision's upload test's business.
+    launcher = EmrServerlessSparkLauncher(bucket=bucket)
+    args = [
+        "up",
+        "--serverless",
+        "--bucket",
+        bucket,
+        "--allow-plain-http",
+        "--python",
+        "/nonexistent",
+    ]
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_tagging(
+        Bucket=bucket,
+        Tagging={"TagSet": [{"Key": "wordcloud:managed-by", "Value": "wordcloud-infra"}]},
+    )
+    key = launcher.environment_uri().split("/", 3)[3]
+    s3.put_object(Bucket=bucket, Key=key, Body=b"packed")
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "emr-serverless application wordcloud-serverless" in out
+    assert "export WORDCLOUD_LAUNCHER=emr-serverless WORDCLOUD_SERVERLESS_APPLICATION_ID=" in out
+    assert "WORDCLOUD_SERVERLESS_JOB_ROLE_ARN=arn:aws:iam::" in out
+    (app,) = boto3.client("emr-serverless").list_applications()["applications"]
+    assert app["name"] == "wordcloud-serverless"
+    assert cli.main(args) == 0
+    second = capsys.readouterr().out
+    assert "created" not in second and "updated" not in second.split("For the")[0].replace(
+        "unchanged", ""
+    )
+
+
+def test_cli_estimate_prints_both_routes_for_an_s3_prefix(fake_aws, bucket, capsys):
+    from wordcloud_pipeline.aws.infra import cli
+
+    boto3.client("s3").put_object(Bucket=bucket, Key="r/a.tsv.gz", Body=b"x" * 2048)
+    assert cli.main(["estimate", "--reviews-uri", f"s3://{bucket}/r"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"s3://{bucket}/r: 0.00 GB of review files")
+    assert "EMR (default fleet): about" in out and "EMR Serverless: about" in out
+    assert "cheapest:" in out

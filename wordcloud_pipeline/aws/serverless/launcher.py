@@ -42,13 +42,14 @@ from pydantic import Field, field_validator
 
 from spark_scripts.job_contract import Metrics
 from spark_scripts.year_gate import refusal_from_messages
-from wordcloud_pipeline.aws import estimate
+from wordcloud_pipeline.aws import clients, estimate
+from wordcloud_pipeline.aws.emr import steps
+from wordcloud_pipeline.aws.emr.config import BOOTSTRAP_PACKAGES, check_requirement
+from wordcloud_pipeline.aws.emr.job_flow import bootstrap_script
+from wordcloud_pipeline.aws.emr.launcher import RunScopedS3MessageReader, check_locations
+from wordcloud_pipeline.aws.layout import BucketLayout
 from wordcloud_pipeline.aws.serverless import cost, job_run
 from wordcloud_pipeline.aws.serverless.packed_env import environment_key
-from wordcloud_pipeline.resources.emr import steps
-from wordcloud_pipeline.resources.emr.config import BOOTSTRAP_PACKAGES, check_requirement
-from wordcloud_pipeline.resources.emr.job_flow import bootstrap_script
-from wordcloud_pipeline.resources.emr.launcher import RunScopedS3MessageReader, check_locations
 from wordcloud_pipeline.resources.spark_conf_policy import check_spark_conf
 from wordcloud_pipeline.resources.spark_launcher import (
     SparkJob,
@@ -214,24 +215,24 @@ class EmrServerlessSparkLauncher(SparkJobLauncher):
     def bucket_name(self) -> str:
         return self._setting(self.bucket, "WORDCLOUD_EMR_BUCKET", "the project bucket")
 
+    def layout(self) -> BucketLayout:
+        return BucketLayout(self.bucket_name(), self.prefix)
+
     def root_uri(self) -> str:
-        return f"s3://{self.bucket_name()}/{self.prefix.strip('/')}"
+        return self.layout().root_uri
 
     def log_uri(self) -> str:
-        return f"{self.root_uri()}/logs/serverless/"
+        """Beside the EMR logs, under the prefix whose lifecycle rule expires them."""
+        return f"s3://{self.layout().bucket}/{self.layout().log_key_prefix}serverless/"
 
     def environment_uri(self) -> str:
         key = environment_key(
             requirements(self.python_packages), PACKED_PYTHON_VERSION, self.architecture
         )
-        return f"{self.root_uri()}/code/environments/{key}.tar.gz"
+        return f"{self.layout().code_root_uri}/environments/{key}.tar.gz"
 
     def client(self, service: str) -> Any:
-        import boto3
-
-        from wordcloud_pipeline.resources.emr.cluster import BOTO_CONFIG
-
-        return boto3.client(service, region_name=self.region_name(), config=BOTO_CONFIG)
+        return clients.client(service, self.region_name())
 
     # -- one job ---------------------------------------------------------------------------------
     def run(self, context: dg.AssetExecutionContext, job: SparkJob) -> Metrics:
@@ -264,7 +265,7 @@ class EmrServerlessSparkLauncher(SparkJobLauncher):
             ) from None
         code = steps.ship_code(
             s3,
-            f"{self.root_uri()}/code",
+            self.layout().code_root_uri,
             bootstrap_script(requirements(self.python_packages)),
             context.log.info,
         )
@@ -280,7 +281,7 @@ class EmrServerlessSparkLauncher(SparkJobLauncher):
             timeout_minutes=self.execution_timeout_minutes,
             tags={"wordcloud:project": "wordcloud_pipeline"},
         )
-        prefix = f"{self.prefix.strip('/')}/runs/{context.run.run_id}/pipes"
+        prefix = self.layout().pipes_key_prefix(context.run.run_id)
         client = ServerlessPipesClient(
             launcher=self,
             s3=s3,

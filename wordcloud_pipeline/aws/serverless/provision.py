@@ -24,8 +24,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from wordcloud_pipeline.aws.emr.steps import split_s3
 from wordcloud_pipeline.aws.serverless import packed_env
-from wordcloud_pipeline.resources.emr.steps import split_s3
 
 SERVICE = "emr-serverless.amazonaws.com"
 ACTIVE_STATES = ("CREATING", "CREATED", "STARTING", "STARTED", "STOPPING", "STOPPED")
