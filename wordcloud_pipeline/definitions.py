@@ -27,7 +27,7 @@ from wordcloud_pipeline.sensors.automation_sensor import wordcloud_automation_se
 from wordcloud_pipeline.sensors.dead_run_sensor import dead_run_sensor
 from wordcloud_pipeline.sensors.new_reviews_sensor import new_reviews_sensor
 
-LAUNCHERS = ("local", "emr")
+LAUNCHERS = ("local", "emr", "emr-serverless")
 ALL_ASSETS = [raw_reviews, *YEARLY_ASSETS, *SUMMARY_ASSETS]
 
 
@@ -60,6 +60,13 @@ def emr_resources() -> dict[str, Any]:
     }
 
 
+def serverless_resources() -> dict[str, Any]:
+    """Spark assets as job runs of the project's EMR Serverless application (docs/emr.md)."""
+    from wordcloud_pipeline.aws.serverless import EmrServerlessSparkLauncher
+
+    return {**local_resources(), "spark_jobs": EmrServerlessSparkLauncher()}
+
+
 def sensors_for(launcher: str) -> list[dg.SensorDefinition]:
     """EMR mode adds the sensors that end every cluster it starts (per-run and orphaned)."""
     return [emr_run_end_sensor, emr_cost_guard_sensor] if launcher == "emr" else []
@@ -70,6 +77,8 @@ def resources_for(launcher: str) -> dict[str, Any]:
         return local_resources()
     if launcher == "emr":
         return emr_resources()
+    if launcher == "emr-serverless":
+        return serverless_resources()
     raise ValueError(f"WORDCLOUD_LAUNCHER must be one of {LAUNCHERS}, not {launcher!r}")
 
 

@@ -9,18 +9,20 @@ from collections.abc import Sequence
 
 import wordcloud_pipeline.aws.infra as infra_package
 from wordcloud_pipeline.aws.emr.config import ClusterConfig
+from wordcloud_pipeline.aws import estimate
 from wordcloud_pipeline.aws.infra.commands import Clients, down, status, up
 from wordcloud_pipeline.aws.infra.iam import identity_policy_arn
 from wordcloud_pipeline.aws.infra.preflight import PreflightClients, exit_code, preflight
 from wordcloud_pipeline.aws.infra.settings import InfraSettings
 from wordcloud_pipeline.aws.names import DEFAULT_PREFIX
+from wordcloud_pipeline.aws.serverless.infra import default_python, up_serverless
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="wordcloud-infra", description=infra_package.__doc__.splitlines()[0]
     )
-    p.add_argument("command", choices=("up", "status", "down", "preflight"))
+    p.add_argument("command", choices=("up", "status", "down", "preflight", "estimate"))
     p.add_argument("--region", help="default: AWS_REGION / AWS_DEFAULT_REGION / us-east-1")
     p.add_argument("--bucket", help="default: wordcloud-<account>-<region>")
     p.add_argument("--prefix", default=DEFAULT_PREFIX, help="name prefix of roles and groups")
@@ -48,11 +50,27 @@ def parser() -> argparse.ArgumentParser:
         "--principal-arn",
         help="preflight: the user or role that runs Dagster (default: the caller)",
     )
-    p.add_argument("--reviews-uri", help="preflight: s3:// location of the reviews the nodes read")
+    p.add_argument(
+        "--reviews-uri",
+        help="preflight: s3:// location of the reviews the nodes read; estimate: the reviews "
+        "(s3:// prefix or folder)",
+    )
     p.add_argument(
         "--allow-plain-http",
         action="store_true",
         help="no TLS-only bucket policy (only for HTTP emulators such as moto or LocalStack)",
+    )
+    p.add_argument(
+        "--serverless",
+        action="store_true",
+        help="up: also the EMR Serverless application, its job role and the packed Python",
+    )
+    p.add_argument(
+        "--python",
+        help="up --serverless: the statically linked Python 3.11 to pack (default: /usr/bin/python3.11)",
+    )
+    p.add_argument(
+        "--max-vcpu", type=int, default=64, help="up --serverless: the application's vCPU cap"
     )
     return p
 
@@ -65,6 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         or os.environ.get("AWS_DEFAULT_REGION")
         or "us-east-1"
     )
+    if options.command == "estimate":
+        if not options.reviews_uri:
+            sys.stderr.write("wordcloud-infra estimate: give --reviews-uri s3://bucket/prefix\n")
+            return 2
+        sys.stdout.write(estimate.report(options.reviews_uri) + "\n")
+        return 0
     clients = Clients.connect(region)
     settings = InfraSettings(
         region=region,
@@ -79,8 +103,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if options.command == "preflight":
         return run_preflight(region, settings, options)
+    serverless_env: dict[str, str] = {}
     if options.command == "up":
         report = up(clients, settings)
+        if options.serverless:
+            serverless_env = up_serverless(
+                clients.s3,
+                clients.iam,
+                clients.account,
+                settings,
+                report,
+                python=options.python or default_python(),
+                max_vcpu=options.max_vcpu,
+            )
     elif options.command == "status":
         report = status(clients, settings)
     else:
@@ -97,6 +132,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{identity_policy_arn(clients.account, settings)}\n"
             f"  aws iam attach-role-policy --role-name <role> --policy-arn "
             f"{identity_policy_arn(clients.account, settings)}\n"
+        )
+    if serverless_env:
+        policy = serverless_env.pop("policy_arn")
+        sys.stdout.write(
+            "\nFor the emr-serverless launcher:\nexport WORDCLOUD_LAUNCHER=emr-serverless "
+            + " ".join(f"{k}={v}" for k, v in serverless_env.items())
+            + f"\nand attach {policy} to the same identity.\n"
         )
     return 0
 
