@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 
 import wordcloud_pipeline.aws.infra as infra_package
-from wordcloud_pipeline.aws.emr.config import ClusterConfig
 from wordcloud_pipeline.aws import estimate
+from wordcloud_pipeline.aws.emr.config import ClusterConfig
 from wordcloud_pipeline.aws.infra.commands import Clients, down, status, up
 from wordcloud_pipeline.aws.infra.iam import identity_policy_arn
 from wordcloud_pipeline.aws.infra.preflight import PreflightClients, exit_code, preflight
