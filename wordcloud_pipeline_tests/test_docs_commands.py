@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SHELL_LANGUAGES = {"bash", "sh", "shell", "console", "zsh"}
 FENCE = re.compile(r"^(\s*)```+\s*([\w+-]*)")
-MARK = re.compile(r"<!--\s*illustrative:(.*?)-->")
+MARK = re.compile(r"^\s*<!--\s*illustrative:(.*?)-->")  # a line of its own, not prose quoting it
 # Small, but every year the documents name (2001-2005) has Books titles.
 SAMPLE_ROWS = 2_000
 # A block's limit; on a machine shared with other work, raise it with WORDCLOUD_DOCS_BLOCK_TIMEOUT.
@@ -199,7 +199,7 @@ def shell_blocks(document: Path) -> list[Block]:
             body.append(lines[index].removeprefix(indent))
             index += 1
         if language in SHELL_LANGUAGES:
-            mark = MARK.search(previous)
+            mark = MARK.match(previous)
             reason = mark.group(1).strip() if mark else None
             blocks.append(Block(document, start + 1, "\n".join(body) + "\n", reason))
         previous = ""
@@ -385,7 +385,7 @@ def test_every_block_is_run_or_marked_with_a_reason() -> None:
     for document in DOCUMENTS:
         lines = document.read_text(encoding="utf-8").splitlines()
         for number, line in enumerate(lines):
-            if MARK.search(line):
+            if MARK.match(line):
                 following = next((n for n in lines[number + 1 :] if n.strip()), "")
                 assert FENCE.match(following), f"{document.name}:{number + 1}: mark before no fence"
 
