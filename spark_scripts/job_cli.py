@@ -23,7 +23,8 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from spark_scripts import delta_table, job_contract, year_gate
-from spark_scripts.job_contract import Commit, Metrics, SparkJob, format_years, parse_years
+from spark_scripts.domain import format_years, parse_years
+from spark_scripts.job_contract import Commit, Metrics, SparkJob
 
 __all__ = ["commit_years", "format_years", "parse_years", "pipes_params", "report", "run_main"]
 

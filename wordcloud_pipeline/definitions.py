@@ -24,6 +24,7 @@ from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline.sensors.automation_sensor import wordcloud_automation_sensor
+from wordcloud_pipeline.sensors.dead_run_sensor import dead_run_sensor
 from wordcloud_pipeline.sensors.new_reviews_sensor import new_reviews_sensor
 
 LAUNCHERS = ("local", "emr")
@@ -79,7 +80,12 @@ def build_defs(launcher: str | None = None) -> dg.Definitions:
         assets=ALL_ASSETS,
         jobs=[yearly_job, pictures_job],
         resources=resources_for(launcher),
-        sensors=[new_reviews_sensor, wordcloud_automation_sensor, *sensors_for(launcher)],
+        sensors=[
+            new_reviews_sensor,
+            wordcloud_automation_sensor,
+            dead_run_sensor,
+            *sensors_for(launcher),
+        ],
         # Locally, one process per run shares one Spark session across assets; Spark itself
         # uses every core, so Dagster-level step parallelism would only compete for them.
         executor=dg.in_process_executor,

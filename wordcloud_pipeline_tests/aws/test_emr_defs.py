@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from spark_scripts.preprocess_titles import DEFAULT_BACKEND
+from spark_scripts.domain import DEFAULT_BACKEND
 from wordcloud_pipeline.aws.emr import EmrClusterResource, EmrSparkLauncher
 from wordcloud_pipeline.definitions import build_defs
 
