@@ -30,13 +30,15 @@ PROVISIONING_HOURS = 1.0
 class EmrClusterResource(dg.ConfigurableResource):
     """The EMR settings of the run: bucket, region, cluster mode and shape, timeouts, prices.
 
-    The definitions set ``bucket`` from ``dg.EnvVar("WORDCLOUD_EMR_BUCKET")``. Three optional settings
-    still fall back to environment variables by hand, read when used (never at import), because Dagster's
-    ``EnvVar`` has no default for an unset variable and these have one: ``region``
-    (WORDCLOUD_EMR_REGION, else AWS_REGION / AWS_DEFAULT_REGION, else us-east-1: a chain, where botocore
-    itself reads only AWS_DEFAULT_REGION), ``cluster_mode`` (WORDCLOUD_EMR_CLUSTER_MODE, else per_run) and
-    the cluster's subnets (WORDCLOUD_EMR_SUBNET_IDS, comma-separated, else the default VPC).
+    The bucket comes from WORDCLOUD_EMR_BUCKET. Region, cluster mode and subnets, when not set here,
+    come from WORDCLOUD_EMR_REGION (else AWS_REGION or AWS_DEFAULT_REGION, else us-east-1),
+    WORDCLOUD_EMR_CLUSTER_MODE (else per_run) and WORDCLOUD_EMR_SUBNET_IDS (comma-separated, else the
+    default VPC).
     """
+
+    # Region, cluster mode and subnets fall back to environment variables by hand, read when used (never
+    # at import): dg.EnvVar has no default for an unset variable and these have one, and the region is
+    # a chain of variables where botocore itself reads only AWS_DEFAULT_REGION.
 
     bucket: str | None = Field(
         default=None, description="project bucket for code, logs, Pipes messages"
