@@ -1,35 +1,30 @@
-"""Benchmark: what a year, and a new file, cost once the reviews table exists (issue 11's targets).
+"""Benchmark: what a run costs once the reviews table exists, on real-sized generated reviews.
 
-    python benchmarks/bench_incremental.py                  # 2,000,000 generated reviews
+    python benchmarks/bench_incremental.py                  # 2,000,000 generated reviews, medians of 3
     python benchmarks/bench_incremental.py --rows 500000 --repeat 1
 
 On one instance (SQLite in a temporary DAGSTER_HOME), each run in a fresh process as the run launcher
 starts them:
 
 1. the full range: ``yearly_job`` for 1995-2015 on an empty storage root (ingest of every file, then the
-   yearly assets for 21 years);
-2. one year re-run: ``yearly_job`` for 2005 (the ingest finds nothing new);
-   and the smallest year, 1995 (about 0.3% of the reviews, 2005 about 2.5%): what a yearly run costs
-   whatever its year holds, so that ``2005 - 1995`` is what 2005's own reviews cost;
-3. the floor: ``ingested_reviews`` alone when no file is new, the least a run that touches the reviews
-   table costs here (a Spark session, and the table's snapshot read in a cold JVM);
-4. a new file of about 100,000 reviews touching 2013-2015, through the new-reviews sensor's path: a sensor
-   tick (its cursor recorded the files before), then the runs it requests.
+   yearly assets for 21 years, one run);
+2. one year re-run: ``yearly_job`` for 2005 (the ingest finds nothing new), and the smallest year, 1995:
+   what a yearly run costs whatever its year holds;
+3. the no-op: ``ingested_reviews`` alone when no file is new (a listing and the Delta log, no JVM);
+4. a new file of 100,000 reviews touching 2013-2015, through the new-reviews sensor's path: a sensor tick
+   (its cursor recorded the files before), then the runs it requests.
 
-Prints each run's wall time and its Spark steps, and the ratios against the targets: one year at most
-0.35 of the full range, the new file at most 0.25. Wall time is the run's, from the first to the last
-event, without the Python start of the process (a run worker pays it before the run starts too). Then the
-same ratios above the floor, ``(run - floor) / (full range - floor)``: what the run costs beyond what every
-run pays, the figure that shrinks with the share of the data a run reads. Last, the targets proposed in
-their place: beyond a run's fixed cost (the smallest year's re-run: a cold JVM, the first Delta read, each
-step's first touch of its table), a run costs at most the share of the reviews its years hold, of what
-the full range costs beyond the floor, plus ``PROPOSED_SLACK``.
+Prints the rows with their bytes per row, each run's wall time (first to last event; and the process's,
+with Python's start), its Spark steps and the peak memory of its process and JVM together; then the
+targets with verdicts: the no-op under 3 s, one year at most 0.35 of the full range, the new file at most
+its years' share of the reviews plus 0.15, the peak memory under the driver heap plus 1 GiB. Last, the
+targets proposed beyond a run's fixed cost (the smallest year's re-run): a run costs at most its years'
+share of what the full range costs beyond the no-op, plus ``PROPOSED_SLACK``.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import random
@@ -40,13 +35,27 @@ import tempfile
 import time
 from pathlib import Path
 
-from wordcloud_pipeline.sample_data import COLUMNS, generate, reviews_per_year, write_sample
+import pyarrow as pa
+from bench_local_graph import PeakMemory
+
+from wordcloud_pipeline.resources.local_spark import DEFAULT_LOCAL_SPARK_CONF
+from wordcloud_pipeline.sample_data import (
+    generate_table,
+    reviews_per_year,
+    write_sample,
+    write_tsv_file,
+)
 
 TARGET_ONE_YEAR = 0.35
-TARGET_NEW_FILE = 0.25
+# A new file costs at most its years' share of the full range, plus this much.
+NEW_FILE_SLACK = 0.15
+# A run with nothing new: the no-op ingest, no JVM.
+TARGET_NOOP_SECONDS = 3.0
+# The whole graph's peak memory (the run's Python process and the Spark JVM together).
+MEMORY_ABOVE_HEAP = 1 << 30
 NEW_FILE_YEARS = (2013, 2014, 2015)
 SPARK_STEPS = ("ingested_reviews", "preprocessed_titles", "words_by_year")
-FLOOR = "floor (the ingest alone, nothing new)"
+FLOOR = "no-op (ingested_reviews alone, nothing new)"
 ONE_YEAR = "one year (2005) re-run"
 SMALLEST_YEAR = "smallest year (1995) re-run"
 NEW_FILE = "new file (sensor tick + its runs)"
@@ -115,15 +124,41 @@ with dg.DagsterInstance.get() as instance:
 
 
 def run_child(mode: str, first: int, last: int, env: dict[str, str], out: Path) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, mode, str(first), str(last), str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"{mode} {first}-{last} failed:\n{done.stderr[-3000:]}")
-    return json.loads(out.read_text())
+    """One run in a fresh process; its report with the process's wall time (Python's start and
+    imports included) and the peak memory of the process and its JVM together."""
+    started = time.monotonic()
+    with tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-c", CHILD, mode, str(first), str(last), str(out)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+        )
+        memory = PeakMemory(process.pid)
+        code = process.wait()
+        peak = memory.stop()
+        if code != 0:
+            stderr.seek(0)
+            raise SystemExit(f"{mode} {first}-{last} failed:\n{stderr.read()[-3000:]}")
+    report = json.loads(out.read_text())
+    return {**report, "process_seconds": time.monotonic() - started, "peak_rss_bytes": peak}
+
+
+def driver_heap_bytes() -> int:
+    value = DEFAULT_LOCAL_SPARK_CONF["spark.driver.memory"].lower()
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    return int(value[:-1]) * units[value[-1]] if value[-1] in units else int(value)
+
+
+def uncompressed_bytes(folder: Path) -> int:
+    """The TSV bytes of the .gz files under ``folder``, from each gzip trailer (files < 4 GiB)."""
+    total = 0
+    for path in folder.glob("*.tsv.gz"):
+        with path.open("rb") as handle:
+            handle.seek(-4, os.SEEK_END)
+            total += int.from_bytes(handle.read(4), "little")
+    return total
 
 
 def spark_seconds(report: dict) -> float:
@@ -148,18 +183,18 @@ def write_new_file(path: Path, rows: int, seed: int) -> None:
     """``rows`` generated reviews, their dates moved into NEW_FILE_YEARS, as one more TSV.gz (with the
     generator's few malformed rows cut short, as ``sample_data.write_tsv`` writes them)."""
     rng = random.Random(seed)
-    with gzip.open(path, "wt", encoding="utf-8", compresslevel=3) as f:
-        f.write("\t".join(COLUMNS) + "\n")
-        for row in generate(rows, seed=seed):
-            date = str(row["review_date"])
-            if date[:4].isdigit() and len(date) == 10:
-                row = dict(row, review_date=f"{rng.choice(NEW_FILE_YEARS)}{date[4:]}")
-            fields = [str(row[c]) for c in COLUMNS]
-            f.write("\t".join(fields[:8] if row.get("_short") else fields) + "\n")
+    table = generate_table(rows, seed=seed)
+    dates = table.column("review_date").to_pylist()
+    moved = [
+        f"{rng.choice(NEW_FILE_YEARS)}{d[4:]}" if d[:4].isdigit() and len(d) == 10 else d
+        for d in dates
+    ]
+    index = table.column_names.index("review_date")
+    write_tsv_file(path, table.set_column(index, "review_date", pa.array(moved, pa.string())))
 
 
 def measure(rows: int, new_rows: int, workdir: Path, attempt: int) -> dict[str, dict]:
-    reviews = workdir / f"rows_{rows}" / "reviews"
+    reviews = workdir / f"sample_{rows}" / "reviews"
     if not reviews.exists():
         started = time.monotonic()
         write_sample(reviews, rows, "tsv")
@@ -198,12 +233,19 @@ def main() -> None:
         measure(args.rows, args.new_rows, args.workdir.resolve(), i) for i in range(args.repeat)
     ]
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"rows: {args.rows:,} reviews (TSV.gz), cores: {os.cpu_count()}, load average: {load}")
+    reviews = args.workdir.resolve() / f"sample_{args.rows}" / "reviews"
+    size = uncompressed_bytes(reviews)
+    compressed = sum(p.stat().st_size for p in reviews.glob("*.tsv.gz"))
+    print(
+        f"rows: {args.rows:,} reviews, {size / args.rows:.0f} bytes a row uncompressed "
+        f"({size / 2**30:.2f} GiB TSV, {compressed / 2**30:.2f} GiB gzip'd); cores: "
+        f"{os.cpu_count()}, load average at the end: {load}; attempts: {args.repeat}"
+    )
     report(attempts, args.rows)
 
 
 def report(attempts: list[dict[str, dict]], rows: int) -> None:
-    """Medians of the attempts, the issue's ratios and the proposed targets, with their verdicts."""
+    """Medians of the attempts, the targets with their verdicts, and the proposed targets."""
     medians = {}
     for name in attempts[0]:
         wall = statistics.median(wall_seconds(a[name]) for a in attempts)
@@ -217,40 +259,55 @@ def report(attempts: list[dict[str, dict]], rows: int) -> None:
         if "tick_seconds" in attempts[0][name]:
             tick = statistics.median(a[name]["tick_seconds"] for a in attempts)
             steps += f", sensor tick {tick:.1f} s"
+        process = statistics.median(a[name]["process_seconds"] for a in attempts)
+        peak = max(a[name]["peak_rss_bytes"] for a in attempts)
         print(
-            f"{name}: {wall:.1f} s wall (runs: {runs}), Spark steps {spark:.1f} s  "
+            f"{name}: {wall:.1f} s wall (runs: {runs}; the process {process:.1f} s with Python's "
+            f"start), Spark steps {spark:.1f} s, peak memory {peak / 2**30:.2f} GiB  "
             f"[medians: {steps}]"
         )
     full, floor = medians["full range 1995-2015"][0], medians[FLOOR][0]
+    shares = {year: n / rows for year, n in reviews_per_year(rows).items()}
+    verdict = lambda ok: "met" if ok else "MISSED"  # noqa: E731
+    print("targets:")
+    noop_process = statistics.median(a[FLOOR]["process_seconds"] for a in attempts)
     print(
-        f"floor / full range: {floor / full:.2f} (no run that reads the reviews table costs less)"
+        f"  no-op ingested_reviews: {floor:.2f} s wall (target < {TARGET_NOOP_SECONDS:.0f} s: "
+        f"{verdict(floor < TARGET_NOOP_SECONDS)}); {noop_process:.1f} s with Python's start "
+        "and imports"
+    )
+    one = medians[ONE_YEAR][0] / full
+    print(
+        f"  one year (2005) / full range: {one:.2f} (target <= {TARGET_ONE_YEAR}: "
+        f"{verdict(one <= TARGET_ONE_YEAR)})"
+    )
+    share = sum(shares[year] for year in NEW_FILE_YEARS)
+    new = medians[NEW_FILE][0] / full
+    print(
+        f"  new {NEW_FILE_YEARS[0]}-{NEW_FILE_YEARS[-1]} file / full range: {new:.2f} (its years "
+        f"hold {share:.2f} of the reviews; target <= {share + NEW_FILE_SLACK:.2f}: "
+        f"{verdict(new <= share + NEW_FILE_SLACK)})"
+    )
+    heap = driver_heap_bytes()
+    peak = max(a[name]["peak_rss_bytes"] for a in attempts for name in a)
+    limit = heap + MEMORY_ABOVE_HEAP
+    print(
+        f"  peak memory of a run (Python and JVM): {peak / 2**30:.2f} GiB (target < driver heap "
+        f"{heap / 2**30:.0f} GiB + 1 GiB: {verdict(peak < limit)})"
     )
     smallest = medians[SMALLEST_YEAR][0]
     print(
-        f"a run's fixed cost: the floor {floor:.1f} s, and the yearly steps' {smallest - floor:.1f} s "
-        f"(the smallest year's re-run above the floor, {(smallest - floor) / (full - floor):.2f} of "
-        "the full range's)"
+        f"a run's fixed cost: the smallest year's re-run {smallest:.1f} s "
+        f"({smallest / full:.2f} of the full range)"
     )
-    # Each year's share of the generated reviews, as the generator splits them.
-    shares = {year: n / rows for year, n in reviews_per_year(rows).items()}
     for name, years in ((ONE_YEAR, (2005,)), (NEW_FILE, NEW_FILE_YEARS)):
         beyond = (medians[name][0] - smallest) / (full - floor)
         share = sum(shares[year] for year in years)
         target = share + PROPOSED_SLACK
-        verdict = "met" if beyond <= target else "MISSED"
         print(
-            f"{name}, beyond the fixed cost: (run - smallest year) / (full range - floor) "
-            f"{beyond:.2f}; its years hold {share:.2f} of the reviews (proposed target <= "
-            f"{target:.2f}: {verdict})"
-        )
-    for name, target in ((ONE_YEAR, TARGET_ONE_YEAR), (NEW_FILE, TARGET_NEW_FILE)):
-        wall, spark = medians[name]
-        verdict = "met" if wall / full <= target else "MISSED"
-        above = (wall - floor) / (full - floor)
-        print(
-            f"{name} / full range: wall {wall / full:.2f}, Spark steps "
-            f"{spark / medians['full range 1995-2015'][1]:.2f} (target <= {target} of the wall: "
-            f"{verdict}); above the floor {above:.2f}"
+            f"proposed: {name}, beyond the fixed cost (run - smallest year) / (full range - "
+            f"no-op) {beyond:.2f}; its years hold {share:.2f} (<= {target:.2f}: "
+            f"{verdict(beyond <= target)})"
         )
 
 

@@ -10,7 +10,8 @@ commit stays in the table's history, so a bad run can be rolled back (README, "R
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -28,6 +29,28 @@ def _delta_tables(spark: SparkSession):
     """Delta's own ``io.delta.tables.DeltaTable``, through the JVM: its jar is on every session (locally
     and on EMR) while the ``delta-spark`` Python wrapper is not installed on either."""
     return spark.sparkContext._jvm.io.delta.tables.DeltaTable
+
+
+class ConcurrentCommitError(RuntimeError):
+    """Another run committed to the same table (and part) first; this run committed nothing."""
+
+
+@contextmanager
+def one_commit(uri: str) -> Iterator[None]:
+    """Turns Delta's conflict with a concurrent writer (``ConcurrentAppendException`` and its kin,
+    a Java trace of some hundred lines) into one line that says what happened and what to do."""
+    try:
+        yield
+    except Exception as error:
+        kind = next(
+            (word for word in str(error).replace(":", " ").split() if "Concurrent" in word), None
+        )
+        if kind is None:
+            raise
+        raise ConcurrentCommitError(
+            f"another run committed to {uri} while this one ran ({kind.rsplit('.', 1)[-1]}): "
+            "this run committed nothing; run it again once the other has ended"
+        ) from None
 
 
 def is_table(spark: SparkSession, uri: str) -> bool:
@@ -74,14 +97,15 @@ def replace_years(frame: DataFrame, uri: str, years: Sequence[int]) -> int:
     spark = frame.sparkSession
     check_writable_target(spark, uri)
     year_list = ", ".join(str(int(year)) for year in sorted(set(years)))
-    (
-        frame.write.format("delta")
-        .mode("overwrite")
-        .option("replaceWhere", f"year IN ({year_list})")
-        .option("mergeSchema", "true")
-        .partitionBy("year")
-        .save(uri)
-    )
+    with one_commit(uri):
+        (
+            frame.write.format("delta")
+            .mode("overwrite")
+            .option("replaceWhere", f"year IN ({year_list})")
+            .option("mergeSchema", "true")
+            .partitionBy("year")
+            .save(uri)
+        )
     return latest_version(spark, uri)
 
 

@@ -38,7 +38,16 @@ DEFAULT_DOMAIN_STOPWORDS = ("book", "edition", "series", "serie", "volume", "vol
 DEFAULT_MIN_TOKEN_LENGTH = 3
 # A year may lose at most this share of its rows in one run unless the run says otherwise.
 DEFAULT_MAX_DROP_FRACTION = 0.5
-DROP_REASONS = ("malformed_row", "blank_title", "unparseable_date", "other_category", "other_year")
+# A review's date outside FIRST_YEAR..the current year (1899, 2099, year 1) is a typo or a placeholder:
+# dropped and counted as ``date_out_of_range``.
+DROP_REASONS = (
+    "malformed_row",
+    "blank_title",
+    "unparseable_date",
+    "date_out_of_range",
+    "other_category",
+    "other_year",
+)
 
 
 def year_spans(years: Iterable[int]) -> list[tuple[int, int]]:

@@ -124,20 +124,36 @@ class CountOptions:
 
 @dataclass(frozen=True)
 class IngestOptions:
-    """``ingest_reviews``: the category whose reviews the reviews table keeps."""
+    """``ingest_reviews``: the category whose reviews the reviews table keeps, and the share of the
+    table's reviews one run may withdraw (files gone or shrunk) before it is refused."""
 
     category: str = DEFAULT_CATEGORY
+    max_withdraw_fraction: float = DEFAULT_MAX_DROP_FRACTION
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.max_withdraw_fraction <= 1.0:
+            raise ValueError(f"max_withdraw_fraction must be within 0..1: {self}")
 
     def to_argv(self) -> list[str]:
-        return ["--category", self.category]
+        return [
+            *("--category", self.category),
+            *("--max-withdraw-fraction", repr(float(self.max_withdraw_fraction))),
+        ]
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--category", default=DEFAULT_CATEGORY, help="product_category to keep")
+        parser.add_argument(
+            "--max-withdraw-fraction",
+            type=_fraction,
+            default=DEFAULT_MAX_DROP_FRACTION,
+            help="refuse a run that would withdraw more than this share of the table's reviews "
+            "(0..1; 1 allows any change, say after removing most files on purpose)",
+        )
 
     @classmethod
     def from_namespace(cls, args: argparse.Namespace) -> IngestOptions:
-        return cls(category=args.category)
+        return cls(category=args.category, max_withdraw_fraction=args.max_withdraw_fraction)
 
 
 # -- the job -----------------------------------------------------------------------------------------

@@ -49,7 +49,19 @@ def active_writer_runs(
     """Runs queued, starting or running that materialize any of ``asset_keys``."""
     keys = set(asset_keys)
     runs = instance.get_runs(dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES))
-    return [run for run in runs if run.asset_selection and run.asset_selection & keys]
+    return [run for run in runs if run_asset_keys(instance, run) & keys]
+
+
+def run_asset_keys(instance: dg.DagsterInstance, run: dg.DagsterRun) -> set[dg.AssetKey]:
+    """The assets a run materializes: its asset selection, or (a job's run, as sensors and schedules
+    launch them, selects none) the assets its execution plan's steps compute."""
+    if run.asset_selection is not None:
+        return set(run.asset_selection)
+    if run.execution_plan_snapshot_id is None:
+        return set()
+    plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+    # An asset's op is named after its key (``a__b`` for a prefixed key ``a/b``).
+    return {dg.AssetKey(step.key.split("__")) for step in plan.steps}
 
 
 def years_in_flight(

@@ -24,9 +24,10 @@ from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline.sensors.automation_sensor import wordcloud_automation_sensor
+from wordcloud_pipeline.sensors.dead_run_sensor import dead_run_sensor
 from wordcloud_pipeline.sensors.new_reviews_sensor import new_reviews_sensor
 
-LAUNCHERS = ("local", "emr")
+LAUNCHERS = ("local", "emr", "emr-serverless")
 ALL_ASSETS = [raw_reviews, *YEARLY_ASSETS, *SUMMARY_ASSETS]
 
 
@@ -59,6 +60,13 @@ def emr_resources() -> dict[str, Any]:
     }
 
 
+def serverless_resources() -> dict[str, Any]:
+    """Spark assets as job runs of the project's EMR Serverless application (docs/emr.md)."""
+    from wordcloud_pipeline.aws.serverless import EmrServerlessSparkLauncher
+
+    return {**local_resources(), "spark_jobs": EmrServerlessSparkLauncher()}
+
+
 def sensors_for(launcher: str) -> list[dg.SensorDefinition]:
     """EMR mode adds the sensors that end every cluster it starts (per-run and orphaned)."""
     return [emr_run_end_sensor, emr_cost_guard_sensor] if launcher == "emr" else []
@@ -69,6 +77,8 @@ def resources_for(launcher: str) -> dict[str, Any]:
         return local_resources()
     if launcher == "emr":
         return emr_resources()
+    if launcher == "emr-serverless":
+        return serverless_resources()
     raise ValueError(f"WORDCLOUD_LAUNCHER must be one of {LAUNCHERS}, not {launcher!r}")
 
 
@@ -79,7 +89,12 @@ def build_defs(launcher: str | None = None) -> dg.Definitions:
         assets=ALL_ASSETS,
         jobs=[yearly_job, pictures_job],
         resources=resources_for(launcher),
-        sensors=[new_reviews_sensor, wordcloud_automation_sensor, *sensors_for(launcher)],
+        sensors=[
+            new_reviews_sensor,
+            wordcloud_automation_sensor,
+            dead_run_sensor,
+            *sensors_for(launcher),
+        ],
         # Locally, one process per run shares one Spark session across assets; Spark itself
         # uses every core, so Dagster-level step parallelism would only compete for them.
         executor=dg.in_process_executor,

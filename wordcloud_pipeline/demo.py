@@ -16,6 +16,7 @@ import dagster as dg
 from wordcloud_pipeline.concurrency import active_writer_runs
 from wordcloud_pipeline.instance_home import prepare_home
 from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR, add_years, range_tags
+from wordcloud_pipeline.sensors.dead_run_sensor import fail_dead_runs
 
 
 def materialize_years(
@@ -34,11 +35,14 @@ def materialize_years(
     """
     from wordcloud_pipeline.definitions import ALL_ASSETS, SUMMARY_ASSETS, YEARLY_ASSETS
 
+    # A run whose process was killed holds nothing: it is marked failed first (dead_run_sensor).
+    fail_dead_runs(instance)
     writers = active_writer_runs(instance, [a.key for a in [*YEARLY_ASSETS, *SUMMARY_ASSETS]])
     if writers:
         names = ", ".join(f"{run.run_id} ({run.status.value})" for run in writers)
         raise dg.DagsterInvariantViolationError(
-            f"runs in flight write the same assets: {names}; wait for them to end"
+            f"runs in flight write the same assets: {names}; wait for them to end, or cancel "
+            "them in the UI (Runs, then Terminate)"
         )
     add_years(instance, range(first_year, last_year + 1))
 

@@ -415,7 +415,8 @@ def tsv_lines(table: pa.Table) -> pa.Array:
     return pc.if_else(pc.fill_null(table.column("_short"), False), cut, full)
 
 
-def _tsv_file(path: Path, table: pa.Table) -> Path:
+def write_tsv_file(path: Path, table: pa.Table) -> Path:
+    """One TSV.gz file of ``table``'s rows, with the published header."""
     lines = tsv_lines(table).to_pylist()
     with gzip.open(path, "wb", compresslevel=GZIP_LEVEL) as f:
         f.write(("\t".join(COLUMNS) + "\n" + "\n".join(lines) + "\n").encode("utf-8"))
@@ -435,7 +436,7 @@ def write_tsv(
     out.mkdir(parents=True, exist_ok=True)
     if isinstance(records, Sample):
         return [
-            _tsv_file(
+            write_tsv_file(
                 out / _tsv_name(category, part), records.rows(index[start : start + rows_per_file])
             )
             for category, index in records.category_rows().items()
@@ -448,7 +449,9 @@ def write_tsv(
         rows = table.filter(pc.equal(categories, category))
         for part, start in enumerate(range(0, len(rows), rows_per_file)):
             written.append(
-                _tsv_file(out / _tsv_name(str(category), part), rows.slice(start, rows_per_file))
+                write_tsv_file(
+                    out / _tsv_name(str(category), part), rows.slice(start, rows_per_file)
+                )
             )
     return written
 

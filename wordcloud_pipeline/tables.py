@@ -8,12 +8,15 @@ usual ``AWS_*`` environment variables.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
+import pyarrow.fs as pafs
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
 
@@ -43,6 +46,46 @@ def open_table(uri: str, version: int | None = None) -> DeltaTable | None:
         return DeltaTable(location, version=version, storage_options=storage_options(uri))
     except TableNotFoundError:
         return None
+    except Exception:
+        broken = broken_commit(uri)
+        if broken is None:
+            raise
+        raise BrokenCommitError(
+            f"{broken} is not a whole commit (cut short?): `wordcloud-tables repair <asset>` sets "
+            "the table back to the version before it, if it is the latest"
+        ) from None
+
+
+COMMIT_NAME = re.compile(r"^(\d{20})\.json$")
+
+
+class BrokenCommitError(RuntimeError):
+    """A commit file of a table's log is not valid JSON: the table cannot be read past it."""
+
+
+def commit_files(uri: str) -> list[tuple[int, str]]:
+    """(version, path) of every commit file in the table's ``_delta_log``, oldest first."""
+    fs, path = files.resolve(uri)
+    selector = pafs.FileSelector(f"{path}/_delta_log", allow_not_found=True)
+    matches = [
+        (COMMIT_NAME.match(info.base_name), info.path) for info in fs.get_file_info(selector)
+    ]
+    return sorted((int(match.group(1)), path) for match, path in matches if match)
+
+
+def broken_commit(uri: str) -> str | None:
+    """The path of the first commit file that is not one JSON action a line, else None."""
+    fs, _ = files.resolve(uri)
+    for _, path in commit_files(uri):
+        with fs.open_input_stream(path) as stream:
+            text = stream.read().decode("utf-8", errors="replace")
+        try:
+            for line in text.splitlines():
+                if line.strip():
+                    json.loads(line)
+        except json.JSONDecodeError:
+            return path
+    return None
 
 
 def _year_filter(years: Iterable[int]) -> pc.Expression:
@@ -104,13 +147,35 @@ def settings_by_year(counts_uri: str, years: Iterable[int]) -> dict[int, dict[st
 
 
 def rows_per_year(uri: str, years: Iterable[int], version: int | None = None) -> dict[int, int]:
-    """Rows of each year in the table (0 for a year without rows); from parquet footers, no data read."""
+    """Rows of each year in the table (0 for a year without rows), from the Delta log alone.
+
+    Each data file's add action carries its row count (``numRecords``) and its year: no data file is
+    opened. A year with a file whose count is missing (a writer that collects no statistics) is counted
+    from its files' parquet footers instead.
+    """
     years = [int(y) for y in years]
     table = open_table(uri, version)
     if table is None:
         return dict.fromkeys(years, 0)
-    dataset = table.to_pyarrow_dataset()
-    return {year: dataset.count_rows(filter=pads.field("year") == year) for year in years}
+    actions = pa.table(table.get_add_actions(flatten=True)).select(
+        ["partition.year", "num_records"]
+    )
+    counts = dict.fromkeys(years, 0)
+    unknown: set[int] = set()
+    for year, records in zip(
+        actions.column(0).to_pylist(), actions.column(1).to_pylist(), strict=True
+    ):
+        if year is None or int(year) not in counts:
+            continue
+        if records is None:
+            unknown.add(int(year))
+        else:
+            counts[int(year)] += int(records)
+    if unknown:
+        dataset = table.to_pyarrow_dataset()
+        for year in unknown:
+            counts[year] = dataset.count_rows(filter=pads.field("year") == year)
+    return counts
 
 
 def count_sum_per_year(

@@ -58,7 +58,8 @@ def test_a_job_renders_the_command_line_its_script_parses_back():
 def test_the_ingest_job_takes_no_years_and_no_gate():
     job = SparkJob("ingest_reviews", "s3://b/raw", "s3://b/reviews", (), IngestOptions("Music"))
     assert job.argv() == [
-        *("--input", "s3://b/raw", "--output", "s3://b/reviews", "--category", "Music")
+        *("--input", "s3://b/raw", "--output", "s3://b/reviews", "--category", "Music"),
+        *("--max-withdraw-fraction", "0.5"),
     ]
     assert job.name == "ingest_reviews" and job.backend is None
     assert SparkJob.from_argv("ingest_reviews", job.argv()) == job

@@ -124,6 +124,7 @@ def test_bad_rows_are_dropped_and_counted_by_reason(spark, tmp_path):
         "malformed_row": 1,
         "blank_title": 1,
         "unparseable_date": 2,
+        "date_out_of_range": 0,
         "other_category": 1,
         "other_year": 1,
     }

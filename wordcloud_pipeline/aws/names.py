@@ -27,6 +27,15 @@ MANAGED_BY_TAG = "wordcloud:managed-by"
 MANAGED_BY = "wordcloud-infra"
 # Marks a subnet or VPC whose EMR tag wordcloud-infra added (so `down` removes only the tags it put there).
 TAGGED_BY_TAG = "wordcloud:emr-tag-added-by"
+# The service-linked roles a first cluster needs, by the service that creates them and their AWS name.
+# EMR creates AWSServiceRoleForEMRCleanup at cluster creation only if the caller may
+# iam:CreateServiceLinkedRole (EMR Management Guide, "Using the service-linked role for Amazon EMR");
+# a spot fleet needs AWSServiceRoleForEC2Spot (EC2 User Guide, "Service-linked role for Spot Instance
+# requests"). An account that never used EMR or spot has neither.
+SERVICE_LINKED_ROLES = {
+    "elasticmapreduce.amazonaws.com": "AWSServiceRoleForEMRCleanup",
+    "spot.amazonaws.com": "AWSServiceRoleForEC2Spot",
+}
 EMR_SERVICE_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonEMRServicePolicy_v2"
 
 
@@ -46,7 +55,9 @@ class ResourceNames:
 
     @property
     def instance_profile(self) -> str:
-        return f"{self.prefix}-emr-instance-profile"
+        """The nodes' instance profile has its role's name: EMR refuses a profile named otherwise
+        ("invalid instance profile"; EMR Management Guide, "Customize IAM roles with Amazon EMR")."""
+        return self.instance_role
 
     @property
     def identity_policy(self) -> str:

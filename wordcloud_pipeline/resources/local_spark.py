@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -24,12 +25,17 @@ from wordcloud_pipeline.resources.spark_launcher import (
     packages_for_run,
 )
 
+LOOPBACK = "127.0.0.1"
 DEFAULT_LOCAL_SPARK_CONF = {
     **spark_packages.packages_conf(spark_packages.DELTA),
     **spark_packages.DELTA_CONF,
     # Delta rebuilds a table's state from its log with this many tasks (default 50): tiny tasks here.
     "spark.databricks.delta.snapshotPartitions": "2",
     "spark.master": "local[*]",
+    # Local Spark serves nobody else: the driver's ports (block manager, RPC) on the loopback only.
+    # The UI (when spark.ui.enabled) binds to SPARK_LOCAL_IP, set by LocalSparkLauncher.session.
+    "spark.driver.host": LOOPBACK,
+    "spark.driver.bindAddress": LOOPBACK,
     "spark.driver.memory": "4g",
     # Few cores here: many tiny shuffle tasks cost more than they parallelize.
     "spark.sql.shuffle.partitions": "8",
@@ -102,6 +108,9 @@ class LocalSparkLauncher(SparkJobLauncher):
                 "needs; run that asset in a run of its own"
             )
         conf = session_conf(self.spark_conf, packages)
+        # Spark's UI listens on SPARK_LOCAL_IP, else on every interface; no setting moves it. The
+        # JVM started below inherits this environment (an administrator's own value is kept).
+        os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
         try:
             self._session = spark_session_from_config(conf)
         except PySparkRuntimeError as error:

@@ -26,3 +26,14 @@ def test_emr_launcher_setting_swaps_resources_and_adds_cleanup_sensors(monkeypat
     assert not {"emr_run_end_sensor", "emr_cost_guard_sensor"} & {
         s.name for s in build_defs("local").sensors
     }
+
+
+def test_the_emr_serverless_setting_swaps_the_launcher_only(monkeypatch):
+    from wordcloud_pipeline.aws.serverless import EmrServerlessSparkLauncher
+
+    monkeypatch.setenv("WORDCLOUD_LAUNCHER", "emr-serverless")
+    defs = build_defs()
+    dg.Definitions.validate_loadable(defs)
+    assert isinstance(defs.resources["spark_jobs"], EmrServerlessSparkLauncher)
+    assert "emr" not in defs.resources  # no cluster to own
+    assert defs.resources["title_processing"].backend == DEFAULT_BACKEND

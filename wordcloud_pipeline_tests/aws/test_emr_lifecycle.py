@@ -224,6 +224,23 @@ def test_cost_from_instances_and_from_requested_capacity():
     )
     unpriced = cost.summarize(listed, start, end + timedelta(hours=1), prices, "instances")
     assert unpriced.instance_hours == pytest.approx(0.5)
+    # Billed from launch: the boot and bootstrap minutes before ReadyDateTime count.
+    booted = cost.usages_from_instances(
+        [
+            {
+                "InstanceType": "m4.2xlarge",
+                "Status": {
+                    "Timeline": {
+                        "CreationDateTime": start - timedelta(minutes=12),
+                        "ReadyDateTime": start,
+                        "EndDateTime": end,
+                    }
+                },
+            }
+        ]
+    )
+    window = cost.summarize(booted, start - timedelta(hours=1), end, prices, "instances")
+    assert window.instance_hours == pytest.approx(0.5 + 12 / 60)
     assert unpriced.unpriced_types == ("r9.weird",)
     assert unpriced.metadata("emr_run")["emr_run_unpriced_types"] == "r9.weird"
 

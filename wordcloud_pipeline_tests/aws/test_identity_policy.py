@@ -22,6 +22,7 @@ import pytest
 from parliament import analyze_policy_string
 
 import wordcloud_pipeline
+from wordcloud_pipeline.aws import permissions
 from wordcloud_pipeline.aws.emr import steps
 from wordcloud_pipeline.aws.emr.config import ClusterConfig
 from wordcloud_pipeline.aws.emr.cost_guard_sensor import sweep
@@ -42,17 +43,6 @@ REGION = "us-east-1"
 REVIEWS = "public-reviews"
 PACKAGE = Path(wordcloud_pipeline.__file__).resolve().parent
 INFRA = PACKAGE / "aws" / "infra"
-S3_ACTIONS = {
-    "GetObject": "s3:GetObject",
-    "HeadObject": "s3:GetObject",
-    "PutObject": "s3:PutObject",
-    "DeleteObject": "s3:DeleteObject",
-    "DeleteObjects": "s3:DeleteObject",
-    "ListObjectsV2": "s3:ListBucket",
-    "ListObjects": "s3:ListBucket",
-    "HeadBucket": "s3:ListBucket",
-    "GetBucketLocation": "s3:GetBucketLocation",
-}
 
 
 class ProjectCalls:
@@ -75,34 +65,37 @@ class ProjectCalls:
 def required_permissions(
     service: str, operation: str, params: dict, account: str, profile_roles: dict[str, str]
 ) -> list[tuple[str, str]]:
-    """(IAM action, resource ARN) pairs a call needs."""
+    """(IAM action, resource ARN) pairs a call needs: the actions from ``permissions.call_actions``
+    (own, dependent, parameter extras), on the resource the call touches."""
+    actions = permissions.call_actions(service, operation, params)
     if service == "emr":
-        action = f"elasticmapreduce:{operation}"
         if operation == "RunJobFlow":
-            return [
-                (action, "*"),
-                ("iam:PassRole", f"arn:aws:iam::{account}:role/{params['ServiceRole']}"),
-                (
-                    "iam:PassRole",
-                    f"arn:aws:iam::{account}:role/{profile_roles[params['JobFlowRole']]}",
-                ),
-                (
-                    "elasticmapreduce:AddTags",
-                    f"arn:aws:elasticmapreduce:{REGION}:{account}:cluster/x",
-                ),
-            ]
+            roles = [params["ServiceRole"], profile_roles[params["JobFlowRole"]]]
+            new_cluster = f"arn:aws:elasticmapreduce:{REGION}:{account}:cluster/x"
+            needed = []
+            for action in actions:
+                if action == "iam:PassRole":
+                    needed += [(action, f"arn:aws:iam::{account}:role/{r}") for r in roles]
+                elif action == "elasticmapreduce:RunJobFlow":
+                    needed.append((action, "*"))
+                else:  # what the request's parameters add, on the new cluster
+                    needed.append((action, new_cluster))
+            return [*needed, ("elasticmapreduce:AddTags", new_cluster)]
         if operation == "ListClusters":
-            return [(action, "*")]
+            return [(a, "*") for a in actions]
         ids = params.get("JobFlowIds") or [params.get("ClusterId") or params.get("JobFlowId")]
-        return [(action, f"arn:aws:elasticmapreduce:{REGION}:{account}:cluster/{i}") for i in ids]
+        return [
+            (a, f"arn:aws:elasticmapreduce:{REGION}:{account}:cluster/{i}")
+            for a in actions
+            for i in ids
+        ]
     if service == "s3":
         assert "Bucket" in params, (operation, params)
-        action = S3_ACTIONS[operation]
         key = params.get("Key")
         resource = f"arn:aws:s3:::{params['Bucket']}" + (f"/{key}" if key else "")
-        return [(action, resource)]
+        return [(a, resource) for a in actions]
     if service == "ec2":
-        return [(f"ec2:{operation}", "*")]
+        return [(a, "*") for a in actions]
     raise AssertionError(f"unexpected call {service}.{operation}")
 
 
@@ -190,6 +183,8 @@ def test_every_call_the_project_makes_is_allowed_by_the_identity_policy(
         ("s3", "GetObject"),
     } <= operations, operations
 
+    # preflight simulates permissions.RUNNER_CALLS: every call a run makes is in it.
+    assert operations <= set(permissions.RUNNER_CALLS), operations - set(permissions.RUNNER_CALLS)
     policy = policies.identity_policy(clients.account, settings)
     profile_roles = {settings.instance_profile: settings.instance_role}
     denied = []

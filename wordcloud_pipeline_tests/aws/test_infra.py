@@ -10,7 +10,7 @@ import pytest
 from wordcloud_pipeline.aws import names
 from wordcloud_pipeline.aws.emr.config import ClusterConfig
 from wordcloud_pipeline.aws.infra import cli, commands, network
-from wordcloud_pipeline.aws.infra.settings import InfraSettings
+from wordcloud_pipeline.aws.infra.settings import InfraSettings, Waits
 from wordcloud_pipeline_tests.aws.conftest import emr_test_resource
 
 BUCKET = "wordcloud-infra-test"
@@ -309,17 +309,27 @@ def test_up_refuses_a_bucket_it_did_not_create_unless_adopted(clients):
     tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=BUCKET)["TagSet"]}
     assert tags["owner"] == "data" and tags[names.MANAGED_BY_TAG] == names.MANAGED_BY
     rules = {r["ID"] for r in s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]}
-    assert rules == {"archive-raw", "expire-emr-logs"}  # merged: the owner's rule is kept
+    # merged: the owner's rule is kept
+    assert rules == {"archive-raw", "expire-emr-logs", "expire-run-messages"}
 
 
 def test_a_non_default_prefix_expires_the_logs_the_pipeline_writes_under_it(clients):
     """`up --prefix team-a` and an EMR resource with the same prefix: the expiry rule covers its logs."""
     settings = InfraSettings(region="us-east-1", bucket=BUCKET, prefix="team-a", require_tls=False)
     commands.up(clients, settings)
-    (rule,) = clients.s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
-    log_uri = emr_test_resource(bucket=BUCKET, prefix="team-a").layout().log_uri
+    rules = {
+        r["ID"]: r for r in clients.s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+    }
+    rule = rules["expire-emr-logs"]
+    layout = emr_test_resource(bucket=BUCKET, prefix="team-a").layout()
     assert rule["Filter"]["Prefix"] == "team-a/logs/"
-    assert log_uri.startswith(f"s3://{BUCKET}/{rule['Filter']['Prefix']}")
+    assert layout.log_uri.startswith(f"s3://{BUCKET}/{rule['Filter']['Prefix']}")
+    # The runs' Pipes chunks expire too, under the same prefix.
+    assert rules["expire-run-messages"]["Filter"]["Prefix"] == "team-a/runs/"
+    assert layout.pipes_key_prefix("r1").startswith(
+        rules["expire-run-messages"]["Filter"]["Prefix"]
+    )
+    assert rules["expire-run-messages"]["Expiration"] == {"Days": 7}
     assert clients.iam.get_role(RoleName="team-a-emr-service-role")
 
 
@@ -335,3 +345,104 @@ def test_the_command_runs_as_a_module(clients):
         check=True,
     )
     assert "up" in done.stdout and "wordcloud-infra" in done.stdout
+
+
+def test_the_instance_profile_the_cluster_names_holds_a_role_of_the_same_name(clients, settings):
+    """EMR refuses an instance profile whose name differs from its EC2 role's ("invalid instance profile")."""
+    commands.up(clients, settings)
+    profile_name = ClusterConfig().instance_profile
+    profile = clients.iam.get_instance_profile(InstanceProfileName=profile_name)["InstanceProfile"]
+    assert [r["RoleName"] for r in profile["Roles"]] == [profile_name]
+
+
+def test_up_creates_the_service_linked_roles_a_new_account_lacks(clients, settings):
+    """EMR's cleanup role and EC2's spot role: missing in an account that never used EMR or spot."""
+    iam = clients.iam
+
+    def linked(service: str) -> list[str]:
+        return [
+            r["RoleName"]
+            for r in iam.list_roles(PathPrefix=f"/aws-service-role/{service}/")["Roles"]
+        ]
+
+    assert linked("elasticmapreduce.amazonaws.com") == linked("spot.amazonaws.com") == []
+    first = dict(commands.up(clients, settings).lines)
+    assert first["service-linked role AWSServiceRoleForEMRCleanup"] == "created"
+    assert first["service-linked role AWSServiceRoleForEC2Spot"] == "created"
+    assert len(linked("elasticmapreduce.amazonaws.com")) == len(linked("spot.amazonaws.com")) == 1
+    # Already there (a second up, or EMR made its own): nothing changes, nothing fails.
+    second = dict(commands.up(clients, settings).lines)
+    assert second["service-linked role AWSServiceRoleForEC2Spot"] == "unchanged"
+    status = dict(commands.status(clients, settings).lines)
+    assert status["service-linked role AWSServiceRoleForEMRCleanup"] == "present"
+
+
+def refuse_deleting_groups_in_use(ec2) -> None:
+    """AWS's rule, which moto does not apply: a group an interface still uses cannot be deleted."""
+    from botocore.awsrequest import AWSResponse
+
+    def refuse(params, **_):
+        if network.interfaces_using(boto3.client("ec2"), params["body"]["GroupId"]):
+            error = {"Code": "DependencyViolation", "Message": "resource has a dependent object"}
+            return AWSResponse("https://ec2", 400, {}, None), {
+                "Error": error,
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            }
+        return None
+
+    ec2.meta.events.register("before-call.ec2.DeleteSecurityGroup", refuse)
+
+
+def emr_interface_in(clients: commands.Clients, group_id: str) -> str:
+    """A network interface in ``group_id``, as EMR's instances leave for minutes after a cluster ends."""
+    vpc = network.vpc_id(clients.ec2, InfraSettings(region="us-east-1", bucket=BUCKET))
+    subnet = clients.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][
+        0
+    ]
+    return clients.ec2.create_network_interface(SubnetId=subnet["SubnetId"], Groups=[group_id])[
+        "NetworkInterface"
+    ]["NetworkInterfaceId"]
+
+
+def test_down_waits_for_emrs_network_interfaces_before_deleting_the_groups(clients):
+    settings = InfraSettings(region="us-east-1", bucket=BUCKET, require_tls=False)
+    commands.up(clients, settings)
+    worker = network.project_security_groups(clients.ec2)["worker"]["GroupId"]
+    interface = emr_interface_in(clients, worker)
+    refuse_deleting_groups_in_use(clients.ec2)
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the interface goes while down waits
+        slept.append(seconds)
+        clients.ec2.delete_network_interface(NetworkInterfaceId=interface)
+
+    report = commands.down(clients, settings, waits=Waits(attempts=3, seconds=7, sleep=sleep))
+    assert slept == [7]
+    assert network.project_security_groups(clients.ec2) == {}
+    assert dict(report.lines)["security group wordcloud-emr-worker"] == "deleted"
+
+
+def test_down_gives_up_on_a_group_still_in_use_with_one_line(clients):
+    settings = InfraSettings(region="us-east-1", bucket=BUCKET, require_tls=False)
+    commands.up(clients, settings)
+    worker = network.project_security_groups(clients.ec2)["worker"]["GroupId"]
+    interface = emr_interface_in(clients, worker)
+    refuse_deleting_groups_in_use(clients.ec2)
+    with pytest.raises(
+        SystemExit, match=rf"wordcloud-emr-worker .* in use by network interface\(s\) {interface}"
+    ):
+        commands.down(clients, settings, waits=Waits(attempts=2, seconds=0, sleep=lambda _: None))
+
+
+def test_up_puts_the_emr_tag_back_on_a_project_group_that_lost_it(clients, settings):
+    commands.up(clients, settings)
+    worker = network.project_security_groups(clients.ec2)["worker"]["GroupId"]
+    clients.ec2.delete_tags(
+        Resources=[worker], Tags=[{"Key": "for-use-with-amazon-emr-managed-policies"}]
+    )
+    report = dict(commands.up(clients, settings).lines)
+    assert report["security group wordcloud-emr-worker"] == (
+        "tagged for-use-with-amazon-emr-managed-policies"
+    )
+    tags = network.project_security_groups(clients.ec2)["worker"]["Tags"]
+    assert {"Key": "for-use-with-amazon-emr-managed-policies", "Value": "true"} in tags

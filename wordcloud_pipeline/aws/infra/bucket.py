@@ -35,7 +35,15 @@ def lifecycle(settings: InfraSettings) -> dict[str, Any]:
                 "Status": "Enabled",
                 "Expiration": {"Days": settings.log_retention_days},
                 "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
-            }
+            },
+            {
+                # Each run's Pipes context and message chunks: read while the run lasts, then garbage.
+                "ID": "expire-run-messages",
+                "Filter": {"Prefix": settings.layout.runs_key_prefix},
+                "Status": "Enabled",
+                "Expiration": {"Days": settings.run_retention_days},
+                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+            },
         ]
     }
 
@@ -116,18 +124,21 @@ def ensure_bucket(s3: Any, settings: InfraSettings, report: Report) -> None:
     current_rules = get(
         s3.get_bucket_lifecycle_configuration, "Rules", ("NoSuchLifecycleConfiguration",)
     )
-    (ours,) = lifecycle(settings)["Rules"]
-    others = [r for r in current_rules or [] if r.get("ID") != ours["ID"]]
-    current_ours = [
-        {k: r.get(k) for k in ours} for r in current_rules or [] if r.get("ID") == ours["ID"]
-    ]
+    ours = lifecycle(settings)["Rules"]
+    our_ids = {r["ID"] for r in ours}
+    others = [r for r in current_rules or [] if r.get("ID") not in our_ids]
+    current_ours = sorted(
+        ({k: r.get(k) for k in ours[0]} for r in current_rules or [] if r.get("ID") in our_ids),
+        key=lambda r: r["ID"],
+    )
     converge(
         report,
-        f"s3://{bucket} lifecycle (logs expire after {settings.log_retention_days} d)",
+        f"s3://{bucket} lifecycle (logs expire after {settings.log_retention_days} d, "
+        f"run messages after {settings.run_retention_days} d)",
         current_ours or None,
-        [ours],
+        sorted(ours, key=lambda r: r["ID"]),
         lambda: s3.put_bucket_lifecycle_configuration(
-            Bucket=bucket, LifecycleConfiguration={"Rules": [*others, ours]}
+            Bucket=bucket, LifecycleConfiguration={"Rules": [*others, *ours]}
         ),
     )
     if settings.require_tls:

@@ -8,17 +8,21 @@ import sys
 from collections.abc import Sequence
 
 import wordcloud_pipeline.aws.infra as infra_package
+from wordcloud_pipeline.aws import estimate
+from wordcloud_pipeline.aws.emr.config import ClusterConfig
 from wordcloud_pipeline.aws.infra.commands import Clients, down, status, up
 from wordcloud_pipeline.aws.infra.iam import identity_policy_arn
+from wordcloud_pipeline.aws.infra.preflight import PreflightClients, exit_code, preflight
 from wordcloud_pipeline.aws.infra.settings import InfraSettings
 from wordcloud_pipeline.aws.names import DEFAULT_PREFIX
+from wordcloud_pipeline.aws.serverless.infra import default_python, up_serverless
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="wordcloud-infra", description=infra_package.__doc__.splitlines()[0]
     )
-    p.add_argument("command", choices=("up", "status", "down"))
+    p.add_argument("command", choices=("up", "status", "down", "preflight", "estimate"))
     p.add_argument("--region", help="default: AWS_REGION / AWS_DEFAULT_REGION / us-east-1")
     p.add_argument("--bucket", help="default: wordcloud-<account>-<region>")
     p.add_argument("--prefix", default=DEFAULT_PREFIX, help="name prefix of roles and groups")
@@ -38,9 +42,35 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--delete-bucket", action="store_true", help="down: also delete the bucket")
     p.add_argument(
+        "--strict",
+        action="store_true",
+        help="preflight: a check that could not be made (API unavailable or denied) also fails",
+    )
+    p.add_argument(
+        "--principal-arn",
+        help="preflight: the user or role that runs Dagster (default: the caller)",
+    )
+    p.add_argument(
+        "--reviews-uri",
+        help="preflight: s3:// location of the reviews the nodes read; estimate: the reviews "
+        "(s3:// prefix or folder)",
+    )
+    p.add_argument(
         "--allow-plain-http",
         action="store_true",
         help="no TLS-only bucket policy (only for HTTP emulators such as moto or LocalStack)",
+    )
+    p.add_argument(
+        "--serverless",
+        action="store_true",
+        help="up: also the EMR Serverless application, its job role and the packed Python",
+    )
+    p.add_argument(
+        "--python",
+        help="up --serverless: the statically linked Python 3.11 to pack (default: /usr/bin/python3.11)",
+    )
+    p.add_argument(
+        "--max-vcpu", type=int, default=64, help="up --serverless: the application's vCPU cap"
     )
     return p
 
@@ -53,6 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         or os.environ.get("AWS_DEFAULT_REGION")
         or "us-east-1"
     )
+    if options.command == "estimate":
+        if not options.reviews_uri:
+            sys.stderr.write("wordcloud-infra estimate: give --reviews-uri s3://bucket/prefix\n")
+            return 2
+        sys.stdout.write(estimate.report(options.reviews_uri) + "\n")
+        return 0
     clients = Clients.connect(region)
     settings = InfraSettings(
         region=region,
@@ -65,8 +101,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         subnet_ids=tuple(s.strip() for s in (options.subnet_ids or "").split(",") if s.strip()),
         adopt_bucket=options.adopt_bucket,
     )
+    if options.command == "preflight":
+        return run_preflight(region, settings, options)
+    serverless_env: dict[str, str] = {}
     if options.command == "up":
         report = up(clients, settings)
+        if options.serverless:
+            serverless_env = up_serverless(
+                clients.s3,
+                clients.iam,
+                clients.account,
+                settings,
+                report,
+                python=options.python or default_python(),
+                max_vcpu=options.max_vcpu,
+            )
     elif options.command == "status":
         report = status(clients, settings)
     else:
@@ -84,4 +133,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  aws iam attach-role-policy --role-name <role> --policy-arn "
             f"{identity_policy_arn(clients.account, settings)}\n"
         )
+    if serverless_env:
+        policy = serverless_env.pop("policy_arn")
+        sys.stdout.write(
+            "\nFor the emr-serverless launcher:\nexport WORDCLOUD_LAUNCHER=emr-serverless "
+            + " ".join(f"{k}={v}" for k, v in serverless_env.items())
+            + f"\nand attach {policy} to the same identity.\n"
+        )
     return 0
+
+
+def run_preflight(region: str, settings: InfraSettings, options: argparse.Namespace) -> int:
+    """Prints one line per finding; 0 only when nothing would fail (with --strict: and all checked)."""
+    cluster = ClusterConfig(
+        subnet_ids=list(settings.subnet_ids),
+        service_role=settings.service_role,
+        instance_profile=settings.instance_profile,
+    )
+    findings = preflight(
+        PreflightClients.connect(region),
+        settings,
+        cluster,
+        principal_arn=options.principal_arn,
+        reviews_uri=options.reviews_uri,
+    )
+    sys.stdout.write("".join(f.line() + "\n" for f in findings))
+    return exit_code(findings, options.strict)

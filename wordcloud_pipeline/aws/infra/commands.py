@@ -19,6 +19,8 @@ from wordcloud_pipeline.aws.infra.iam import (
     delete_identity_policy,
     ensure_iam,
     ensure_identity_policy,
+    ensure_service_linked_roles,
+    service_linked_role,
 )
 from wordcloud_pipeline.aws.infra.network import (
     delete_security_groups,
@@ -27,7 +29,8 @@ from wordcloud_pipeline.aws.infra.network import (
     project_security_groups,
     remove_network_tags,
 )
-from wordcloud_pipeline.aws.infra.settings import InfraSettings, Report
+from wordcloud_pipeline.aws.infra.settings import DOWN_WAITS, InfraSettings, Report, Waits
+from wordcloud_pipeline.aws.names import SERVICE_LINKED_ROLES
 
 
 @dataclass
@@ -51,6 +54,7 @@ def up(clients: Clients, settings: InfraSettings) -> Report:
     report = Report()
     ensure_bucket(clients.s3, settings, report)
     ensure_iam(clients.iam, clients.account, settings, report)
+    ensure_service_linked_roles(clients.iam, report)
     ensure_identity_policy(clients.iam, clients.account, settings, report)
     ensure_network_tags(clients.ec2, settings, report)
     ensure_security_groups(clients.ec2, settings, report)
@@ -69,6 +73,9 @@ def status(clients: Clients, settings: InfraSettings) -> Report:
             report.add(f"role {role}", "present")
         except ClientError:
             report.add(f"role {role}", "absent")
+    for service, name in SERVICE_LINKED_ROLES.items():
+        found = service_linked_role(clients.iam, service)
+        report.add(f"service-linked role {name}", "present" if found else "absent")
     for role, group in sorted(project_security_groups(clients.ec2).items()):
         report.add(f"security group {group['GroupName']} ({role})", group["GroupId"])
     for cluster in project_clusters(clients.emr):
@@ -76,8 +83,17 @@ def status(clients: Clients, settings: InfraSettings) -> Report:
     return report
 
 
-def down(clients: Clients, settings: InfraSettings, delete_bucket: bool = False) -> Report:
-    """Removes what ``up`` created (found by its managed-by tag); refuses while clusters are active."""
+def down(
+    clients: Clients,
+    settings: InfraSettings,
+    delete_bucket: bool = False,
+    waits: Waits = DOWN_WAITS,
+) -> Report:
+    """Removes what ``up`` created (found by its managed-by tag); refuses while clusters are active.
+
+    Clusters still TERMINATING hold instances and network interfaces in the project's groups: ``down``
+    waits for them to end (within ``waits``) before deleting anything.
+    """
     active = project_clusters(clients.emr)
     if active:
         raise SystemExit(
@@ -85,10 +101,11 @@ def down(clients: Clients, settings: InfraSettings, delete_bucket: bool = False)
             + ", ".join(c.id for c in active)
             + " (wait for the sensors or terminate them first)"
         )
+    wait_for_terminated(clients.emr, waits)
     report = Report()
     delete_iam(clients.iam, settings, report)
     delete_identity_policy(clients.iam, clients.account, settings, report)
-    delete_security_groups(clients.ec2, report)
+    delete_security_groups(clients.ec2, report, waits)
     remove_network_tags(clients.ec2, report)
     if not bucket_exists(clients.s3, settings.bucket):
         report.add(f"s3://{settings.bucket}", "absent")
@@ -98,3 +115,18 @@ def down(clients: Clients, settings: InfraSettings, delete_bucket: bool = False)
         delete_bucket_and_objects(clients.s3, settings)
         report.add(f"s3://{settings.bucket}", "deleted with its objects")
     return report
+
+
+def wait_for_terminated(emr: Any, waits: Waits) -> None:
+    """Waits until no project cluster is TERMINATING; a one-line exit when that takes too long."""
+    for attempt in range(waits.attempts):
+        ending = project_clusters(emr, states=("TERMINATING",))
+        if not ending:
+            return
+        if attempt + 1 < waits.attempts:
+            waits.sleep(waits.seconds)
+    raise SystemExit(
+        "project clusters are still TERMINATING: "
+        + ", ".join(c.id for c in ending)
+        + f" after {waits.attempts * waits.seconds:.0f} s: run `wordcloud-infra down` again later"
+    )

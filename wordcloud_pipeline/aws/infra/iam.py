@@ -21,7 +21,7 @@ from wordcloud_pipeline.aws.infra.settings import (
     managed,
     tag_list,
 )
-from wordcloud_pipeline.aws.names import EMR_SERVICE_POLICY_ARN, PROJECT
+from wordcloud_pipeline.aws.names import EMR_SERVICE_POLICY_ARN, PROJECT, SERVICE_LINKED_ROLES
 
 
 def _ensure_role(
@@ -217,3 +217,31 @@ def delete_iam(iam: Any, settings: InfraSettings, report: Report) -> None:
             iam.detach_role_policy(RoleName=role, PolicyArn=attached["PolicyArn"])
         iam.delete_role(RoleName=role)
         report.add(f"role {role}", "deleted")
+
+
+def service_linked_role(iam: Any, service: str) -> str | None:
+    """The name of ``service``'s service-linked role in this account, or None.
+
+    Found by its path (``/aws-service-role/<service>/``), which AWS gives every service-linked role.
+    """
+    roles = iam.list_roles(PathPrefix=f"/aws-service-role/{service}/")["Roles"]
+    return roles[0]["RoleName"] if roles else None
+
+
+def ensure_service_linked_roles(iam: Any, report: Report) -> None:
+    """Creates the service-linked roles EMR and spot need (account-wide; ``down`` leaves them)."""
+    for service, name in SERVICE_LINKED_ROLES.items():
+        if service_linked_role(iam, service):
+            report.add(f"service-linked role {name}", "unchanged")
+            continue
+        try:
+            iam.create_service_linked_role(AWSServiceName=service)
+        except ClientError as error:
+            # Made meanwhile (EMR creates its own at a first cluster): AWS answers InvalidInput "...has
+            # been taken in this account", moto EntityAlreadyExists.
+            taken = code(error) == "InvalidInput" and "taken" in str(error)
+            if not taken and code(error) != "EntityAlreadyExists":
+                raise
+            report.add(f"service-linked role {name}", "unchanged")
+            continue
+        report.add(f"service-linked role {name}", "created")

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from wordcloud_pipeline.aws.infra.settings import InfraSettings, Report, tag_list
+from botocore.exceptions import ClientError
+
+from wordcloud_pipeline.aws.infra.settings import (
+    DOWN_WAITS,
+    InfraSettings,
+    Report,
+    Waits,
+    code,
+    tag_list,
+)
 from wordcloud_pipeline.aws.names import (
     EMR_MANAGED_POLICY_TAG,
     MANAGED_BY,
@@ -119,7 +128,14 @@ def ensure_security_groups(ec2: Any, settings: InfraSettings, report: Report) ->
     for role in SECURITY_GROUP_ROLES:
         name = settings.security_group(role)
         if role in existing:
-            report.add(f"security group {name}", "unchanged")
+            # A group made before the EMR tag mattered (or stripped of it) gets it back.
+            tags = {t["Key"]: t["Value"] for t in existing[role].get("Tags", [])}
+            missing = {k: v for k, v in EMR_MANAGED_POLICY_TAG.items() if tags.get(k) != v}
+            if missing:
+                ec2.create_tags(Resources=[existing[role]["GroupId"]], Tags=tag_list(missing))
+                report.add(f"security group {name}", f"tagged {', '.join(missing)}")
+            else:
+                report.add(f"security group {name}", "unchanged")
             continue
         tags = {**settings.tags, **EMR_MANAGED_POLICY_TAG, SECURITY_GROUP_ROLE_TAG: role}
         ec2.create_security_group(
@@ -153,8 +169,12 @@ def ensure_security_groups(ec2: Any, settings: InfraSettings, report: Report) ->
         report.add(f"security group {settings.security_group(role)} ingress", "updated")
 
 
-def delete_security_groups(ec2: Any, report: Report) -> None:
-    """The project's security groups, their rules naming each other revoked first."""
+def delete_security_groups(ec2: Any, report: Report, waits: Waits = DOWN_WAITS) -> None:
+    """The project's security groups, their rules naming each other revoked first.
+
+    EMR's network interfaces outlive a terminated cluster by a few minutes, and a group still used by
+    one cannot be deleted (``DependencyViolation``): each delete waits for them, within ``waits``.
+    """
     groups = project_security_groups(ec2)
     ids = {g["GroupId"] for g in groups.values()}
     for group in groups.values():
@@ -181,5 +201,33 @@ def delete_security_groups(ec2: Any, report: Report) -> None:
         if egress:
             ec2.revoke_security_group_egress(GroupId=group["GroupId"], IpPermissions=egress)
     for group in groups.values():
-        ec2.delete_security_group(GroupId=group["GroupId"])
+        delete_when_unused(ec2, group, waits)
         report.add(f"security group {group['GroupName']}", "deleted")
+
+
+def interfaces_using(ec2: Any, group_id: str) -> list[str]:
+    found = ec2.describe_network_interfaces(Filters=[{"Name": "group-id", "Values": [group_id]}])
+    return [i["NetworkInterfaceId"] for i in found["NetworkInterfaces"]]
+
+
+def delete_when_unused(ec2: Any, group: dict[str, Any], waits: Waits) -> None:
+    """Deletes ``group`` once no network interface uses it; a bounded retry, then a one-line exit."""
+    group_id = group["GroupId"]
+    for attempt in range(waits.attempts):
+        users = interfaces_using(ec2, group_id)
+        if not users:
+            try:
+                ec2.delete_security_group(GroupId=group_id)
+                return
+            except ClientError as error:
+                if code(error) != "DependencyViolation":
+                    raise
+        if attempt + 1 < waits.attempts:
+            waits.sleep(waits.seconds)
+    users = interfaces_using(ec2, group_id)
+    raise SystemExit(
+        f"security group {group['GroupName']} ({group_id}) is still in use"
+        + (f" by network interface(s) {', '.join(users)}" if users else "")
+        + f" after {waits.attempts * waits.seconds:.0f} s; EMR removes its interfaces a few minutes "
+        "after its clusters end: run `wordcloud-infra down` again later"
+    )

@@ -90,6 +90,11 @@ EMR_READ_ACTIONS = [
     "elasticmapreduce:ListInstances",
     "elasticmapreduce:ListInstanceFleets",
 ]
+AUTO_TERMINATION_ACTIONS = [
+    "elasticmapreduce:PutAutoTerminationPolicy",
+    "elasticmapreduce:GetAutoTerminationPolicy",
+    "elasticmapreduce:RemoveAutoTerminationPolicy",
+]
 EMR_CHANGE_ACTIONS = [
     "elasticmapreduce:AddJobFlowSteps",
     "elasticmapreduce:CancelSteps",
@@ -129,6 +134,15 @@ def identity_policy(account: str, settings: InfraSettings) -> dict[str, Any]:
             "Resource": clusters,
         },
         {
+            # RunJobFlow's AutoTerminationPolicy needs these (EMR Management Guide, "Using an
+            # auto-termination policy": "elasticmapreduce:PutAutoTerminationPolicy ... permissions");
+            # the cluster has no tags to condition on until it exists.
+            "Sid": "AutoTerminateNewClusters",
+            "Effect": "Allow",
+            "Action": AUTO_TERMINATION_ACTIONS,
+            "Resource": clusters,
+        },
+        {
             "Sid": "ChangeProjectClusters",
             "Effect": "Allow",
             "Action": EMR_CHANGE_ACTIONS,
@@ -151,6 +165,7 @@ def identity_policy(account: str, settings: InfraSettings) -> dict[str, Any]:
                 "ec2:DescribeSubnets",
                 "ec2:DescribeRouteTables",
                 "ec2:DescribeSecurityGroups",
+                "ec2:DescribeVpcs",
             ],
             "Resource": "*",
         },

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +30,8 @@ class InfraSettings:
     vpc_id: str | None = None
     reviews_bucket: str | None = None
     log_retention_days: int = 30
+    # Pipes context and messages under <prefix>/runs/: only the run reads them.
+    run_retention_days: int = 7
     # Deny plain-HTTP access to the bucket. Off only for emulators (moto, LocalStack) that speak HTTP.
     require_tls: bool = True
     # Subnets clusters launch into (tagged for AmazonEMRServicePolicy_v2); empty: every subnet of the VPC.
@@ -107,3 +111,16 @@ def converge(report: Report, name: str, current: Any, desired: Any, write) -> No
     else:
         write()
         report.add(name, "updated" if current is not None else "set")
+
+
+@dataclass(frozen=True)
+class Waits:
+    """How long ``down`` waits for what AWS finishes after a cluster ends (``attempts`` x ``seconds``)."""
+
+    attempts: int = 30
+    seconds: float = 10.0
+    sleep: Callable[[float], None] = time.sleep
+
+
+# Five minutes: EMR removes its network interfaces a few minutes after a cluster ends.
+DOWN_WAITS = Waits()
