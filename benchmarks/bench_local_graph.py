@@ -52,6 +52,7 @@ CHILD = """
 import json, sys, time
 import dagster as dg
 from spark_scripts import text
+from spark_scripts.domain import DEFAULT_DOMAIN_STOPWORDS
 from wordcloud_pipeline.definitions import local_resources
 from wordcloud_pipeline.demo import materialize_years
 started = time.monotonic()
@@ -70,7 +71,7 @@ json.dump({
     "steps": {k: v[-1] - v[0] for k, v in steps.items()},
     "tokens": meta("preprocessed_titles")["tokens"].value,
     "rows_read": meta("ingested_reviews")["rows_read"].value,
-    "stopwords": text.stopword_set(text.DEFAULT_DOMAIN_STOPWORDS),
+    "stopwords": text.stopword_set(DEFAULT_DOMAIN_STOPWORDS),
 }, open(sys.argv[1], "w"))
 """
 

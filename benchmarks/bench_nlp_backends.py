@@ -255,8 +255,8 @@ def worker(backend: str, reviews: str, rows: int) -> dict:
     from pyspark.sql import SparkSession
 
     from spark_scripts import spark_packages
+    from spark_scripts.job_contract import TitleOptions
     from spark_scripts.preprocess_titles import (
-        PreprocessOptions,
         titles_to_count,
         to_words,
         usable_titles,
@@ -279,7 +279,7 @@ def worker(backend: str, reviews: str, rows: int) -> dict:
         "titles",
     ).cache()
     listed = spark.createDataFrame(title_rows(rows), "year int, product_title string").cache()
-    options = PreprocessOptions(years=YEARS, backend=backend)
+    options = TitleOptions(backend=backend)
     result = {"backend": backend, "session_seconds": session_seconds, "datasets": {}}
     for name, titles in (("demo sample", demo), ("real-looking titles", listed)):
         n = titles.count()

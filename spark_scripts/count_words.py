@@ -16,7 +16,8 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from spark_scripts import delta_table, job_cli, year_gate
+from spark_scripts import delta_table, job_cli
+from spark_scripts.domain import DEFAULT_MAX_DROP_FRACTION, SETTING_COLUMNS
 from spark_scripts.job_contract import CountsMetrics, SparkJob, YearCounts
 from spark_scripts.reviews import ReviewDataError
 
@@ -24,8 +25,16 @@ TOP_WORDS_IN_METRICS = 10
 
 
 def count_words(words: DataFrame) -> DataFrame:
-    """(year, word, count) from one row per word occurrence."""
-    return words.groupBy("year", "word").agg(F.count("*").alias("count"))
+    """(year, word, count, counting, backend) from one row per word occurrence.
+
+    The settings that made a year's words (one value per year: a year is always replaced whole) travel
+    along; a titles table written before they were stored gives nulls.
+    """
+    settings = [
+        F.first(F.col(name) if name in words.columns else F.lit(None).cast("string")).alias(name)
+        for name in SETTING_COLUMNS
+    ]
+    return words.groupBy("year", "word").agg(F.count("*").alias("count"), *settings)
 
 
 def rank_words(counts: DataFrame) -> DataFrame:
@@ -39,7 +48,7 @@ def count(
     input_uri: str,
     output_uri: str,
     years: Sequence[int],
-    max_drop_fraction: float = year_gate.DEFAULT_MAX_DROP_FRACTION,
+    max_drop_fraction: float = DEFAULT_MAX_DROP_FRACTION,
     progress: job_cli.Progress = job_cli.quiet,
 ) -> CountsMetrics:
     """Counts the requested years of ``input_uri`` into ``output_uri``; returns the metrics.
@@ -76,13 +85,18 @@ def count(
         ranked.unpersist()
 
     top_by_year: dict[str, list[tuple[str, int]]] = {str(year): [] for year in years}
+    settings: dict[str, dict[str, str | None]] = {}
     for row in sorted(top, key=lambda r: (r["year"], r["rank"])):
         top_by_year[str(row["year"])].append((row["word"], int(row["count"])))
+        settings.setdefault(str(row["year"]), {name: row[name] for name in SETTING_COLUMNS})
     per_year = {str(year): YearCounts(top_words=top_by_year[str(year)]) for year in years}
     for row in summary:
         year = str(row["year"])
         per_year[year] = YearCounts(
-            int(row["tokens"]), int(row["distinct_words"]), top_by_year.get(year, [])
+            int(row["tokens"]),
+            int(row["distinct_words"]),
+            top_by_year.get(year, []),
+            **settings.get(year, {}),
         )
     for year, counts in per_year.items():
         top = ", ".join(word for word, _ in counts.top_words[:3])

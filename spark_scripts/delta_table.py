@@ -10,7 +10,8 @@ commit stays in the table's history, so a bad run can be rolled back (README, "R
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -24,10 +25,37 @@ class TableError(RuntimeError):
     """A location that should hold one of the pipeline's tables cannot be used as it is."""
 
 
+def _delta_tables(spark: SparkSession):
+    """Delta's own ``io.delta.tables.DeltaTable``, through the JVM: its jar is on every session (locally
+    and on EMR) while the ``delta-spark`` Python wrapper is not installed on either."""
+    return spark.sparkContext._jvm.io.delta.tables.DeltaTable
+
+
+class ConcurrentCommitError(RuntimeError):
+    """Another run committed to the same table (and part) first; this run committed nothing."""
+
+
+@contextmanager
+def one_commit(uri: str) -> Iterator[None]:
+    """Turns Delta's conflict with a concurrent writer (``ConcurrentAppendException`` and its kin,
+    a Java trace of some hundred lines) into one line that says what happened and what to do."""
+    try:
+        yield
+    except Exception as error:
+        kind = next(
+            (word for word in str(error).replace(":", " ").split() if "Concurrent" in word), None
+        )
+        if kind is None:
+            raise
+        raise ConcurrentCommitError(
+            f"another run committed to {uri} while this one ran ({kind.rsplit('.', 1)[-1]}): "
+            "this run committed nothing; run it again once the other has ended"
+        ) from None
+
+
 def is_table(spark: SparkSession, uri: str) -> bool:
-    """Whether ``uri`` holds a Delta table (its transaction log exists)."""
-    fs, path = hadoop_fs.fs_and_path(spark, f"{uri.rstrip('/')}/{LOG_FOLDER}")
-    return bool(fs.exists(path))
+    """Whether ``uri`` holds a Delta table (``DeltaTable.isDeltaTable``)."""
+    return bool(_delta_tables(spark).isDeltaTable(spark._jsparkSession, uri))
 
 
 def check_writable_target(spark: SparkSession, uri: str) -> None:
@@ -63,25 +91,28 @@ def replace_years(frame: DataFrame, uri: str, years: Sequence[int]) -> int:
 
     ``frame`` may only hold rows of ``years`` (Delta checks it and fails the write otherwise), and a year
     with no rows in ``frame`` ends up empty. Other years are untouched. The table is created on first use.
+    New columns are added to the table's schema (a table written before they existed reads them as null
+    for its older years); a column dropped or retyped still fails the write.
     """
     spark = frame.sparkSession
     check_writable_target(spark, uri)
     year_list = ", ".join(str(int(year)) for year in sorted(set(years)))
-    (
-        frame.write.format("delta")
-        .mode("overwrite")
-        .option("replaceWhere", f"year IN ({year_list})")
-        .partitionBy("year")
-        .save(uri)
-    )
+    with one_commit(uri):
+        (
+            frame.write.format("delta")
+            .mode("overwrite")
+            .option("replaceWhere", f"year IN ({year_list})")
+            .option("mergeSchema", "true")
+            .partitionBy("year")
+            .save(uri)
+        )
     return latest_version(spark, uri)
 
 
 def latest_version(spark: SparkSession, uri: str) -> int:
-    """The newest committed version: the highest ``NNN.json`` in the log (a listing, no Spark job)."""
-    fs, path = hadoop_fs.fs_and_path(spark, f"{uri.rstrip('/')}/{LOG_FOLDER}")
-    names = [status.getPath().getName() for status in fs.listStatus(path)]
-    return max(int(name[:-5]) for name in names if name.endswith(".json") and name[:-5].isdigit())
+    """The newest committed version, from the table's history (``DeltaTable.history(1)``)."""
+    newest = _delta_tables(spark).forPath(spark._jsparkSession, uri).history(1).head()
+    return int(newest.getAs("version"))
 
 
 def summary(version: int, before: Mapping[int, int], after: Mapping[int, int]) -> dict:

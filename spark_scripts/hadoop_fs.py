@@ -6,7 +6,13 @@ Going through the JVM keeps one code path for every location Spark can read: loc
 
 from __future__ import annotations
 
+import os
+
 from pyspark.sql import SparkSession
+
+
+class LinkOutsideError(ValueError):
+    """A link below a listed local folder leads out of it: its target is not read."""
 
 
 def fs_and_path(spark: SparkSession, uri: str):
@@ -23,28 +29,30 @@ def _is_hidden(name: str) -> bool:
 def list_files(spark: SparkSession, uri: str) -> list[str]:
     """Every visible data file below ``uri``, recursively, sorted; empty when ``uri`` does not exist."""
     fs, path = fs_and_path(spark, uri)
-    if not fs.exists(path):
-        return []
-    found = []
-    iterator = fs.listFiles(path, True)
-    while iterator.hasNext():
-        file_path = iterator.next().getPath()
-        relative = file_path.toString()[len(fs.makeQualified(path).toString()) :]
-        if not any(_is_hidden(part) for part in relative.split("/") if part):
-            found.append(file_path.toString())
-    return sorted(found)
+    root = fs.makeQualified(path).toString().rstrip("/") + "/"
+    return [
+        root + name if name else root.rstrip("/") for name, _, _ in list_file_statuses(spark, uri)
+    ]
 
 
-def list_file_statuses(spark: SparkSession, uri: str) -> list[tuple[str, int, int]]:
+def list_file_statuses(
+    spark: SparkSession, uri: str, hidden: list[str] | None = None
+) -> list[tuple[str, int, int]]:
     """(name relative to ``uri``, size in bytes, modification time in ms) of every visible data file
     below ``uri``, sorted by name; empty when ``uri`` does not exist.
 
     Size and modification time together say whether a file changed since it was last read (what the
-    ingest compares); on S3 the modification time is the object's last write.
+    ingest compares); on S3 the modification time is the object's last write. A local folder is walked
+    without following links to folders (``sub/loop -> ..`` would list the folder again and again); a
+    link to a file inside the folder is that file, listed once; a link out of the folder raises
+    ``LinkOutsideError`` (Hadoop's own listing follows every link). ``hidden`` (when given) gets the
+    names left out because they (or a folder of theirs) start with ``_`` or ``.``.
     """
     fs, path = fs_and_path(spark, uri)
     if not fs.exists(path):
         return []
+    if fs.getScheme() == "file":
+        return local_file_statuses(str(fs.makeQualified(path).toUri().getPath()), uri, hidden)
     root = fs.makeQualified(path).toString().rstrip("/") + "/"
     found = []
     iterator = fs.listFiles(path, True)
@@ -53,6 +61,52 @@ def list_file_statuses(spark: SparkSession, uri: str) -> list[tuple[str, int, in
         relative = status.getPath().toString()[len(root) :]
         if not any(_is_hidden(part) for part in relative.split("/") if part):
             found.append((relative, int(status.getLen()), int(status.getModificationTime())))
+        elif hidden is not None:
+            hidden.append(relative)
+    return sorted(found)
+
+
+def local_file_statuses(
+    root: str, uri: str, hidden: list[str] | None = None
+) -> list[tuple[str, int, int]]:
+    """``list_file_statuses`` of a local folder (or file): each real file once, links checked. Plain
+    Python (no Spark), so a listing without a JVM (``wordcloud_pipeline.reviews_table``) sees the same
+    files."""
+    real_root = os.path.realpath(root)
+    if os.path.isfile(real_root):
+        stat = os.stat(real_root)
+        return [("", stat.st_size, stat.st_mtime_ns // 1_000_000)]
+    by_target: dict[str, list[tuple[bool, str]]] = {}
+    pending = [(root, "")]
+    while pending:
+        folder, prefix = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name = prefix + entry.name
+                if _is_hidden(entry.name):
+                    if hidden is not None:
+                        hidden.append(name)
+                    continue
+                if entry.is_symlink():
+                    target = os.path.realpath(entry.path)
+                    if os.path.commonpath([target, real_root]) != real_root:
+                        raise LinkOutsideError(
+                            f"{name} under {uri} is a link to a file outside it: reviews are read "
+                            "only from inside the folder; copy the file in or remove the link"
+                        )
+                    if os.path.isfile(target):
+                        by_target.setdefault(target, []).append((True, name))
+                    # A link to a folder inside is not followed: its files are listed by their path.
+                elif entry.is_dir(follow_symlinks=False):
+                    pending.append((entry.path, name + "/"))
+                elif entry.is_file(follow_symlinks=False):
+                    by_target.setdefault(os.path.realpath(entry.path), []).append((False, name))
+    found = []
+    for target, names in by_target.items():
+        # The same file reached twice is one file, under its own name rather than a link's.
+        _, name = min(names)
+        stat = os.stat(target)
+        found.append((name, stat.st_size, stat.st_mtime_ns // 1_000_000))
     return sorted(found)
 
 
@@ -63,8 +117,15 @@ def location_path(spark: SparkSession, uri: str) -> str:
     return str(fs.makeQualified(path).toUri().getPath()).rstrip("/")
 
 
-def read_first_line(spark: SparkSession, uri: str) -> str | None:
-    """The first line of a text file, decompressed by extension (.gz, .bz2) like Spark does."""
+class LineTooLongError(ValueError):
+    """A file's first line is longer than the bound given: it is not read into memory."""
+
+
+def read_first_line(spark: SparkSession, uri: str, max_bytes: int) -> str | None:
+    """The first line of a text file, decompressed by extension (.gz, .bz2) like Spark does; None for
+    an empty file. A first line longer than ``max_bytes`` raises ``LineTooLongError`` after reading
+    at most ``max_bytes`` of it: a gzip bomb (megabytes holding one line of gigabytes) must not fill
+    the heap."""
     jvm = spark.sparkContext._jvm
     fs, path = fs_and_path(spark, uri)
     codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(
@@ -73,17 +134,17 @@ def read_first_line(spark: SparkSession, uri: str) -> str | None:
     stream = fs.open(path)
     if codec is not None:
         stream = codec.createInputStream(stream)
-    reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, "UTF-8"))
+    reader = jvm.org.apache.hadoop.util.LineReader(stream)
+    line = jvm.org.apache.hadoop.io.Text()
     try:
-        return reader.readLine()
+        consumed = reader.readLine(line, max_bytes, max_bytes + 2)
     finally:
         reader.close()
-
-
-def delete(spark: SparkSession, uri: str) -> bool:
-    """Deletes a file or folder recursively; False when there was nothing to delete."""
-    fs, path = fs_and_path(spark, uri)
-    return bool(fs.exists(path) and fs.delete(path, True))
+    if consumed == 0:
+        return None
+    if line.getLength() >= max_bytes:
+        raise LineTooLongError(f"{uri}: its first line is longer than {max_bytes:,} bytes")
+    return str(line.toString())
 
 
 def copy_to_local(spark: SparkSession, uri: str, local_path: str) -> None:

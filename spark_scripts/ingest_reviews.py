@@ -35,11 +35,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from spark_scripts import delta_table, hadoop_fs, job_cli
-from spark_scripts.job_contract import DROP_REASONS, IngestMetrics, SparkJob
+from spark_scripts import delta_table, job_cli
+from spark_scripts.domain import DROP_REASONS
+from spark_scripts.job_contract import IngestMetrics, SparkJob
 from spark_scripts.reviews import (
     SOURCE_URI,
     ReviewDataError,
+    file_statuses,
     read_reviews,
     review_files,
     source_names,
@@ -148,21 +150,56 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+class WithdrawalError(ReviewDataError):
+    """A run would withdraw more of the table's reviews than allowed: the table keeps its version."""
+
+
+def check_withdrawal(
+    table: str,
+    input_uri: str,
+    total_before: int,
+    total_after: int,
+    removed: Sequence[str],
+    max_fraction: float,
+) -> None:
+    """The ingest's gate, like the yearly tables' year gate: a mistyped ``reviews_uri`` that points at
+    a folder holding one file must not withdraw every other file's reviews."""
+    if total_before and total_after < total_before * (1.0 - max_fraction):
+        gone = f"{len(removed):,} file(s) gone from {input_uri}" + (
+            f" (first: {removed[0]})" if removed else ""
+        )
+        raise WithdrawalError(
+            f"refusing to withdraw {total_before - total_after:,} of the {total_before:,} reviews "
+            f"of {table} ({total_after:,} would remain; {gone}): one run may withdraw at most "
+            f"{max_fraction:.0%}. The table keeps its version. If the reviews location is right, "
+            "re-run with max_row_drop_fraction 1.0 (quality_gates in the run config; "
+            "--max-withdraw-fraction 1.0 on the command line)."
+        )
+
+
 def ingest(
     spark: SparkSession,
     input_uri: str,
     output_uri: str,
     category: str,
     progress: job_cli.Progress = job_cli.quiet,
+    max_withdraw_fraction: float = 1.0,
 ) -> IngestMetrics:
     """Brings the table at ``output_uri`` in line with the review files under ``input_uri``.
 
     A location with no review file at all is an error (``ReviewDataError``), not "every file removed": a
-    mistyped or unmounted location must not empty the table. ``progress`` gets one line per stage as it
-    finishes, with its row counts.
+    mistyped or unmounted location must not empty the table, and a run that would leave fewer than
+    ``1 - max_withdraw_fraction`` of the table's reviews is refused (``WithdrawalError``) before it
+    commits. ``progress`` gets one line per stage as it finishes, with its row counts.
     """
     delta_table.check_writable_target(spark, output_uri)
-    statuses = hadoop_fs.list_file_statuses(spark, input_uri)
+    hidden: list[str] = []
+    statuses = file_statuses(spark, input_uri, hidden)
+    if hidden:
+        progress(
+            f"ignored {len(hidden)} review file(s) whose name starts with '_' or '.' (hidden, as "
+            f"Spark reads folders), first {hidden[0]}: rename them to have them read"
+        )
     layout, names = review_files([name for name, _, _ in statuses], input_uri)
     wanted = set(names)
     listing = {name: (size, modified) for name, size, modified in statuses if name in wanted}
@@ -224,6 +261,13 @@ def ingest(
             )
         else:
             frame = spark.createDataFrame([], TABLE_SCHEMA)
+        total_before = sum(sum(r.kept_by_year.values()) for r in records.values())
+        total_after = total_before - sum(before_by_year.values()) + sum(after_by_year.values())
+        if all(record.category == category for record in records.values()):
+            # (Asking for another category replaces every file's rows on purpose.)
+            check_withdrawal(
+                output_uri, input_uri, total_before, total_after, removed, max_withdraw_fraction
+            )
         frame = (
             frame.select(*TABLE_SCHEMA.fieldNames())
             .repartitionByRange(_write_tasks(len(to_read), metrics["rows_kept"]), "source_file")
@@ -347,7 +391,8 @@ def _commit(frame: DataFrame, uri: str, files: Sequence[str]) -> int:
         writer = writer.mode("overwrite").option("replaceWhere", condition)
     else:
         writer = writer.mode("errorifexists")
-    writer.save(uri)
+    with delta_table.one_commit(uri):
+        writer.save(uri)
     return delta_table.latest_version(frame.sparkSession, uri)
 
 
@@ -372,7 +417,14 @@ def _years_summary(before: Mapping[int, int], after: Mapping[int, int]) -> dict[
 def run(
     spark: SparkSession, job: SparkJob, progress: job_cli.Progress = job_cli.quiet
 ) -> IngestMetrics:
-    return ingest(spark, job.input, job.output, job.options.category, progress)
+    return ingest(
+        spark,
+        job.input,
+        job.output,
+        job.options.category,
+        progress,
+        job.options.max_withdraw_fraction,
+    )
 
 
 def main(argv: Sequence[str] | None = None, pipes=None) -> IngestMetrics:

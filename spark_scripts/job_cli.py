@@ -7,6 +7,8 @@ A script is launched in one of three ways, and reports the same lines in each:
 - by ``EmrSparkLauncher``, as an EMR step: the params come as the ``--dagster-pipes-context`` /
   ``--dagster-pipes-messages`` arguments of the step; context and messages are S3 objects
   (``PipesS3ContextLoader`` / ``PipesS3MessageWriter``, boto3 on the node);
+- by ``EmrServerlessSparkLauncher``, as an EMR Serverless job run: the same S3 objects, the params in the
+  driver's environment (``DAGSTER_PIPES_CONTEXT`` / ``DAGSTER_PIPES_MESSAGES``);
 - by hand (``spark-submit spark_scripts/count_words.py --input ...``): no Pipes; progress and a
   ``METRICS {json}`` line go to stdout.
 Progress lines go to stdout in every case, so an EMR step's stdout log reads the same as the run's log.
@@ -15,6 +17,7 @@ Progress lines go to stdout in every case, so an EMR step's stdout log reads the
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -23,7 +26,8 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from spark_scripts import delta_table, job_contract, year_gate
-from spark_scripts.job_contract import Commit, Metrics, SparkJob, format_years, parse_years
+from spark_scripts.domain import format_years, parse_years
+from spark_scripts.job_contract import Commit, Metrics, SparkJob
 
 __all__ = ["commit_years", "format_years", "parse_years", "pipes_params", "report", "run_main"]
 
@@ -59,22 +63,29 @@ def commit_years(
     return Commit(**delta_table.summary(version, before, {y: new_rows.get(y, 0) for y in years}))
 
 
-def pipes_params(argv: Sequence[str]) -> dict[str, str] | None:
-    """The Pipes bootstrap params a launcher put on the command line, or None (no Pipes session).
+def pipes_params(
+    argv: Sequence[str], environ: Mapping[str, str] | None = None
+) -> dict[str, str] | None:
+    """The Pipes bootstrap params a launcher passed, or None (no Pipes session).
 
-    dagster-pipes is imported only then: a run by hand needs nothing of Dagster installed.
+    Looked for in ``argv`` first (``--dagster-pipes-context`` / ``--dagster-pipes-messages``, an EMR
+    step's), then in ``environ`` (``DAGSTER_PIPES_CONTEXT`` / ``DAGSTER_PIPES_MESSAGES``: dagster-aws's
+    EMR Serverless client sets them as the driver's environment). Both are needed for a session.
+    dagster-pipes is imported only for argv: a run by hand needs nothing of Dagster installed.
     """
-    if not any(arg.startswith("--dagster-pipes-") for arg in argv):
-        return None
-    from dagster_pipes import DAGSTER_PIPES_CLI_PARSER
+    environ = os.environ if environ is None else environ
+    if any(arg.startswith("--dagster-pipes-") for arg in argv):
+        from dagster_pipes import DAGSTER_PIPES_CLI_PARSER
 
-    known, _ = DAGSTER_PIPES_CLI_PARSER.parse_known_args(list(argv))
-    if not known.dagster_pipes_context or not known.dagster_pipes_messages:
-        return None
-    return {
-        PIPES_CONTEXT: known.dagster_pipes_context,
-        PIPES_MESSAGES: known.dagster_pipes_messages,
-    }
+        known, _ = DAGSTER_PIPES_CLI_PARSER.parse_known_args(list(argv))
+        if known.dagster_pipes_context and known.dagster_pipes_messages:
+            return {
+                PIPES_CONTEXT: known.dagster_pipes_context,
+                PIPES_MESSAGES: known.dagster_pipes_messages,
+            }
+    if environ.get(PIPES_CONTEXT) and environ.get(PIPES_MESSAGES):
+        return {PIPES_CONTEXT: environ[PIPES_CONTEXT], PIPES_MESSAGES: environ[PIPES_MESSAGES]}
+    return None
 
 
 class _Reporter:
@@ -152,7 +163,8 @@ def run_main(
     """Parses ``argv`` into the typed job, runs it on the active (or a new) session and reports.
 
     ``pipes``: the session's bootstrap params when the caller has them as a mapping (the local
-    launcher); otherwise they are looked for among ``argv`` (an EMR step's ``--dagster-pipes-*``).
+    launcher); otherwise they are looked for among ``argv`` (an EMR step's ``--dagster-pipes-*``), then in
+    the environment (an EMR Serverless job run's driver).
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     job = SparkJob.from_argv(script, argv, description)

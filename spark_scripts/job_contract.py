@@ -5,6 +5,8 @@ the script (``SparkJob.from_argv``), so both sides share one definition of every
 job's fields (``locations``, ``backend``) instead of re-parsing argv. What a script reports back is one
 metrics dataclass per script, sent as a JSON-able dict through Dagster Pipes (``to_dict`` / ``from_dict``).
 
+The domain's values (years, backends, counting units, defaults) are ``spark_scripts.domain``'s.
+
 Plain Python (stdlib only, no pyspark, no dagster): the Dagster process imports it without a JVM, and it is
 shipped to EMR inside ``spark_scripts.zip`` with the scripts.
 
@@ -20,53 +22,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-# The one default of every launcher (README, "Choosing the NLP backend": the benchmark behind it).
-DEFAULT_BACKEND = "sparkml"
-BACKENDS = ("sparkml", "sparknlp")
-COUNTING_UNITS = ("titles", "reviews")
-# The original template's extra stop words, plus "novel" ("A Novel" is publisher boilerplate).
-DEFAULT_DOMAIN_STOPWORDS = ("book", "edition", "series", "serie", "volume", "vol", "guide", "novel")
-DEFAULT_MIN_TOKEN_LENGTH = 3
-# A year may lose at most this share of its rows in one run unless the run says otherwise.
-DEFAULT_MAX_DROP_FRACTION = 0.5
-DROP_REASONS = ("malformed_row", "blank_title", "unparseable_date", "other_category", "other_year")
-
-
-# -- years on the command line -----------------------------------------------------------------------
-
-
-def parse_years(text: str) -> list[int]:
-    """'2001,2003' or '1995-2015' (inclusive) or a mix: '1995-1997,2001'."""
-    years: set[int] = set()
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if "-" in part:
-            first, last = (int(p) for p in part.split("-", 1))
-            if last < first:
-                raise argparse.ArgumentTypeError(f"year range {part!r} ends before it starts")
-            years.update(range(first, last + 1))
-        else:
-            years.add(int(part))
-    if not years:
-        raise argparse.ArgumentTypeError("--years needs at least one year")
-    return sorted(years)
-
-
-def format_years(years: Sequence[int]) -> str:
-    """The shortest ``parse_years`` text for ``years``: contiguous runs as ranges."""
-    runs: list[str] = []
-    ordered = sorted(set(years))
-    start = prev = ordered[0]
-    for year in [*ordered[1:], None]:
-        if year is not None and year == prev + 1:
-            prev = year
-            continue
-        runs.append(str(start) if start == prev else f"{start}-{prev}")
-        if year is not None:
-            start = prev = year
-    return ",".join(runs)
+from spark_scripts.domain import (
+    BACKENDS,
+    COUNTING_UNITS,
+    DEFAULT_BACKEND,
+    DEFAULT_CATEGORY,
+    DEFAULT_COUNTING,
+    DEFAULT_DOMAIN_STOPWORDS,
+    DEFAULT_MAX_DROP_FRACTION,
+    DEFAULT_MIN_TOKEN_LENGTH,
+    format_years,
+    parse_years,
+)
 
 
 def _fraction(text: str) -> float:
@@ -83,8 +50,8 @@ def _fraction(text: str) -> float:
 class TitleOptions:
     """``preprocess_titles``: which reviews count and how titles become words."""
 
-    category: str = "Books"
-    counting: str = "titles"
+    category: str = DEFAULT_CATEGORY
+    counting: str = DEFAULT_COUNTING
     backend: str = DEFAULT_BACKEND
     domain_stopwords: tuple[str, ...] = DEFAULT_DOMAIN_STOPWORDS
     min_token_length: int = DEFAULT_MIN_TOKEN_LENGTH
@@ -112,8 +79,8 @@ class TitleOptions:
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--category", default="Books", help="product_category to keep")
-        parser.add_argument("--counting", choices=COUNTING_UNITS, default="titles")
+        parser.add_argument("--category", default=DEFAULT_CATEGORY, help="product_category to keep")
+        parser.add_argument("--counting", choices=COUNTING_UNITS, default=DEFAULT_COUNTING)
         parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND)
         parser.add_argument(
             "--stopwords",
@@ -157,20 +124,36 @@ class CountOptions:
 
 @dataclass(frozen=True)
 class IngestOptions:
-    """``ingest_reviews``: the category whose reviews the reviews table keeps."""
+    """``ingest_reviews``: the category whose reviews the reviews table keeps, and the share of the
+    table's reviews one run may withdraw (files gone or shrunk) before it is refused."""
 
-    category: str = "Books"
+    category: str = DEFAULT_CATEGORY
+    max_withdraw_fraction: float = DEFAULT_MAX_DROP_FRACTION
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.max_withdraw_fraction <= 1.0:
+            raise ValueError(f"max_withdraw_fraction must be within 0..1: {self}")
 
     def to_argv(self) -> list[str]:
-        return ["--category", self.category]
+        return [
+            *("--category", self.category),
+            *("--max-withdraw-fraction", repr(float(self.max_withdraw_fraction))),
+        ]
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--category", default="Books", help="product_category to keep")
+        parser.add_argument("--category", default=DEFAULT_CATEGORY, help="product_category to keep")
+        parser.add_argument(
+            "--max-withdraw-fraction",
+            type=_fraction,
+            default=DEFAULT_MAX_DROP_FRACTION,
+            help="refuse a run that would withdraw more than this share of the table's reviews "
+            "(0..1; 1 allows any change, say after removing most files on purpose)",
+        )
 
     @classmethod
     def from_namespace(cls, args: argparse.Namespace) -> IngestOptions:
-        return cls(category=args.category)
+        return cls(category=args.category, max_withdraw_fraction=args.max_withdraw_fraction)
 
 
 # -- the job -----------------------------------------------------------------------------------------
@@ -318,6 +301,8 @@ class TitlesMetrics(Metrics):
     rows_dropped: dict[str, int]
     tokens: int
     tokens_by_year: dict[str, int]
+    # The rows kept (for the reviews table: read) of each year; drops have no year.
+    rows_kept_by_year: dict[str, int]
     distinct_words_by_year: dict[str, int]
     commit: Commit
 
@@ -328,9 +313,14 @@ class TitlesMetrics(Metrics):
 
 @dataclass(frozen=True)
 class YearCounts:
+    """One year of ``count_words``: its figures, top words, and the settings its words were made with
+    (from the titles table; None for a year written before the settings were stored)."""
+
     tokens: int = 0
     distinct_words: int = 0
     top_words: list[tuple[str, int]] = field(default_factory=list)
+    counting: str | None = None
+    backend: str | None = None
 
 
 @dataclass(frozen=True)
@@ -350,7 +340,13 @@ class CountsMetrics(Metrics):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CountsMetrics:
         by_year = {
-            year: YearCounts(y["tokens"], y["distinct_words"], [tuple(t) for t in y["top_words"]])
+            year: YearCounts(
+                y["tokens"],
+                y["distinct_words"],
+                [tuple(t) for t in y["top_words"]],
+                y.get("counting"),
+                y.get("backend"),
+            )
             for year, y in data["by_year"].items()
         }
         return super().from_dict(  # type: ignore[return-value]

@@ -10,23 +10,20 @@ original template did; ``reviews`` counts it once per review, weighting titles b
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from py4j.protocol import Py4JJavaError
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from spark_scripts import delta_table, ingest_reviews, job_cli, text, year_gate
-from spark_scripts.job_contract import (
+from spark_scripts import delta_table, ingest_reviews, job_cli, text
+from spark_scripts.domain import (
     BACKENDS,
     COUNTING_UNITS,
-    DEFAULT_BACKEND,
+    DEFAULT_MAX_DROP_FRACTION,
     DROP_REASONS,
-    Commit,
-    SparkJob,
-    TitlesMetrics,
 )
+from spark_scripts.job_contract import Commit, SparkJob, TitleOptions, TitlesMetrics
 from spark_scripts.reviews import (
     ReviewDataError,
     Reviews,
@@ -36,20 +33,7 @@ from spark_scripts.reviews import (
     year_column,
 )
 
-__all__ = ["BACKENDS", "COUNTING_UNITS", "DEFAULT_BACKEND", "DROP_REASONS", "main", "preprocess"]
-
-
-@dataclass(frozen=True)
-class PreprocessOptions:
-    years: Sequence[int]
-    category: str = "Books"
-    counting: str = "titles"
-    backend: str = DEFAULT_BACKEND
-    domain_stopwords: Sequence[str] = field(default=text.DEFAULT_DOMAIN_STOPWORDS)
-    min_token_length: int = text.DEFAULT_MIN_TOKEN_LENGTH
-    max_drop_fraction: float = year_gate.DEFAULT_MAX_DROP_FRACTION
-    # sparknlp backend: where its lemma dictionary is (None: made from lemminflect on this machine).
-    lemma_dictionary: str | None = None
+__all__ = ["main", "preprocess", "to_words"]
 
 
 def usable_titles(annotated: DataFrame) -> DataFrame:
@@ -78,7 +62,7 @@ def titles_to_count(usable: DataFrame, counting: str) -> DataFrame:
     return kept.select("year", "product_title", once_per_review).drop("col")
 
 
-def to_words(titles: DataFrame, options: PreprocessOptions) -> DataFrame:
+def to_words(titles: DataFrame, options: TitleOptions) -> DataFrame:
     """(year, word) rows by the configured NLP backend; both backends share this output contract."""
     if options.backend == "sparkml":
         stopwords = text.stopword_set(options.domain_stopwords)
@@ -94,19 +78,22 @@ def preprocess(
     spark: SparkSession,
     input_uri: str,
     output_uri: str,
-    options: PreprocessOptions,
+    years: Sequence[int],
+    options: TitleOptions | None = None,
+    max_drop_fraction: float = DEFAULT_MAX_DROP_FRACTION,
     progress: job_cli.Progress = job_cli.quiet,
 ) -> TitlesMetrics:
-    """Reads, filters, tokenizes and writes the requested years; returns the metrics.
+    """Reads, filters, tokenizes and writes ``years``; returns the metrics.
 
     ``input_uri`` is the reviews table ``ingest_reviews`` writes (only the years' partitions are read:
     the ingest already dropped unusable rows and counted them), or a folder of raw review files (read
     whole, for a run by hand without the ingest). ``progress`` gets one line per stage as it finishes,
-    with its row counts.
+    with its row counts. ``options`` default to ``TitleOptions()``; ``max_drop_fraction`` is the year gate's.
     """
+    options = options or TitleOptions()
     if delta_table.is_table(spark, input_uri):
         layout, files_read = "table", 0
-        titles = ingest_reviews.read_titles(spark, input_uri, options.years, options.category)
+        titles = ingest_reviews.read_titles(spark, input_uri, years, options.category)
         usable = titles.groupBy(
             F.lit(None).cast("string").alias("drop_reason"), "year", "product_title"
         ).agg(F.sum("reviews").alias("reviews"))
@@ -115,12 +102,12 @@ def preprocess(
         reviews = read_reviews(spark, input_uri)
         layout, files_read = reviews.layout, len(reviews.files)
         usable = usable_titles(
-            with_drop_reason(_prune(reviews, options), options.category, options.years)
+            with_drop_reason(_prune(reviews, options.category, years), options.category, years)
         )
     usable = usable.persist(StorageLevel.MEMORY_AND_DISK)
     words = None
     try:
-        by_reason = _count_by_reason(spark, usable, reviews)
+        by_reason, kept_by_year = _count_by_reason(spark, usable, reviews)
         rows_read = sum(by_reason.values())
         if rows_read == 0 and reviews is not None:
             raise ReviewDataError(
@@ -129,7 +116,7 @@ def preprocess(
             )
         kept = by_reason.get(None, 0)
         source = (
-            f"the reviews table's {len(options.years)} year partition(s)"
+            f"the reviews table's {len(years)} year partition(s)"
             if reviews is None
             else f"{files_read:,} {layout} file(s)"
         )
@@ -138,10 +125,15 @@ def preprocess(
             + "".join(f", {r}: {by_reason[r]:,}" for r in DROP_REASONS if by_reason.get(r))
         )
         titles = titles_to_count(usable, options.counting)
-        words = to_words(titles, options).select("year", "word")
+        words = to_words(titles, options).select(
+            "year",
+            "word",
+            F.lit(options.counting).alias("counting"),
+            F.lit(options.backend).alias("backend"),
+        )
         words = words.persist(StorageLevel.MEMORY_AND_DISK)
         # Counted before the commit: the year gate compares them with the committed rows.
-        per_year = _tokens_per_year(words, options.years)
+        per_year = _tokens_per_year(words, years)
         progress(
             f"tokenized ({options.backend}, counting {options.counting}): "
             f"{sum(y['tokens'] for y in per_year.values()):,} words, "
@@ -150,9 +142,9 @@ def preprocess(
         commit = job_cli.commit_years(
             words.repartition("year"),
             output_uri,
-            options.years,
+            years,
             {int(year): y["tokens"] for year, y in per_year.items()},
-            options.max_drop_fraction,
+            max_drop_fraction,
         )
     finally:
         usable.unpersist()
@@ -165,12 +157,13 @@ def preprocess(
         output=output_uri,
         layout=layout,
         files_read=files_read,
-        years=list(options.years),
+        years=list(years),
         category=options.category,
         counting=options.counting,
         backend=options.backend,
         rows_read=rows_read,
         rows_kept=by_reason.get(None, 0),
+        rows_kept_by_year={str(year): kept_by_year.get(year, 0) for year in years},
         rows_dropped={reason: by_reason.get(reason, 0) for reason in DROP_REASONS},
         tokens=sum(y["tokens"] for y in per_year.values()),
         tokens_by_year={year: y["tokens"] for year, y in per_year.items()},
@@ -186,25 +179,28 @@ def _log_commit(progress: job_cli.Progress, output: str, commit: Commit, unit: s
     progress(f"committed version {commit.table_version} of {output}")
 
 
-def _prune(reviews: Reviews, options: PreprocessOptions) -> DataFrame:
+def _prune(reviews: Reviews, category: str, years: Sequence[int]) -> DataFrame:
     """The parquet edition restricted to the category and years: partition pruning and parquet
     statistics mean the others are never read."""
     frame = reviews.frame
     if reviews.layout != "parquet":
         return frame
-    frame = frame.where(F.col("product_category") == options.category)
+    frame = frame.where(F.col("product_category") == category)
     if "year" in frame.columns:
         # Null years (and strings that are no year) stay in so they are counted as unparseable
         # dates, not silently skipped; the cast is a no-op for the published integer column.
         year = year_column(frame)
-        frame = frame.where(year.isin(*options.years) | year.isNull())
+        frame = frame.where(year.isin(*years) | year.isNull())
     return frame
 
 
-def _count_by_reason(spark: SparkSession, usable: DataFrame, reviews: Reviews | None) -> dict:
-    """Rows per drop reason (None: kept); the first full read, so unreadable files surface here."""
+def _count_by_reason(
+    spark: SparkSession, usable: DataFrame, reviews: Reviews | None
+) -> tuple[dict, dict[int, int]]:
+    """Rows per drop reason (None: kept), and the kept rows of each year; the first full read, so
+    unreadable files surface here."""
     try:
-        rows = usable.groupBy("drop_reason").agg(F.sum("reviews").alias("rows")).collect()
+        rows = usable.groupBy("drop_reason", "year").agg(F.sum("reviews").alias("rows")).collect()
     except Py4JJavaError:
         if reviews is None:
             raise
@@ -212,7 +208,13 @@ def _count_by_reason(spark: SparkSession, usable: DataFrame, reviews: Reviews | 
         if error is None:
             raise
         raise error from None
-    return {row["drop_reason"]: row["rows"] for row in rows}
+    by_reason: dict = {}
+    kept_by_year: dict[int, int] = {}
+    for row in rows:
+        by_reason[row["drop_reason"]] = by_reason.get(row["drop_reason"], 0) + row["rows"]
+        if row["drop_reason"] is None:
+            kept_by_year[int(row["year"])] = int(row["rows"])
+    return by_reason, kept_by_year
 
 
 def _tokens_per_year(words: DataFrame, years: Sequence[int]) -> dict[str, dict[str, int]]:
@@ -233,22 +235,8 @@ def _tokens_per_year(words: DataFrame, years: Sequence[int]) -> dict[str, dict[s
 def run(
     spark: SparkSession, job: SparkJob, progress: job_cli.Progress = job_cli.quiet
 ) -> TitlesMetrics:
-    options = job.options
     return preprocess(
-        spark,
-        job.input,
-        job.output,
-        PreprocessOptions(
-            years=job.years,
-            category=options.category,
-            counting=options.counting,
-            backend=options.backend,
-            domain_stopwords=options.domain_stopwords,
-            min_token_length=options.min_token_length,
-            max_drop_fraction=job.max_row_drop_fraction,
-            lemma_dictionary=options.lemma_dictionary,
-        ),
-        progress,
+        spark, job.input, job.output, job.years, job.options, job.max_row_drop_fraction, progress
     )
 
 

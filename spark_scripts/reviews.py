@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import AnalysisException
@@ -18,6 +19,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from spark_scripts import hadoop_fs
+from spark_scripts.domain import FIRST_YEAR
 
 REVIEW_COLUMNS = (
     "marketplace",
@@ -44,7 +46,13 @@ SOURCE_URI = "_source_uri"
 # "title" is a broken row (a review body in the wrong column, a missing newline) and counts as malformed
 # instead of flooding its year with one word.
 MAX_TITLE_CHARS = 1000
+# A whole line's bound (a review body runs to some kilobytes): Hadoop's line reader keeps no more of a
+# line than this, so a gzip bomb (megabytes holding one line of gigabytes) cannot fill the heap. A first
+# line over it fails its file; Hadoop skips a later one (it keeps no count of skipped lines).
+MAX_LINE_BYTES = 4 * 1024 * 1024
 BYTE_ORDER_MARK = "\ufeff"
+_GLOB_CHARACTER = re.compile(r"([\\*?\[\]{}])")
+_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _EXCEPTION_LINE = re.compile(r"^[\w.$]+(Exception|Error): ")
 TSV_SUFFIXES = (".tsv", ".tsv.gz", ".tsv.bz2")
 PARQUET_SUFFIXES = (".parquet",)
@@ -86,7 +94,49 @@ def review_files(files: Sequence[str], location: str) -> tuple[str, list[str]]:
     """The layout of ``files`` (names or URIs under ``location``) and those of them that hold reviews."""
     layout = detect_layout(list(files), location)
     suffixes = TSV_SUFFIXES if layout == "tsv" else PARQUET_SUFFIXES
-    return layout, [f for f in files if f.lower().endswith(suffixes)]
+    found = [f for f in files if f.lower().endswith(suffixes)]
+    for file in found:
+        if file.lower().endswith((".gz", ".bz2")) and not file.endswith((".gz", ".bz2")):
+            # Hadoop picks the decompressor by the exact suffix: A.TSV.GZ would be read as text.
+            raise ReviewDataError(
+                f"{file}: Hadoop decompresses only lower-case .gz and .bz2 files; rename it to "
+                f"end in {file[file.rfind('.') :].lower()}"
+            )
+        if ":" in _URI_SCHEME.sub("", file):
+            # Hadoop takes what precedes a ':' in a path element for a URI scheme: it cannot open it.
+            raise ReviewDataError(
+                f"{file}: Hadoop cannot read a file name holding ':'; rename it (say, ':' -> '-')"
+            )
+    return layout, found
+
+
+def file_statuses(
+    spark: SparkSession, location: str, hidden: list[str] | None = None
+) -> list[tuple[str, int, int]]:
+    """``hadoop_fs.list_file_statuses`` of the reviews location, refused when it is no folder or holds
+    a link out of itself (never followed: it could expose any file the user can read). ``hidden`` gets
+    the hidden names that look like review files."""
+    found: list[str] = []
+    try:
+        statuses = hadoop_fs.list_file_statuses(spark, location, found)
+    except hadoop_fs.LinkOutsideError as error:
+        raise ReviewDataError(str(error)) from None
+    if [name for name, _, _ in statuses] == [""]:
+        raise ReviewDataError(
+            f"{location} is a file, not a folder: point WORDCLOUD_REVIEWS_URI at the folder that "
+            "holds the review files"
+        )
+    if hidden is not None:
+        suffixes = TSV_SUFFIXES + PARQUET_SUFFIXES
+        hidden.extend(sorted(n for n in found if n.lower().endswith(suffixes)))
+    return statuses
+
+
+def literal_paths(paths: Sequence[str]) -> list[str]:
+    """``paths`` with Hadoop's glob characters escaped: Spark reads a path holding ``* ? [ ] { }`` as
+    a pattern, so ``a*.tsv.gz`` would read ``a.tsv.gz`` too. (Spark's own ``__globPaths__`` switch
+    still lists such a path as a pattern later.)"""
+    return [_GLOB_CHARACTER.sub(r"\\\1", path) for path in paths]
 
 
 def read_reviews(spark: SparkSession, location: str, only: Sequence[str] | None = None) -> Reviews:
@@ -96,10 +146,10 @@ def read_reviews(spark: SparkSession, location: str, only: Sequence[str] | None 
     Each row carries the URI of the file it came from in ``SOURCE_URI`` (Spark drops the column
     from the plan when nothing uses it).
     """
+    root = location.rstrip("/") + "/"
     if only is None:
-        files = hadoop_fs.list_files(spark, location)
+        files = [root + name for name, _, _ in file_statuses(spark, location)]
     else:
-        root = location.rstrip("/") + "/"
         files = [root + name for name in only]
     layout, files = review_files(files, location)
     if layout == "tsv":
@@ -111,18 +161,30 @@ def source_names(spark: SparkSession, location: str) -> Column:
     """Each row's file as a name relative to ``location``: the names ``list_file_statuses`` gives.
 
     Spark reports a row's file as a URL-encoded URI (``file:///data/x%20y.tsv``) while Hadoop lists
-    ``file:/data/x y.tsv``: both are reduced to the path below the location's own path.
+    ``file:/data/x y.tsv``: both are reduced to the path below the location's own path. A URI leaves
+    ``+`` as it is, which form decoding would turn into a space: it is protected first.
     """
     below = (
         "^[A-Za-z][A-Za-z0-9+.-]*:(//[^/]*)?\\Q" + hadoop_fs.location_path(spark, location) + "/\\E"
     )
-    return F.regexp_replace(F.url_decode(F.col(SOURCE_URI)), below, "")
+    uri = F.regexp_replace(F.col(SOURCE_URI), "\\+", "%2B")
+    return F.regexp_replace(F.url_decode(uri), below, "")
 
 
 def _tsv_header(spark: SparkSession, file: str) -> list[str]:
     try:
-        line = hadoop_fs.read_first_line(spark, file)
+        line = hadoop_fs.read_first_line(spark, file, MAX_LINE_BYTES)
+    except hadoop_fs.LineTooLongError:
+        raise ReviewDataError(
+            f"{file} starts with a line longer than {MAX_LINE_BYTES:,} bytes: no review TSV "
+            "(a header and one review a line); fix or remove the file"
+        ) from None
     except Py4JJavaError as error:
+        if "FileNotFoundException" in str(error):
+            raise ReviewDataError(
+                f"{file} is gone: it was removed or renamed while the run read the folder; run "
+                "again"
+            ) from None
         raise ReviewDataError(
             f"cannot read {file} ({_first_line(error)}): is it truncated or not gzip? fix or "
             "remove it"
@@ -151,13 +213,23 @@ def _read_tsv(spark: SparkSession, files: list[str]) -> DataFrame:
         columns = header if file == files[0] else _tsv_header(spark, file)
         missing = [c for c in REQUIRED_TSV_COLUMNS if c not in columns]
         if missing:
+            # The header is not quoted: a file that is no review TSV (a key file) must not leak.
             raise ReviewDataError(
-                f"{file} has no column {missing[0]!r} (its header has: {', '.join(columns)})"
+                f"{file} has no column {missing[0]!r} in its first line ({len(columns)} "
+                f"tab-separated names): a review TSV starts with the header line "
+                f"{chr(9).join(REVIEW_COLUMNS[:3])!r}...; fix or remove the file"
             )
         if columns != header:
+            how = (
+                "its columns in another order"
+                if sorted(columns) == sorted(header)
+                else f"{len(columns)} columns where it has {len(header)}"
+                if len(columns) != len(header)
+                else "other column names"
+            )
             raise ReviewDataError(
-                f"{file} has columns in another order than {files[0]}; files read together must "
-                "share one header"
+                f"{file} has another header than {files[0]} ({how}); files read together must "
+                "share one header: fix the file or move it to a folder of its own"
             )
     # Lines cut at tabs rather than read by Spark's CSV reader: the dataset has no quoting, so cutting is
     # exact, several times faster here, and a row with too few or too many fields is seen as malformed
@@ -170,7 +242,8 @@ def _read_tsv(spark: SparkSession, files: list[str]) -> DataFrame:
     line = F.col("value")
     header_line = "\t".join(header)
     fields = (
-        spark.read.text(files)
+        spark.read.option("mapreduce.input.linerecordreader.line.maxlength", str(MAX_LINE_BYTES))
+        .text(literal_paths(files))
         .where(~line.isin(header_line, BYTE_ORDER_MARK + header_line) & (line != ""))
         # split() takes a regular expression; a tab is no metacharacter, so Java splits at it directly.
         .select(line, F.split(line, "\t").alias("_fields"))
@@ -189,7 +262,7 @@ def _read_parquet(
     try:
         reader = spark.read.option("basePath", location)
         # Reading the folder lets Spark prune partition folders (product_category=...) it never lists.
-        frame = reader.parquet(*files) if only_files else reader.parquet(location)
+        frame = reader.parquet(*literal_paths(files)) if only_files else reader.parquet(location)
     except (Py4JJavaError, AnalysisException) as error:
         broken = unreadable_files(
             spark, Reviews(spark.createDataFrame([], "x int"), "parquet", tuple(files))
@@ -205,11 +278,43 @@ def _read_parquet(
                 f"{files[0]} (and the other parquet files under {location}) has no column "
                 f"{column!r}; found: {', '.join(frame.columns)}"
             )
+    for column in ("product_title", "product_category"):
+        kind = frame.schema[column].dataType
+        if not isinstance(kind, T.StringType):
+            raise ReviewDataError(
+                f"column {column!r} of {files[0]} (or another parquet file under {location}) is "
+                f"{kind.simpleString()[:80]}, not a string: write it as a string column"
+            )
     if not has_date:
         raise ReviewDataError(
             f"{files[0]} has neither 'year' nor 'review_date': the year of a review is unknown"
         )
-    return frame.withColumn(SOURCE_URI, F.input_file_name())
+    frame = frame.withColumn(SOURCE_URI, F.input_file_name())
+    if "year" in frame.columns:
+        _check_integral_years(frame)
+    return frame
+
+
+def _check_integral_years(frame: DataFrame) -> None:
+    """A fractional ``year`` column (float, double, decimal) holding a value that is no whole year in
+    int range is refused with its file: a cast would silently make 2005.7 2005 and NaN 0."""
+    year_type = frame.schema["year"].dataType
+    if not isinstance(year_type, T.FractionalType):
+        return
+    year = F.col("year").cast("double")
+    bad = (
+        frame.where(
+            F.isnan(year) | (year != F.floor(year)) | (year < -(2**31)) | (year > 2**31 - 1)
+        )
+        .select(F.url_decode(F.regexp_replace(SOURCE_URI, "\\+", "%2B")).alias("file"))
+        .limit(1)
+        .collect()
+    )
+    if bad:
+        raise ReviewDataError(
+            f"{bad[0]['file']} has a 'year' that is no whole year (NaN, a fraction or out of range) "
+            f"in its {year_type.simpleString()} column: store whole years (int) and read it again"
+        )
 
 
 def unreadable_files(spark: SparkSession, reviews: Reviews) -> list[str]:
@@ -222,9 +327,9 @@ def unreadable_files(spark: SparkSession, reviews: Reviews) -> list[str]:
     for file in reviews.files:
         try:
             if reviews.layout == "tsv":
-                spark.read.text(file).count()
+                spark.read.text(*literal_paths([file])).count()
             else:
-                spark.read.parquet(file).count()
+                spark.read.parquet(*literal_paths([file])).count()
         except Exception as error:
             found.append(f"{file} ({_first_line(error)})")
     return found or _conflicting_parquet_types(spark, reviews)
@@ -249,7 +354,7 @@ def _conflicting_parquet_types(spark: SparkSession, reviews: Reviews) -> list[st
         return []
     types: dict[str, dict[str, list[str]]] = {}
     for file in reviews.files:
-        for column in spark.read.parquet(file).schema:
+        for column in spark.read.parquet(*literal_paths([file])).schema:
             types.setdefault(column.name, {}).setdefault(column.dataType.simpleString(), []).append(
                 file
             )
@@ -302,6 +407,7 @@ def with_drop_reason(
         F.when(corrupt.isNotNull() | too_long, "malformed_row")
         .when(blank, "blank_title")
         .when(year.isNull(), "unparseable_date")
+        .when((year < FIRST_YEAR) | (year > datetime.now(UTC).year), "date_out_of_range")
         .when(F.col("product_category") != category, "other_category")
     )
     if years is not None:

@@ -14,7 +14,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 # Defined with the job contract (the Dagster side reads them without importing pyspark).
-from spark_scripts.job_contract import DEFAULT_DOMAIN_STOPWORDS, DEFAULT_MIN_TOKEN_LENGTH  # noqa: F401
+from spark_scripts.domain import DEFAULT_MIN_TOKEN_LENGTH
 
 # Anything that is not a letter separates words; letters include non-ASCII ones (é, ë, ñ).
 TOKEN_SEPARATOR = r"[^\p{L}]+"

@@ -12,9 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from spark_scripts.job_contract import DEFAULT_MAX_DROP_FRACTION
-
-__all__ = ["DEFAULT_MAX_DROP_FRACTION", "YearChange", "YearCollapseError", "check_years"]
+__all__ = ["YearChange", "YearCollapseError", "check_years"]
 # The Pipes custom message a script sends when the gate refuses its commit.
 REFUSAL_MESSAGE = "year_gate_refused"
 

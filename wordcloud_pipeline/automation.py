@@ -3,12 +3,11 @@
 Two conditions, evaluated by ``wordcloud_automation_sensor`` (stopped until switched on, see
 docs/automation.md):
 
-- ``follows_upstream_years()`` on ``words_by_year`` and ``word_clouds``: a year is requested when its
-  upstream year was updated (by the new-reviews sensor, a backfill or a person), for ANY year.
-  ``AutomationCondition.eager()`` only looks at the latest time window; it was written when the years were
-  time-window partitions, where an update of 2003 would never flow down with eager(). The years are now
-  dynamic partitions, which have no time window, so eager() would act on every year too; this condition
-  states the intent without depending on the partitions' kind.
+- Dagster's own ``AutomationCondition.eager()`` on ``words_by_year`` and ``word_clouds``: a year is
+  requested when its upstream year was updated (by the new-reviews sensor, a backfill or a person), for
+  ANY year. eager() restricts time-window partitions to the latest window, but the years are dynamic
+  partitions, which have no time window, so it acts on every year
+  (``test_automation.test_an_old_year_flows_down_and_the_summaries_refresh_once``).
 - ``after_upstream_batch()`` on the unpartitioned pictures of all years (``word_cloud_animation``,
   ``word_rank_trends``): requested once when a batch of upstream years has landed, not once per year. It
   waits while any upstream year is still in progress (a run or a backfill) or about to be requested, so
@@ -23,16 +22,6 @@ from __future__ import annotations
 import dagster as dg
 
 AC = dg.AutomationCondition
-
-
-def follows_upstream_years() -> dg.AutomationCondition:
-    """eager() for every year partition: a year follows its updated upstream year, whatever its age."""
-    return (
-        (AC.newly_missing() | AC.any_deps_updated()).since_last_handled()
-        & ~AC.any_deps_missing()
-        & ~AC.any_deps_in_progress()
-        & ~AC.in_progress()
-    ).with_label("follows_upstream_years")
 
 
 def after_upstream_batch() -> dg.AutomationCondition:

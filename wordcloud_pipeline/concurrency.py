@@ -21,6 +21,8 @@ from collections.abc import Iterable
 import dagster as dg
 from dagster._core.execution.backfill import BulkActionStatus  # not exported by dagster itself
 
+from wordcloud_pipeline.partitions import tagged_years
+
 # Every status of a run that may still write: waiting in the queue, starting, running, being cancelled.
 ACTIVE_RUN_STATUSES = [
     dg.DagsterRunStatus.NOT_STARTED,
@@ -29,9 +31,6 @@ ACTIVE_RUN_STATUSES = [
     dg.DagsterRunStatus.STARTED,
     dg.DagsterRunStatus.CANCELING,
 ]
-PARTITION_TAG = "dagster/partition"
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def writer_pool(asset_name: str) -> str:
@@ -41,12 +40,7 @@ def writer_pool(asset_name: str) -> str:
 
 def run_years(run: dg.DagsterRun) -> set[int]:
     """The years a run materializes, from its partition tags (one year, or a single-run range)."""
-    tags = run.tags
-    if PARTITION_TAG in tags:
-        return {int(tags[PARTITION_TAG])}
-    if RANGE_START_TAG in tags and RANGE_END_TAG in tags:
-        return set(range(int(tags[RANGE_START_TAG]), int(tags[RANGE_END_TAG]) + 1))
-    return set()
+    return tagged_years(run.tags)
 
 
 def active_writer_runs(
@@ -55,7 +49,19 @@ def active_writer_runs(
     """Runs queued, starting or running that materialize any of ``asset_keys``."""
     keys = set(asset_keys)
     runs = instance.get_runs(dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES))
-    return [run for run in runs if run.asset_selection and run.asset_selection & keys]
+    return [run for run in runs if run_asset_keys(instance, run) & keys]
+
+
+def run_asset_keys(instance: dg.DagsterInstance, run: dg.DagsterRun) -> set[dg.AssetKey]:
+    """The assets a run materializes: its asset selection, or (a job's run, as sensors and schedules
+    launch them, selects none) the assets its execution plan's steps compute."""
+    if run.asset_selection is not None:
+        return set(run.asset_selection)
+    if run.execution_plan_snapshot_id is None:
+        return set()
+    plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+    # An asset's op is named after its key (``a__b`` for a prefixed key ``a/b``).
+    return {dg.AssetKey(step.key.split("__")) for step in plan.steps}
 
 
 def years_in_flight(

@@ -8,19 +8,26 @@ from typing import Any
 import dagster as dg
 
 from wordcloud_pipeline.assets.raw_reviews import raw_reviews
-from wordcloud_pipeline.jobs import SUMMARY_ASSETS, YEARLY_ASSETS, pictures_job, yearly_job
+from wordcloud_pipeline.aws.emr import EmrClusterResource, EmrSparkLauncher
+from wordcloud_pipeline.aws.emr.cost_guard_sensor import emr_cost_guard_sensor
+from wordcloud_pipeline.aws.emr.run_end_sensor import emr_run_end_sensor
+from wordcloud_pipeline.jobs import (
+    SUMMARY_ASSETS,
+    YEARLY_ASSETS,
+    pictures_job,
+    spark_steps_per_run,
+    yearly_job,
+)
 from wordcloud_pipeline.pictures.style import CloudStyle
-from wordcloud_pipeline.resources.emr import EmrClusterResource, EmrSparkLauncher
 from wordcloud_pipeline.resources.local_spark import LocalSparkLauncher
 from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline.sensors.automation_sensor import wordcloud_automation_sensor
-from wordcloud_pipeline.sensors.emr_cost_guard_sensor import emr_cost_guard_sensor
-from wordcloud_pipeline.sensors.emr_run_end_sensor import emr_run_end_sensor
+from wordcloud_pipeline.sensors.dead_run_sensor import dead_run_sensor
 from wordcloud_pipeline.sensors.new_reviews_sensor import new_reviews_sensor
 
-LAUNCHERS = ("local", "emr")
+LAUNCHERS = ("local", "emr", "emr-serverless")
 ALL_ASSETS = [raw_reviews, *YEARLY_ASSETS, *SUMMARY_ASSETS]
 
 
@@ -37,7 +44,11 @@ def local_resources() -> dict[str, Any]:
 
 def emr_resources() -> dict[str, Any]:
     """Spark assets as steps on an EMR cluster the ``emr`` resource owns (settings: docs/emr.md)."""
-    emr = EmrClusterResource()
+    # The bucket comes from the environment when the resource is used; the step count from the jobs,
+    # so the cost guard's age limit follows the assets.
+    emr = EmrClusterResource(
+        bucket=dg.EnvVar("WORDCLOUD_EMR_BUCKET"), spark_steps_per_run=spark_steps_per_run()
+    )
     return {
         "emr": emr,
         "spark_jobs": EmrSparkLauncher(emr=emr),
@@ -47,6 +58,13 @@ def emr_resources() -> dict[str, Any]:
         "title_processing": TitleProcessing(),
         "cloud_style": CloudStyle(),
     }
+
+
+def serverless_resources() -> dict[str, Any]:
+    """Spark assets as job runs of the project's EMR Serverless application (docs/emr.md)."""
+    from wordcloud_pipeline.aws.serverless import EmrServerlessSparkLauncher
+
+    return {**local_resources(), "spark_jobs": EmrServerlessSparkLauncher()}
 
 
 def sensors_for(launcher: str) -> list[dg.SensorDefinition]:
@@ -59,6 +77,8 @@ def resources_for(launcher: str) -> dict[str, Any]:
         return local_resources()
     if launcher == "emr":
         return emr_resources()
+    if launcher == "emr-serverless":
+        return serverless_resources()
     raise ValueError(f"WORDCLOUD_LAUNCHER must be one of {LAUNCHERS}, not {launcher!r}")
 
 
@@ -69,7 +89,12 @@ def build_defs(launcher: str | None = None) -> dg.Definitions:
         assets=ALL_ASSETS,
         jobs=[yearly_job, pictures_job],
         resources=resources_for(launcher),
-        sensors=[new_reviews_sensor, wordcloud_automation_sensor, *sensors_for(launcher)],
+        sensors=[
+            new_reviews_sensor,
+            wordcloud_automation_sensor,
+            dead_run_sensor,
+            *sensors_for(launcher),
+        ],
         # Locally, one process per run shares one Spark session across assets; Spark itself
         # uses every core, so Dagster-level step parallelism would only compete for them.
         executor=dg.in_process_executor,

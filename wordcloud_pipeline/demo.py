@@ -13,18 +13,10 @@ from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
-from wordcloud_pipeline import files
 from wordcloud_pipeline.concurrency import active_writer_runs
 from wordcloud_pipeline.instance_home import prepare_home
-from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR, add_years
-
-
-def range_tags(first: int, last: int) -> dict[str, str]:
-    """Run tags that make one run cover a range of year partitions (a single-run backfill)."""
-    return {
-        "dagster/asset_partition_range_start": str(first),
-        "dagster/asset_partition_range_end": str(last),
-    }
+from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR, add_years, range_tags
+from wordcloud_pipeline.sensors.dead_run_sensor import fail_dead_runs
 
 
 def materialize_years(
@@ -43,11 +35,14 @@ def materialize_years(
     """
     from wordcloud_pipeline.definitions import ALL_ASSETS, SUMMARY_ASSETS, YEARLY_ASSETS
 
+    # A run whose process was killed holds nothing: it is marked failed first (dead_run_sensor).
+    fail_dead_runs(instance)
     writers = active_writer_runs(instance, [a.key for a in [*YEARLY_ASSETS, *SUMMARY_ASSETS]])
     if writers:
         names = ", ".join(f"{run.run_id} ({run.status.value})" for run in writers)
         raise dg.DagsterInvariantViolationError(
-            f"runs in flight write the same assets: {names}; wait for them to end"
+            f"runs in flight write the same assets: {names}; wait for them to end, or cancel "
+            "them in the UI (Runs, then Terminate)"
         )
     add_years(instance, range(first_year, last_year + 1))
 
@@ -73,23 +68,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     home = prepare_home()
-    from wordcloud_pipeline.assets.animation import animation_uri
-    from wordcloud_pipeline.assets.clouds import cloud_uri
-    from wordcloud_pipeline.assets.rank_plot import plot_uri
     from wordcloud_pipeline.definitions import build_defs
 
     defs = build_defs()
     resources = defs.resources
+    storage = resources["storage"]
+    print(  # noqa: T201 - where the command writes, before the minutes it takes
+        f"Writing to {storage.storage_root()} (reviews: {storage.reviews_location()}; "
+        f"Dagster instance: {home})",
+        flush=True,
+    )
     with dg.DagsterInstance.get() as instance:
         result, _ = materialize_years(resources, instance, args.first_year, args.last_year)
-    storage = resources["storage"]
-    clouds = [cloud_uri(storage, y) for y in range(args.first_year, args.last_year + 1)]
+    clouds = [storage.cloud_uri(y) for y in range(args.first_year, args.last_year + 1)]
     out = [
         f"Run {result.run_id} succeeded.",
-        f"Word clouds: {files.join(storage.asset_location(dg.AssetKey('word_clouds')))}/<year>.png",
+        f"Word clouds: {storage.cloud_uri('<year>')}",
         f"  e.g. {clouds[-1]}",
-        f"Animation: {animation_uri(storage)}",
-        f"Rank plot: {plot_uri(storage)}",
+        f"Animation: {storage.animation_uri()}",
+        f"Rank plot: {storage.rank_plot_uri()}",
         f"See them in the UI: DAGSTER_HOME={home} dagster dev",
     ]
     print("\n".join(out))  # noqa: T201 - the command's result for the person who ran it

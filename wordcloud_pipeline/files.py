@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -33,11 +34,37 @@ def resolve(uri: str) -> tuple[pafs.FileSystem, str]:
     return pafs.LocalFileSystem(), str(Path(uri.removeprefix("file://")).resolve())
 
 
+TEMPORARY_PREFIX = ".tmp-"
+# A temporary file older than this is left by a killed writer (a picture is written in seconds).
+STALE_TEMPORARY_SECONDS = 600
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Removes what a writer killed mid-write left (``.tmp-*``); a recent one may be another run's."""
+    if not folder.is_dir():
+        return
+    cutoff = time.time() - STALE_TEMPORARY_SECONDS
+    for leftover in folder.glob(TEMPORARY_PREFIX + "*"):
+        try:
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+        except FileNotFoundError:
+            pass  # its writer renamed or removed it meanwhile
+
+
 def write_bytes(uri: str, data: bytes) -> None:
     """Writes ``data`` so readers see the old file or the new one, never a part of it.
 
     An S3 put is atomic by itself; a local file is written next to its target and renamed over it, so a
-    run killed mid-write leaves the previous image intact.
+    run killed mid-write leaves the previous image intact (and a ``.tmp-*`` file that the next write to
+    the folder removes once it is ``STALE_TEMPORARY_SECONDS`` old). The file gets the mode the umask
+    gives new files (0644 under the usual 022), not the temporary file's 0600.
     """
     fs, path = resolve(uri)
     folder = path.rsplit("/", 1)[0]
@@ -46,8 +73,13 @@ def write_bytes(uri: str, data: bytes) -> None:
         with fs.open_output_stream(path) as out:
             out.write(data)
         return
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=Path(path).suffix)
+    _remove_stale_temporaries(Path(folder))
+    handle, temporary = tempfile.mkstemp(
+        dir=folder, prefix=TEMPORARY_PREFIX, suffix=Path(path).suffix
+    )
     try:
+        # mkstemp makes the file private (0600); the picture is for everyone the umask lets read it.
+        os.fchmod(handle, 0o666 & ~_umask())
         with os.fdopen(handle, "wb") as out:
             out.write(data)
         os.replace(temporary, path)

@@ -2,7 +2,7 @@
 
 ``DAGSTER_HOME`` must hold the instance's ``dagster.yaml``; without one Dagster runs with defaults, which
 leave the writer pools (``concurrency.py``) unlimited. ``wordcloud-demo`` and ``wordcloud-years`` call
-``prepare_home`` so the README's path (``.dagster_home``) gets the shipped file; a home that already has a
+``prepare_home`` so ``.dagster_home`` (under the working directory) gets the shipped file; a home that already has a
 ``dagster.yaml`` is left as it is (someone chose it, e.g. the PostgreSQL variant).
 """
 
@@ -15,15 +15,15 @@ from pathlib import Path
 from wordcloud_pipeline.resources.storage import PROJECT_ROOT
 
 INSTANCE_CONFIG = PROJECT_ROOT / "dagster.yaml"
-# The same instance with its runs, events and schedules in PostgreSQL (see docs/instance.md).
+# The same instance with its runs, events and schedules in PostgreSQL (how to use it: its own comments).
 POSTGRES_INSTANCE_CONFIG = PROJECT_ROOT / "dagster.postgres.yaml"
-DEFAULT_HOME = PROJECT_ROOT / ".dagster_home"
 
 
 def prepare_home(home: str | os.PathLike[str] | None = None) -> Path:
-    """Creates the Dagster home (default: ``DAGSTER_HOME``, else ``.dagster_home``), sets ``DAGSTER_HOME``
-    to it, and copies the shipped ``dagster.yaml`` there unless it has one. Returns the home."""
-    path = Path(home or os.environ.get("DAGSTER_HOME") or DEFAULT_HOME).resolve()
+    """Creates the Dagster home (default: ``DAGSTER_HOME``, else ``.dagster_home`` under the working
+    directory), sets ``DAGSTER_HOME`` to it, and copies the shipped ``dagster.yaml`` there unless it has
+    one. Returns the home."""
+    path = Path(home or os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home").resolve()
     path.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(path)
     config = path / "dagster.yaml"

@@ -1,10 +1,10 @@
 """The named jobs a person launches from the UI (Jobs -> launchpad), and the sensors target.
 
 - ``yearly_job``: everything a year needs, upstream included (the ingest of new review files, titles,
-  counts, cloud), partitioned by year.
-  Its partitions are the years (inferred from the assets). Its launchpad shows every resource the three assets use, so ``title_processing.counting`` can be set
-  there. A range of years launched as one run (the range tags, as ``wordcloud-demo`` and the new-reviews
-  sensor send) runs one Spark job per asset.
+  counts, cloud), partitioned by year (the partitions are inferred from the assets). Its launchpad shows
+  every resource its four assets use, so ``title_processing.counting`` can be set there. A range of
+  years launched as one run (the range tags, as ``wordcloud-demo`` and the new-reviews sensor send) runs
+  one Spark job per asset.
 - ``pictures_job``: the all-years pictures (the animation and the rank plot), unpartitioned.
 """
 

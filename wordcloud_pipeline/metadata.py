@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
+from dagster._core.definitions.data_version import DATA_VERSION_TAG  # not exported
 
+from spark_scripts.domain import format_years
 from spark_scripts.job_contract import CountsMetrics, IngestMetrics, TitlesMetrics
 
 
@@ -20,6 +22,41 @@ def data_version(*parts: Any) -> dg.DataVersion:
     """
     text = json.dumps(parts, sort_keys=True, default=str)
     return dg.DataVersion(hashlib.sha256(text.encode()).hexdigest()[:16])
+
+
+def yearly_results(
+    context: dg.AssetExecutionContext,
+    metadata_by_year: Mapping[int, Mapping[str, Any]],
+    run_metadata: Mapping[str, Any],
+    version_by_year: Mapping[int, dg.DataVersion],
+    check_results: Sequence[dg.AssetCheckResult],
+) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+    """The materializations of a yearly Spark asset: each year with its own figures and data version.
+
+    Dagster gives every year of a range run the one ``MaterializeResult``'s data version, so a year
+    re-run alone would get another version than the range gave it and leave everything below stale
+    although its data did not change. So a range run's result is followed by one materialization per
+    year carrying that year's version (the latest per year is what Dagster compares). A one-year run
+    needs no second event. The downstream assets of the run still start: the result is the output.
+    ``run_metadata`` (the whole run's figures, named ``run_*``) is shown on every year besides its own.
+    """
+    run_metadata = {f"run_{name}": value for name, value in run_metadata.items()}
+    for year, metadata in metadata_by_year.items():
+        context.add_asset_metadata(dict(metadata), partition_key=str(year))
+    if len(version_by_year) == 1:
+        (version,) = version_by_year.values()
+        yield dg.MaterializeResult(
+            metadata=run_metadata, data_version=version, check_results=check_results
+        )
+        return
+    yield dg.MaterializeResult(metadata=run_metadata, check_results=check_results)
+    for year, version in version_by_year.items():
+        yield dg.AssetMaterialization(
+            asset_key=context.asset_key,
+            partition=str(year),
+            metadata={**run_metadata, **metadata_by_year[year]},
+            tags={DATA_VERSION_TAG: version.value},
+        )
 
 
 def top_words_table(top_by_year: Mapping[str, Sequence[Sequence[Any]]]) -> str:
@@ -85,8 +122,44 @@ def ingest_metadata(metrics: IngestMetrics) -> dict[str, Any]:
     }
 
 
-def preprocess_metadata(metrics: TitlesMetrics) -> dict[str, Any]:
+def preprocess_metadata_by_year(metrics: TitlesMetrics) -> dict[int, dict[str, Any]]:
+    """Each year's own figures; the reasons rows were dropped have no year and stay run-wide."""
+    shared = {
+        "input_layout": metrics.layout,
+        "counting": metrics.counting,
+        "backend": metrics.backend,
+        "path": dg.MetadataValue.path(metrics.output),
+    }
     return {
+        int(year): {
+            "rows_read": dg.MetadataValue.int(metrics.rows_kept_by_year.get(year, 0)),
+            "tokens": dg.MetadataValue.int(metrics.tokens_by_year.get(year, 0)),
+            "distinct_words": dg.MetadataValue.int(metrics.distinct_words_by_year.get(year, 0)),
+            **shared,
+        }
+        for year in map(str, metrics.years)
+    }
+
+
+def counts_metadata_by_year(metrics: CountsMetrics) -> dict[int, dict[str, Any]]:
+    """Each year's own figures and top words, and the settings its words were made with."""
+    return {
+        int(year): {
+            "tokens": dg.MetadataValue.int(counts.tokens),
+            "distinct_words": dg.MetadataValue.int(counts.distinct_words),
+            "top_words": dg.MetadataValue.md(top_words_table({year: counts.top_words})),
+            "counting": counts.counting or "unknown",
+            "backend": counts.backend or "unknown",
+            "path": dg.MetadataValue.path(metrics.output),
+        }
+        for year, counts in metrics.by_year.items()
+    }
+
+
+def preprocess_metadata(metrics: TitlesMetrics) -> dict[str, Any]:
+    """The run's figures over all its years."""
+    return {
+        "years": format_years(metrics.years),
         "rows_read": dg.MetadataValue.int(metrics.rows_read),
         "rows_kept": dg.MetadataValue.int(metrics.rows_kept),
         **{
@@ -102,17 +175,15 @@ def preprocess_metadata(metrics: TitlesMetrics) -> dict[str, Any]:
                 }
             )
         ),
-        "input_layout": metrics.layout,
         "files_read": dg.MetadataValue.int(metrics.files_read),
-        "counting": metrics.counting,
-        "backend": metrics.backend,
-        "path": dg.MetadataValue.path(metrics.output),
     }
 
 
 def counts_metadata(metrics: CountsMetrics) -> dict[str, Any]:
+    """The run's figures over all its years."""
     by_year = metrics.by_year
     return {
+        "years": format_years(metrics.years),
         "tokens": dg.MetadataValue.int(metrics.tokens),
         "distinct_words": dg.MetadataValue.int(metrics.distinct_words),
         "top_words": dg.MetadataValue.md(
@@ -126,20 +197,12 @@ def counts_metadata(metrics: CountsMetrics) -> dict[str, Any]:
                 }
             )
         ),
-        "path": dg.MetadataValue.path(metrics.output),
+        # What the counted words were made with, as the titles table stores it for each year.
+        "counting": settings_text(y.counting for y in by_year.values()),
+        "backend": settings_text(y.backend for y in by_year.values()),
     }
 
 
-def titles_setting(context: dg.AssetExecutionContext, year: int, setting: str) -> str:
-    """A setting ('counting', 'backend') of the run that produced ``preprocessed_titles`` for ``year``, as
-    that run recorded it: downstream metadata says what its words are made of."""
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(
-            asset_key=dg.AssetKey("preprocessed_titles"), asset_partitions=[str(year)]
-        ),
-        limit=1,
-        ascending=False,
-    ).records
-    if not records or setting not in records[0].asset_materialization.metadata:
-        return "unknown"
-    return str(records[0].asset_materialization.metadata[setting].value)
+def settings_text(values: Iterable[str | None]) -> str:
+    """The distinct values of a setting over some years, e.g. 'sparkml' or 'reviews, titles'."""
+    return ", ".join(sorted({value or "unknown" for value in values}))

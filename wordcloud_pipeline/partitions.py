@@ -9,14 +9,22 @@ instance). The UI lists dynamic partitions in insertion order, so ``add_years`` 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 import dagster as dg
 
-FIRST_YEAR = 1995
-# The last year of the published dataset: the default range of the demo and of backfills.
-LAST_YEAR = 2015
+# Dagster's own names for the tags of a one-year run and of a range run (not exported by dagster itself).
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
+
+from spark_scripts.domain import FIRST_YEAR, LAST_YEAR
+
+__all__ = ["FIRST_YEAR", "LAST_YEAR", "add_years", "range_tags", "tagged_years", "year_partitions"]
+
 YEAR_PARTITIONS_NAME = "years"
 
 year_partitions = dg.DynamicPartitionsDefinition(name=YEAR_PARTITIONS_NAME)
@@ -25,6 +33,21 @@ year_partitions = dg.DynamicPartitionsDefinition(name=YEAR_PARTITIONS_NAME)
 def partition_years(context: dg.AssetExecutionContext) -> list[int]:
     """The years this run materializes: one for a single partition, many for a single-run backfill."""
     return sorted(int(key) for key in context.partition_keys)
+
+
+def range_tags(first: int, last: int) -> dict[str, str]:
+    """Run tags that make one run cover the years ``first``..``last`` (a single-run backfill)."""
+    return {ASSET_PARTITION_RANGE_START_TAG: str(first), ASSET_PARTITION_RANGE_END_TAG: str(last)}
+
+
+def tagged_years(tags: Mapping[str, str]) -> set[int]:
+    """The years a run's tags name: its one partition, or its range; none for an unpartitioned run."""
+    if PARTITION_NAME_TAG in tags:
+        return {int(tags[PARTITION_NAME_TAG])}
+    if ASSET_PARTITION_RANGE_START_TAG in tags and ASSET_PARTITION_RANGE_END_TAG in tags:
+        first, last = tags[ASSET_PARTITION_RANGE_START_TAG], tags[ASSET_PARTITION_RANGE_END_TAG]
+        return set(range(int(first), int(last) + 1))
+    return set()
 
 
 def valid_year(year: int) -> bool:

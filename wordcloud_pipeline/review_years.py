@@ -34,6 +34,8 @@ HIVE_YEAR = re.compile(r"(?:^|/)year=(\d{4})(?:/|$)")
 HIVE_CATEGORY = re.compile(r"(?:^|/)product_category=([^/]+)(?:/|$)")
 # A header longer than this is not a review TSV header.
 MAX_HEADER_BYTES = 1 << 20
+# Parquet physical types whose row-group statistics are whole years as they are.
+INT_TYPES = ("INT32", "INT64")
 
 
 class UnreadableReviewFile(ValueError):
@@ -101,7 +103,16 @@ def years_in_file(uri: str, category: str | None = None) -> set[int]:
     )
 
 
-def _years(dates_or_years: pa.ChunkedArray | pa.Array) -> set[int]:
+def _years(dates_or_years: pa.ChunkedArray | pa.Array, uri: str = "") -> set[int]:
+    if pa.types.is_floating(dates_or_years.type) or pa.types.is_decimal(dates_or_years.type):
+        # The ingest refuses a year that is no whole number (a cast would make 2005.7 2005, NaN 0).
+        values = [v for v in dates_or_years.to_pylist() if v is not None]
+        if any(v != v or v != int(v) or not -(2**31) <= v < 2**31 for v in values):
+            raise UnreadableReviewFile(
+                f"{uri} has a 'year' that is no whole year (NaN, a fraction or out of range): "
+                "store whole years (int)"
+            )
+        return {int(v) for v in set(values)}
     if pa.types.is_string(dates_or_years.type) or pa.types.is_large_string(dates_or_years.type):
         dates = pc.utf8_trim_whitespace(dates_or_years)
         parsed = pc.strptime(dates, format="%Y-%m-%d", unit="s", error_is_null=True)
@@ -141,12 +152,18 @@ def _parquet_years(uri: str, category: str | None) -> set[int]:
         table = parquet.read(columns=columns)
     if filter_category:
         table = table.filter(pc.equal(table.column("product_category"), category))
-    return _years(table.column(date_column))
+    return _years(table.column(date_column), uri)
 
 
 def _years_from_statistics(parquet: pq.ParquetFile) -> set[int] | None:
     """The years from row-group statistics when each row group holds a single year, else None."""
-    index = parquet.schema_arrow.get_field_index("year")
+    # The parquet column of ``year`` by its path: a struct column before it has several leaf columns,
+    # so the arrow field index names another column.
+    schema = parquet.schema
+    paths = [schema.column(i).path for i in range(len(schema))]
+    if "year" not in paths or schema.column(paths.index("year")).physical_type not in INT_TYPES:
+        return None  # a float year's statistics would hide fractions and NaN: read the column
+    index = paths.index("year")
     years: set[int] = set()
     for group in range(parquet.metadata.num_row_groups):
         row_group = parquet.metadata.row_group(group)

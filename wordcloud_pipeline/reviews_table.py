@@ -11,9 +11,12 @@ the Spark job, which reports it.
 
 from __future__ import annotations
 
+import os
+
 import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 
+from spark_scripts.hadoop_fs import LinkOutsideError, local_file_statuses
 from spark_scripts.ingest_reviews import INGEST_DROP_REASONS, FileRecord, plan
 from spark_scripts.job_contract import IngestMetrics
 from spark_scripts.reviews import ReviewDataError, review_files
@@ -24,8 +27,16 @@ RECORD_COLUMNS = ["source_file", "file_size", "file_modified", "category", "kept
 
 def listing(location: str) -> dict[str, tuple[int, int]]:
     """(size, modification time in ms) of every visible file below ``location`` by relative name, as
-    Spark's Hadoop listing gives them (``hadoop_fs.list_file_statuses``): hidden parts (``_x``, ``.x``)
-    skipped."""
+    the Spark job's listing (``hadoop_fs.list_file_statuses``) gives them: hidden parts (``_x``, ``.x``)
+    skipped; locally the same walk (links into the folder are their file, once; a link out of it
+    raises ``LinkOutsideError``)."""
+    if not files.is_remote(location):
+        path = str(files.local_path(location))
+        if not os.path.exists(path):
+            return {}
+        return {
+            name: (size, modified) for name, size, modified in local_file_statuses(path, location)
+        }
     fs, root = files.resolve(location)
     if fs.get_file_info(root).type == pafs.FileType.NotFound:
         return {}
@@ -71,7 +82,10 @@ def nothing_to_ingest(reviews_uri: str, table_uri: str, category: str) -> Ingest
     if found is None:
         return None
     version, records = found
-    statuses = listing(reviews_uri)
+    try:
+        statuses = listing(reviews_uri)
+    except LinkOutsideError:
+        return None  # the Spark job refuses it, naming the link
     try:
         layout, names = review_files(list(statuses), reviews_uri)
     except ReviewDataError:

@@ -37,16 +37,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
+from spark_scripts.domain import DEFAULT_CATEGORY, FIRST_YEAR, LAST_YEAR
 from spark_scripts.reviews import REVIEW_COLUMNS
 
 log = logging.getLogger(__name__)
 
 # The published dataset's 15 columns, as the Spark job reads them.
 COLUMNS = REVIEW_COLUMNS
-FIRST_YEAR, LAST_YEAR = 1995, 2015
 YEARLY_GROWTH = 1.22
+# The sample written when the default reviews folder is empty (the demo's, the UI's first run).
+DEMO_SAMPLE_ROWS = 20_000
 CATEGORIES = {
-    "Books": 0.62,
+    DEFAULT_CATEGORY: 0.62,
     "Digital_Ebook_Purchase": 0.12,
     "Music": 0.1,
     "Video DVD": 0.08,

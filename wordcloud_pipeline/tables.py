@@ -8,15 +8,19 @@ usual ``AWS_*`` environment variables.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
+import pyarrow.fs as pafs
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
 
+from spark_scripts.domain import SETTING_COLUMNS
 from wordcloud_pipeline import files
 
 
@@ -42,6 +46,46 @@ def open_table(uri: str, version: int | None = None) -> DeltaTable | None:
         return DeltaTable(location, version=version, storage_options=storage_options(uri))
     except TableNotFoundError:
         return None
+    except Exception:
+        broken = broken_commit(uri)
+        if broken is None:
+            raise
+        raise BrokenCommitError(
+            f"{broken} is not a whole commit (cut short?): `wordcloud-tables repair <asset>` sets "
+            "the table back to the version before it, if it is the latest"
+        ) from None
+
+
+COMMIT_NAME = re.compile(r"^(\d{20})\.json$")
+
+
+class BrokenCommitError(RuntimeError):
+    """A commit file of a table's log is not valid JSON: the table cannot be read past it."""
+
+
+def commit_files(uri: str) -> list[tuple[int, str]]:
+    """(version, path) of every commit file in the table's ``_delta_log``, oldest first."""
+    fs, path = files.resolve(uri)
+    selector = pafs.FileSelector(f"{path}/_delta_log", allow_not_found=True)
+    matches = [
+        (COMMIT_NAME.match(info.base_name), info.path) for info in fs.get_file_info(selector)
+    ]
+    return sorted((int(match.group(1)), path) for match, path in matches if match)
+
+
+def broken_commit(uri: str) -> str | None:
+    """The path of the first commit file that is not one JSON action a line, else None."""
+    fs, _ = files.resolve(uri)
+    for _, path in commit_files(uri):
+        with fs.open_input_stream(path) as stream:
+            text = stream.read().decode("utf-8", errors="replace")
+        try:
+            for line in text.splitlines():
+                if line.strip():
+                    json.loads(line)
+        except json.JSONDecodeError:
+            return path
+    return None
 
 
 def _year_filter(years: Iterable[int]) -> pc.Expression:
@@ -80,8 +124,26 @@ def top_words_by_year(
     return found
 
 
-def top_words(counts_uri: str, year: int, limit: int) -> list[tuple[str, int]]:
-    return top_words_by_year(counts_uri, [year], limit)[year]
+def settings_by_year(counts_uri: str, years: Iterable[int]) -> dict[int, dict[str, str]]:
+    """The settings (``counting``, ``backend``) each year of ``words_by_year`` was made with, as the
+    table stores them next to the counts; 'unknown' for a year without counts or written before they
+    were stored. Reads one row per year (the top-ranked word)."""
+    years = [int(y) for y in years]
+    found = {year: dict.fromkeys(SETTING_COLUMNS, "unknown") for year in years}
+    table = open_table(counts_uri)
+    if table is None:
+        return found
+    columns = [c for c in SETTING_COLUMNS if c in table.schema().to_arrow().names]
+    rows = (
+        table.to_pyarrow_dataset()
+        .to_table(
+            columns=["year", *columns], filter=_year_filter(years) & (pads.field("rank") == 1)
+        )
+        .to_pylist()
+    )
+    for row in rows:
+        found[row["year"]].update({c: row[c] for c in columns if row[c] is not None})
+    return found
 
 
 def rows_per_year(uri: str, years: Iterable[int], version: int | None = None) -> dict[int, int]:

@@ -16,15 +16,14 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from spark_scripts.job_contract import format_years, parse_years
+from spark_scripts.domain import format_years, parse_years
 from wordcloud_pipeline import files
-from wordcloud_pipeline.assets.ingest import DEMO_SAMPLE_ROWS
 from wordcloud_pipeline.instance_home import prepare_home
 from wordcloud_pipeline.partitions import add_years, known_years, valid_year
 from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline.review_years import list_review_files, years_in_file
-from wordcloud_pipeline.sample_data import write_sample
+from wordcloud_pipeline.sample_data import DEMO_SAMPLE_ROWS, write_sample
 
 
 def years_in_location(location: str, category: str) -> set[int]:
@@ -43,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--list", action="store_true", help="only print the instance's years")
     args = parser.parse_args(argv)
     home = prepare_home()
+    print(f"Dagster instance: {home}", flush=True)  # noqa: T201 - where the years are written
     with dg.DagsterInstance.get() as instance:
         if not args.list:
             if args.years:

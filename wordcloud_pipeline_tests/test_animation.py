@@ -12,8 +12,7 @@ import pytest
 from PIL import Image
 
 from wordcloud_pipeline import files
-from wordcloud_pipeline.assets.animation import animation_uri, word_cloud_animation, year_ranges
-from wordcloud_pipeline.assets.clouds import cloud_uri
+from wordcloud_pipeline.assets.animation import word_cloud_animation
 from wordcloud_pipeline.pictures import animation, clouds
 from wordcloud_pipeline.pictures.style import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
@@ -49,7 +48,7 @@ def test_each_frame_shows_its_own_year_and_nothing_else_changes() -> None:
     gif = animation.render_animation([("1999", same), ("2000", same), ("2011", same)], width=300)
     decoded = [pixels(frame) for frame, _ in animation.gif_frames(gif)]
 
-    left, top, right, bottom = animation.label_box(300, 200)
+    left, top, right, bottom = animation.label_box(200)
     in_label = np.zeros((200, 300), dtype=bool)
     in_label[top : bottom + 1, left : right + 1] = True
     bar_top = 200 - max(2, round(200 * animation.BAR_SCALE))
@@ -95,11 +94,6 @@ def test_rejects_nothing_to_animate_and_bad_palettes() -> None:
         animation.render_animation([("2001", cloud(seed=1))], width=100, colors=300)
 
 
-def test_missing_years_are_listed_as_ranges() -> None:
-    assert year_ranges([2001, 1995, 1996, 1997, 2003, 2004]) == "1995-1997, 2001, 2003-2004"
-    assert year_ranges([]) == ""
-
-
 def test_preview_markdown_is_an_inline_gif() -> None:
     gif = animation.render_animation([("2001", cloud(seed=1))], width=100)
     markdown = animation.preview_markdown(gif, alt="clouds")
@@ -121,15 +115,15 @@ def test_asset_animates_the_clouds_on_disk_and_skips_missing_years(tmp_path: Pat
     storage = PipelineStorage(storage_uri=str(tmp_path))
     years = [1995, 2003, 2015]
     for year in years:  # wider than the preview, which is never enlarged
-        files.write_bytes(cloud_uri(storage, year), cloud(seed=year, width=600, height=400))
+        files.write_bytes(storage.cloud_uri(year), cloud(seed=year, width=800, height=600))
 
     result = materialize_animation(tmp_path)
 
     assert result.success
-    gif = files.read_bytes(animation_uri(storage))
+    gif = files.read_bytes(storage.animation_uri())
     decoded = animation.gif_frames(gif)
     assert len(decoded) == len(years)
-    assert decoded[0][0].size == (240, 160)
+    assert decoded[0][0].size == (240, 180)
     (event,) = result.get_asset_materialization_events()
     metadata = event.materialization.metadata
     assert metadata["frames"].value == 3
@@ -138,13 +132,14 @@ def test_asset_animates_the_clouds_on_disk_and_skips_missing_years(tmp_path: Pat
     assert metadata["preview"].value.startswith("![word clouds by year](data:image/gif;base64,")
     # The preview lives in the event log: it must stay small, yet wide enough to read the words.
     assert len(metadata["preview"].value) < 200_000
-    encoded = metadata["preview"].value.split("base64,", 1)[1].rstrip(")")
+    encoded = metadata["preview"].value.split("base64,", 1)[1].split(")", 1)[0]
     preview_frames = animation.gif_frames(base64.b64decode(encoded))
-    assert preview_frames[0][0].size == (480, 320)
+    assert preview_frames[0][0].size == (640, 480)
+    assert metadata["preview"].value.endswith(f"Full size: `{storage.animation_uri()}`")
 
     # A re-run over the same clouds leaves the file byte for byte unchanged.
     assert materialize_animation(tmp_path).success
-    assert files.read_bytes(animation_uri(storage)) == gif
+    assert files.read_bytes(storage.animation_uri()) == gif
 
 
 def test_asset_fails_clearly_without_clouds(tmp_path: Path) -> None:
@@ -157,7 +152,6 @@ def test_after_a_range_of_years_the_pictures_follow(
     spark, sample_tsv: Path, tmp_path: Path
 ) -> None:
     """The real graph: a single-run range of years, then the animation and the plot of those years."""
-    from wordcloud_pipeline.assets.rank_plot import plot_uri
     from wordcloud_pipeline.demo import materialize_years
     from wordcloud_pipeline_tests.conftest import local_test_resources
 
@@ -166,12 +160,12 @@ def test_after_a_range_of_years_the_pictures_follow(
         yearly, summary = materialize_years(resources, instance, 2004, 2006)
     assert yearly.success and summary.success
     storage = resources["storage"]
-    decoded = animation.gif_frames(files.read_bytes(animation_uri(storage)))
+    decoded = animation.gif_frames(files.read_bytes(storage.animation_uri()))
     assert len(decoded) == 3
     assert decoded[0][0].size == (200, 133)
     # Different years, different clouds.
     assert not np.array_equal(pixels(decoded[0][0]), pixels(decoded[2][0]))
-    plot = Image.open(io.BytesIO(files.read_bytes(plot_uri(storage))))
+    plot = Image.open(io.BytesIO(files.read_bytes(storage.rank_plot_uri())))
     assert plot.size == (1200, 700)
     events = {
         e.asset_key.to_user_string(): e.materialization.metadata

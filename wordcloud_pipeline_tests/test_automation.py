@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
 
-from wordcloud_pipeline.automation import after_upstream_batch, follows_upstream_years
+from wordcloud_pipeline.automation import after_upstream_batch
 from wordcloud_pipeline.definitions import ALL_ASSETS, build_defs
 from wordcloud_pipeline_tests.conftest import instance_with_years, local_test_resources
 
@@ -136,7 +136,7 @@ def test_eager_alone_follows_an_old_year_with_dynamic_partitions(instance):
     ticks.tick()
     ticks.materialized("preprocessed_titles", [2003])
     # With time-window partitions eager() only looked at the latest year and left 2003 behind; with the
-    # dynamic year partitions it follows any year, as follows_upstream_years() does.
+    # dynamic year partitions it follows any year.
     assert ticks.tick() == {"words_by_year": ["2003"], "word_clouds": ["2003"]}
 
 
@@ -196,7 +196,7 @@ def test_the_project_definitions_carry_the_conditions_and_a_stopped_automation_s
     graph = defs.resolve_asset_graph()
     for name in ("words_by_year", "word_clouds"):
         condition = graph.get(dg.AssetKey(name)).automation_condition
-        assert condition.get_label() == follows_upstream_years().get_label()
+        assert condition.get_label() == dg.AutomationCondition.eager().get_label()
     for name in SUMMARIES:
         condition = graph.get(dg.AssetKey(name)).automation_condition
         assert condition.get_label() == after_upstream_batch().get_label()

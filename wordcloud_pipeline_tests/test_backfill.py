@@ -13,7 +13,7 @@ import pytest
 
 from wordcloud_pipeline import tables
 from wordcloud_pipeline.definitions import ALL_ASSETS, YEARLY_ASSETS
-from wordcloud_pipeline.demo import range_tags
+from wordcloud_pipeline.partitions import range_tags
 from wordcloud_pipeline.sensors.new_reviews_sensor import new_reviews_sensor
 from wordcloud_pipeline_tests.conftest import instance_with_years, local_test_resources
 from wordcloud_pipeline_tests.test_new_reviews_sensor import review, write_parquet_file

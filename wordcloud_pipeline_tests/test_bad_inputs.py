@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from spark_scripts.preprocess_titles import PreprocessOptions, preprocess
+from spark_scripts.preprocess_titles import preprocess
 from spark_scripts.reviews import MAX_TITLE_CHARS, REVIEW_COLUMNS, ReviewDataError
 from wordcloud_pipeline import files
 from wordcloud_pipeline.pictures.style import CloudStyle
@@ -19,7 +19,7 @@ from wordcloud_pipeline_tests.test_reviews import review, write_tsv
 
 
 def run(spark, reviews: Path, out: Path, years=(2001,)) -> dict:
-    return preprocess(spark, str(reviews), str(out), PreprocessOptions(years=list(years)))
+    return preprocess(spark, str(reviews), str(out), list(years))
 
 
 def assert_short_and_named(error: pytest.ExceptionInfo, name: str) -> None:

@@ -10,8 +10,7 @@ from PIL import Image
 from wordcloud_pipeline import tables
 from wordcloud_pipeline.checks.counting_modes import COUNTING_MODES_CHECK
 from wordcloud_pipeline.definitions import ALL_ASSETS, YEARLY_ASSETS
-from wordcloud_pipeline.demo import range_tags
-from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR
+from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR, range_tags
 from wordcloud_pipeline_tests.conftest import instance_with_years, local_test_resources
 
 pytestmark = pytest.mark.slow
@@ -94,10 +93,58 @@ def test_cloud_metadata_has_a_preview_and_top_words(graph):
     dropped = sum(meta[f"rows_dropped_{r}"].value for r in reasons)
     assert meta["rows_kept"].value + dropped == 4_000
     assert meta["years_changed"].value == ", ".join(str(y) for y in range(1995, 2016))
+    # ... which its own check confirms: every row read was kept or dropped for a reason.
+    (check,) = [
+        e for e in graph[3].get_asset_check_evaluations() if e.check_name == "rows_accounted_for"
+    ]
+    assert check.passed and check.metadata["rows_read"].value == 4_000
     # ... and preprocessing read exactly the reviews kept, from the table's year partitions.
     titles = instance.get_latest_materialization_event(dg.AssetKey("preprocessed_titles"))
     assert titles.asset_materialization.metadata["input_layout"].value == "table"
-    assert titles.asset_materialization.metadata["rows_read"].value == meta["rows_kept"].value
+    assert titles.asset_materialization.metadata["run_rows_read"].value == meta["rows_kept"].value
+
+
+def test_each_year_of_a_range_run_shows_its_own_figures(graph):
+    storage, _, instance, _ = graph
+    latest = {}
+    for asset in ("preprocessed_titles", "words_by_year"):
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=["2004"]), limit=1
+        ).records
+        latest[asset] = records[0].asset_materialization.metadata
+    titles, counts = latest["preprocessed_titles"], latest["words_by_year"]
+    tokens_2004 = year_table(storage, "preprocessed_titles", 2004).num_rows
+    assert titles["tokens"].value == tokens_2004 == counts["tokens"].value
+    assert titles["run_tokens"].value > tokens_2004  # the range's total, named as such
+    assert 0 < titles["rows_read"].value < titles["run_rows_read"].value
+    assert "| rank | word (2004) | count |" in counts["top_words"].value
+    assert titles["counting"].value == counts["counting"].value == "titles"
+
+
+def test_the_settings_of_a_year_travel_with_its_data_not_through_the_event_log(graph):
+    """The counts table stores how each year's words were made; a cloud drawn by an instance that never
+    saw the titles run (a new Dagster home, the same storage) still says it."""
+    storage, resources, _, _ = graph
+    assert tables.settings_by_year(str(storage / "words_by_year"), [1995, 2015]) == {
+        1995: {"counting": "titles", "backend": "sparkml"},
+        2015: {"counting": "titles", "backend": "sparkml"},
+    }
+    counts = tables.read_years(str(storage / "words_by_year"), [2015], ["counting", "backend"])
+    assert set(counts.column("counting").to_pylist()) == {"titles"}
+    fresh = instance_with_years()
+    result = dg.materialize(
+        ALL_ASSETS,
+        resources=resources,
+        instance=fresh,
+        selection=[dg.AssetKey("word_clouds")],
+        partition_key="2015",
+    )
+    assert result.success
+    cloud = fresh.get_latest_materialization_event(dg.AssetKey("word_clouds")).asset_materialization
+    assert (cloud.metadata["counting"].value, cloud.metadata["backend"].value) == (
+        "titles",
+        "sparkml",
+    )
 
 
 def test_rematerializing_one_year_replaces_it_and_leaves_the_others_untouched(graph):
@@ -118,6 +165,34 @@ def test_rematerializing_one_year_replaces_it_and_leaves_the_others_untouched(gr
         p: p.stat().st_mtime_ns for p in (storage / "preprocessed_titles" / "year=2004").iterdir()
     } == other_files
     assert (storage / "word_clouds" / "2004.png").read_bytes() == other_png
+
+
+def stale_status(instance, resources, name: str, partition: str | None = None):
+    from dagster._core.definitions.data_version import CachingStaleStatusResolver
+    from dagster._core.loader import LoadingContextForTest
+
+    graph_ = dg.Definitions(assets=ALL_ASSETS, resources=resources).resolve_asset_graph()
+    resolver = CachingStaleStatusResolver(instance, graph_, LoadingContextForTest(instance))
+    return resolver.get_status(dg.AssetKey(name), partition)
+
+
+def test_a_no_op_rerun_of_a_year_after_the_range_run_leaves_nothing_stale(graph):
+    """The range run gave each year its own data version; re-running one year on the same data gives
+    the same versions again, so the pictures of all years stay fresh."""
+    from dagster._core.definitions.data_version import StaleStatus
+
+    from wordcloud_pipeline.definitions import SUMMARY_ASSETS
+
+    _, resources, instance, _ = graph
+    assert dg.materialize(
+        ALL_ASSETS, resources=resources, instance=instance, selection=SUMMARY_ASSETS
+    ).success
+    assert stale_status(instance, resources, "word_rank_trends") == StaleStatus.FRESH
+    assert materialize(resources, instance, partition_key="2010").success
+    for name in ("words_by_year", "word_clouds"):
+        assert stale_status(instance, resources, name, "2010") == StaleStatus.FRESH, name
+    for name in ("word_cloud_animation", "word_rank_trends"):
+        assert stale_status(instance, resources, name) == StaleStatus.FRESH, name
 
 
 def test_a_year_recounted_another_way_makes_the_pictures_stale_and_the_check_warn(graph):

@@ -5,7 +5,7 @@ import pytest
 
 from wordcloud_pipeline import tables
 from wordcloud_pipeline.definitions import ALL_ASSETS, YEARLY_ASSETS
-from wordcloud_pipeline.demo import range_tags
+from wordcloud_pipeline.partitions import range_tags
 from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline_tests.conftest import instance_with_years, local_test_resources
 
@@ -35,3 +35,41 @@ def test_the_graph_runs_on_sparknlp_and_says_so(spark, sample_tsv, tmp_path):
         counts = tables.read_years(str(tmp_path / "words_by_year"), [year]).column("count")
         assert len(words) > 0 and sum(counts.to_pylist()) == len(words)
         assert (tmp_path / "word_clouds" / f"{year}.png").stat().st_size > 0
+
+
+FRESH_PROCESS_RUN = """
+import sys
+import dagster as dg
+from wordcloud_pipeline.definitions import ALL_ASSETS, YEARLY_ASSETS
+from wordcloud_pipeline.resources.settings import TitleProcessing
+from wordcloud_pipeline_tests.conftest import instance_with_years, local_test_resources
+
+resources = {
+    **local_test_resources(sys.argv[1], sys.argv[2]),
+    "title_processing": TitleProcessing(backend="sparknlp"),
+}
+instance = instance_with_years(first=2005, last=2005)
+result = dg.materialize(
+    ALL_ASSETS, resources=resources, instance=instance, selection=YEARLY_ASSETS, partition_key="2005"
+)
+event = instance.get_latest_materialization_event(dg.AssetKey("preprocessed_titles"))
+print("backend:", event.asset_materialization.metadata["backend"].value)
+"""
+
+
+def test_yearly_job_runs_sparknlp_for_one_year_in_a_fresh_process(sample_tsv, tmp_path):
+    """The ingest starts the run's session first: it must already carry spark-nlp's jar (no JVM of
+    this test process to lean on: a new interpreter, as `dagster dev` runs a launched run)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS_RUN, str(sample_tsv), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "backend: sparknlp" in done.stdout
+    assert tables.read_years(str(tmp_path / "preprocessed_titles"), [2005]).num_rows > 0
+    assert (tmp_path / "word_clouds" / "2005.png").stat().st_size > 0

@@ -13,6 +13,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from spark_scripts import delta_table, ingest_reviews, preprocess_titles
+from spark_scripts.job_contract import TitleOptions
 from spark_scripts.reviews import ReviewDataError
 from wordcloud_pipeline.sample_data import COLUMNS, generate, write_parquet
 
@@ -194,11 +195,11 @@ def test_incremental_table_equals_full_ingest_and_preprocessing_agrees(
     ingest(spark, staged, full)
     assert title_rows(spark, incremental) == title_rows(spark, full)
 
-    options = preprocess_titles.PreprocessOptions(years=YEARS, counting="reviews")
+    options = TitleOptions(counting="reviews")
     from_table = tmp_path / "from_table"
     from_raw = tmp_path / "from_raw"
-    a = preprocess_titles.preprocess(spark, str(incremental), str(from_table), options)
-    b = preprocess_titles.preprocess(spark, str(staged), str(from_raw), options)
+    a = preprocess_titles.preprocess(spark, str(incremental), str(from_table), YEARS, options)
+    b = preprocess_titles.preprocess(spark, str(staged), str(from_raw), YEARS, options)
     assert a.layout == "table" and b.layout == "tsv"
     assert a.tokens_by_year == b.tokens_by_year and a.tokens > 0
 

@@ -25,7 +25,7 @@ from spark_scripts.job_contract import (
 from wordcloud_pipeline.assets.counts import words_by_year
 from wordcloud_pipeline.assets.ingest import ingested_reviews
 from wordcloud_pipeline.assets.titles import preprocessed_titles
-from wordcloud_pipeline.resources.emr import config as emr_config
+from wordcloud_pipeline.aws.emr import config as emr_config
 from wordcloud_pipeline_tests.conftest import instance_with_years, local_test_resources
 
 
@@ -58,7 +58,8 @@ def test_a_job_renders_the_command_line_its_script_parses_back():
 def test_the_ingest_job_takes_no_years_and_no_gate():
     job = SparkJob("ingest_reviews", "s3://b/raw", "s3://b/reviews", (), IngestOptions("Music"))
     assert job.argv() == [
-        *("--input", "s3://b/raw", "--output", "s3://b/reviews", "--category", "Music")
+        *("--input", "s3://b/raw", "--output", "s3://b/reviews", "--category", "Music"),
+        *("--max-withdraw-fraction", "0.5"),
     ]
     assert job.name == "ingest_reviews" and job.backend is None
     assert SparkJob.from_argv("ingest_reviews", job.argv()) == job

@@ -12,7 +12,7 @@ from deltalake import write_deltalake
 from PIL import Image
 
 from wordcloud_pipeline import files
-from wordcloud_pipeline.assets.rank_plot import plot_uri, word_rank_trends
+from wordcloud_pipeline.assets.rank_plot import word_rank_trends
 from wordcloud_pipeline.pictures import animation, plots
 from wordcloud_pipeline.pictures.style import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
@@ -108,7 +108,7 @@ def test_asset_plots_the_counts_on_disk(tmp_path: Path) -> None:
 
     result = materialize_plot(tmp_path)
 
-    png = files.read_bytes(plot_uri(PipelineStorage(storage_uri=str(tmp_path))))
+    png = files.read_bytes(PipelineStorage(storage_uri=str(tmp_path)).rank_plot_uri())
     assert Image.open(io.BytesIO(png)).size == (800, 500)
     (event,) = result.get_asset_materialization_events()
     metadata = event.materialization.metadata
@@ -117,7 +117,7 @@ def test_asset_plots_the_counts_on_disk(tmp_path: Path) -> None:
     assert metadata["preview"].value.startswith("![word rank trends](data:image/png;base64,")
     assert "| magic | 3 | 1 | 1 (2003) |" in metadata["ranks"].value
     assert materialize_plot(tmp_path).success
-    assert files.read_bytes(plot_uri(PipelineStorage(storage_uri=str(tmp_path)))) == png
+    assert files.read_bytes(PipelineStorage(storage_uri=str(tmp_path)).rank_plot_uri()) == png
 
 
 def test_asset_fails_clearly_without_counts(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from spark_scripts.preprocess_titles import PreprocessOptions, preprocess
+from spark_scripts.job_contract import TitleOptions
+from spark_scripts.preprocess_titles import preprocess
 from spark_scripts.reviews import (
     REVIEW_COLUMNS,
     ReviewDataError,
@@ -101,7 +102,7 @@ def test_empty_input_fails_with_a_clear_message(spark, tmp_path):
         read_reviews(spark, str(tmp_path / "nothing-here"))
     write_tsv(tmp_path / "only_header.tsv.gz", [])
     with pytest.raises(ReviewDataError, match="hold no rows"):
-        preprocess(spark, str(tmp_path), str(tmp_path / "out"), PreprocessOptions(years=[2001]))
+        preprocess(spark, str(tmp_path), str(tmp_path / "out"), [2001])
 
 
 def test_bad_rows_are_dropped_and_counted_by_reason(spark, tmp_path):
@@ -116,15 +117,14 @@ def test_bad_rows_are_dropped_and_counted_by_reason(spark, tmp_path):
         review("Short Row", "2001-01-01")[:8],
     ]
     write_tsv(tmp_path / "in" / "r.tsv.gz", rows)
-    metrics = preprocess(
-        spark, str(tmp_path / "in"), str(tmp_path / "out"), PreprocessOptions(years=[2001])
-    )
+    metrics = preprocess(spark, str(tmp_path / "in"), str(tmp_path / "out"), [2001])
     assert metrics.rows_read == 8
     assert metrics.rows_kept == 2
     assert metrics.rows_dropped == {
         "malformed_row": 1,
         "blank_title": 1,
         "unparseable_date": 2,
+        "date_out_of_range": 0,
         "other_category": 1,
         "other_year": 1,
     }
@@ -141,17 +141,15 @@ def test_counting_reviews_weights_titles_by_popularity(spark, tmp_path):
     ]
     write_tsv(tmp_path / "in" / "r.tsv.gz", rows)
     out = tmp_path / "out"
-    titles = preprocess(spark, str(tmp_path / "in"), str(out), PreprocessOptions(years=[2001]))
+    titles = preprocess(spark, str(tmp_path / "in"), str(out), [2001])
     reviews = preprocess(
-        spark, str(tmp_path / "in"), str(out), PreprocessOptions(years=[2001], counting="reviews")
+        spark, str(tmp_path / "in"), str(out), [2001], TitleOptions(counting="reviews")
     )
     assert (titles.tokens, reviews.tokens) == (2, 3)
 
 
 def test_parquet_year_column_is_used_and_other_categories_are_never_read(spark, sample_parquet):
-    metrics = preprocess(
-        spark, str(sample_parquet), str(sample_parquet.parent / "pq_out"), PreprocessOptions([2010])
-    )
+    metrics = preprocess(spark, str(sample_parquet), str(sample_parquet.parent / "pq_out"), [2010])
     assert metrics.layout == "parquet"
     # Category and year filters are pushed into the parquet scan, so nothing else is even read.
     assert metrics.rows_dropped["other_category"] == 0
@@ -168,14 +166,14 @@ def test_a_year_that_lost_its_rows_is_kept_unless_the_run_allows_it(spark, tmp_p
         tmp_path / "in" / "r.tsv.gz", [review("Wizard", "2001-05-06"), review("Moon", "2002-01-01")]
     )
     out = tmp_path / "out"
-    preprocess(spark, str(tmp_path / "in"), str(out), PreprocessOptions(years=[2001, 2002]))
+    preprocess(spark, str(tmp_path / "in"), str(out), [2001, 2002])
     assert tables.rows_per_year(str(out), [2001, 2002]) == {2001: 1, 2002: 1}
 
     # The 2001 review is gone from the input (say, a corrected file, or a wrong category): the year
     # gate refuses to empty 2001 and names the year with its old and new counts.
     write_tsv(tmp_path / "in" / "r.tsv.gz", [review("Moon", "2002-01-01")])
     with pytest.raises(YearCollapseError, match=r"2001: 1 rows -> 0"):
-        preprocess(spark, str(tmp_path / "in"), str(out), PreprocessOptions(years=[2001]))
+        preprocess(spark, str(tmp_path / "in"), str(out), [2001])
     assert tables.rows_per_year(str(out), [2001, 2002]) == {2001: 1, 2002: 1}
     assert tables.open_table(str(out)).version() == 0  # nothing was committed
 
@@ -184,7 +182,8 @@ def test_a_year_that_lost_its_rows_is_kept_unless_the_run_allows_it(spark, tmp_p
         spark,
         str(tmp_path / "in"),
         str(out),
-        PreprocessOptions(years=[2001], max_drop_fraction=1.0),
+        [2001],
+        max_drop_fraction=1.0,
     )
     assert metrics.tokens_by_year == {"2001": 0}
     assert metrics.commit.rows_before_by_year == {"2001": 1}
@@ -197,5 +196,5 @@ def test_a_corrupt_file_fails_the_read_with_its_name(spark, tmp_path):
     bad = write_tsv(tmp_path / "in" / "truncated.tsv.gz", [review("Moon", "2001-01-01")] * 500)
     bad.write_bytes(bad.read_bytes()[:-40])
     with pytest.raises(ReviewDataError, match=r"cannot read .*truncated\.tsv\.gz") as error:
-        preprocess(spark, str(tmp_path / "in"), str(tmp_path / "out"), PreprocessOptions([2001]))
+        preprocess(spark, str(tmp_path / "in"), str(tmp_path / "out"), [2001])
     assert "good.tsv.gz" not in str(error.value)

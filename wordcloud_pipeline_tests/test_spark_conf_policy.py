@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dagster as dg
 import pytest
 
-from wordcloud_pipeline.resources.emr import EmrClusterResource, EmrSparkLauncher
+from wordcloud_pipeline.aws.emr import EmrClusterResource, EmrSparkLauncher
+from wordcloud_pipeline.aws.emr.config import ClusterConfig, SparkSettings
 from wordcloud_pipeline.resources.local_spark import LocalSparkLauncher
 from wordcloud_pipeline.resources.spark_conf_policy import SparkConfError, check_spark_conf
 
@@ -17,6 +19,10 @@ ISSUE_10_ATTEMPT = {
 def launchers(conf: dict[str, str]):
     yield lambda: LocalSparkLauncher(spark_conf=conf)
     yield lambda: EmrSparkLauncher(emr=EmrClusterResource(bucket="b"), spark_conf=conf)
+    # The cluster's spark-defaults reach every step too.
+    yield lambda: EmrClusterResource(
+        bucket="b", cluster=ClusterConfig(spark=SparkSettings(spark_defaults=conf))
+    )
 
 
 @pytest.mark.parametrize("make", list(launchers(ISSUE_10_ATTEMPT)))
@@ -61,3 +67,25 @@ def test_vetted_settings_pass_unchanged():
     }
     assert check_spark_conf(conf) == conf
     assert LocalSparkLauncher(spark_conf=conf).spark_conf == conf
+
+
+def test_the_cluster_spark_defaults_refuse_code_loading_keys_in_run_config():
+    spark = {"spark_defaults": {"spark.jars": "https://evil/x.jar"}}
+    run_config = {"resources": {"emr": {"config": {"bucket": "b", "cluster": {"spark": spark}}}}}
+    with pytest.raises(Exception) as error:
+        dg.materialize(
+            [needs_emr],
+            resources={"emr": EmrClusterResource.configure_at_launch()},
+            run_config=run_config,
+        )
+    causes = []
+    cause: BaseException | None = error.value
+    while cause is not None:
+        causes.append(str(cause))
+        cause = cause.__cause__
+    assert any("cluster.spark.spark_defaults: spark.jars is refused" in c for c in causes), causes
+
+
+@dg.asset
+def needs_emr(emr: EmrClusterResource) -> None:
+    """Only its config matters: the run must fail before it starts."""

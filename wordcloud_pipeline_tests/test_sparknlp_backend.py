@@ -5,8 +5,9 @@ from __future__ import annotations
 import importlib
 
 from spark_scripts import sparknlp_backend, text
+from spark_scripts.domain import DEFAULT_DOMAIN_STOPWORDS, DEFAULT_MIN_TOKEN_LENGTH
+from spark_scripts.job_contract import TitleOptions
 from spark_scripts.preprocess_titles import (
-    PreprocessOptions,
     titles_to_count,
     to_words,
     usable_titles,
@@ -17,7 +18,7 @@ from spark_scripts.reviews import read_reviews
 
 def stopwords() -> list[str]:
     """The backends' stop words (Spark ML's list needs the JVM, so only inside a test)."""
-    return text.stopword_set(text.DEFAULT_DOMAIN_STOPWORDS)
+    return text.stopword_set(DEFAULT_DOMAIN_STOPWORDS)
 
 
 # Each title with the words spark-nlp must make of it, in order.
@@ -45,7 +46,7 @@ def words_of(spark, backend: str, titles: list[str]) -> list[list[str]]:
     frame = spark.createDataFrame(
         [(i, t) for i, t in enumerate(titles)], "year int, product_title string"
     )
-    rows = to_words(frame, PreprocessOptions(years=[0], backend=backend)).collect()
+    rows = to_words(frame, TitleOptions(backend=backend)).collect()
     found: list[list[str]] = [[] for _ in titles]
     for row in rows:
         found[row["year"]].append(row["word"])
@@ -89,7 +90,7 @@ def test_both_backends_honour_the_year_word_contract(spark, sample_tsv):
     usable = usable_titles(with_drop_reason(frame, "Books", list(range(1995, 2016))))
     titles = titles_to_count(usable, "titles").orderBy("year", "product_title").limit(400)
     outputs = {
-        backend: to_words(titles, PreprocessOptions(years=[0], backend=backend))
+        backend: to_words(titles, TitleOptions(backend=backend))
         for backend in ("sparkml", "sparknlp")
     }
     schemas = {
@@ -101,7 +102,7 @@ def test_both_backends_honour_the_year_word_contract(spark, sample_tsv):
     for found in rows.values():
         assert found
         for _, word in found:
-            assert len(word) >= text.DEFAULT_MIN_TOKEN_LENGTH
+            assert len(word) >= DEFAULT_MIN_TOKEN_LENGTH
             assert word == word.lower() and word.isalpha() and word not in stop
     assert {y for y, _ in rows["sparkml"]} == {y for y, _ in rows["sparknlp"]}
     shared = set(rows["sparkml"]) & set(rows["sparknlp"])
@@ -134,5 +135,5 @@ def test_a_shipped_dictionary_is_what_the_lemmatizer_learns(spark, tmp_path):
     frame = spark.createDataFrame(
         [(1, "Wolves and Dragons and Stories")], "year int, product_title string"
     )
-    options = PreprocessOptions(years=[1], backend="sparknlp", lemma_dictionary=str(shipped))
+    options = TitleOptions(backend="sparknlp", lemma_dictionary=str(shipped))
     assert [r["word"] for r in to_words(frame, options).collect()] == ["wolf", "zebra", "stories"]

@@ -89,3 +89,43 @@ def test_history_of_the_reviews_table_names_the_files_a_version_replaced(tmp_pat
     # As the writer renders it (delta-rs writes this one as "source_file = 'b.tsv.gz'").
     assert lines[0]["replaced"].startswith("source_file") and "'b.tsv.gz'" in lines[0]["replaced"]
     assert lines[1]["replaced"] == "all"
+
+
+def test_a_cut_short_latest_commit_is_named_and_repaired(tmp_path):
+    import subprocess
+    import sys
+
+    storage = tmp_path / "storage"
+    uri = str(storage / "words_by_year")
+    write_deltalake(uri, counts({2003: ["moon"]}), partition_by=["year"])
+    write_deltalake(uri, counts({2003: ["sun"]}), mode="overwrite", predicate="year = 2003")
+    latest = storage / "words_by_year" / "_delta_log" / f"{1:020d}.json"
+    latest.write_bytes(latest.read_bytes()[:-40])  # cut short
+    with pytest.raises(tables.BrokenCommitError) as error:
+        tables.read_years(uri, [2003])
+    assert str(error.value).startswith(str(latest)) and "wordcloud-tables repair" in str(
+        error.value
+    )
+    command = ["-m", "wordcloud_pipeline.table_cli", "--storage", str(storage), "repair"]
+    done = subprocess.run(
+        [sys.executable, *command, "words_by_year"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "the table is at version 0" in done.stdout
+    assert [r["word"] for r in tables.read_years(uri, [2003]).to_pylist()] == ["moon"]
+    # Runs go on from there: the next commit is version 1 again.
+    write_deltalake(uri, counts({2003: ["star"]}), mode="overwrite", predicate="year = 2003")
+    assert [r["word"] for r in tables.read_years(uri, [2003]).to_pylist()] == ["star"]
+
+
+def test_a_broken_commit_before_the_latest_is_not_repaired(tmp_path):
+    uri = str(tmp_path / "storage" / "words_by_year")
+    for word in ("moon", "sun", "star"):
+        write_deltalake(uri, counts({2003: [word]}), mode="append", partition_by=["year"])
+    middle = tmp_path / "storage" / "words_by_year" / "_delta_log" / f"{1:020d}.json"
+    middle.write_bytes(middle.read_bytes()[:-40])
+    with pytest.raises(SystemExit, match="is not the latest commit"):
+        table_cli.repair(uri)

@@ -29,7 +29,6 @@ import pytest
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from wordcloud_pipeline import files
-from wordcloud_pipeline.assets.clouds import cloud_uri
 from wordcloud_pipeline.pictures import clouds
 from wordcloud_pipeline.resources.storage import PipelineStorage
 from wordcloud_pipeline.sample_data import write_sample
@@ -336,12 +335,12 @@ def test_launch_one_year_from_the_yearly_job_shows_its_cloud_and_check(
     # The top words table sits next to the preview, rendered (not raw markdown).
     expect(page.get_by_role("cell", name=f"word ({YEAR})")).to_be_visible()
     image = open_preview(page, f"word cloud {YEAR}")
-    assert image.evaluate("img => img.naturalWidth") == 480  # clouds.preview_markdown's width
+    assert image.evaluate("img => img.naturalWidth") == 800  # clouds.PREVIEW_WIDTH
     image.screenshot(path=artifacts / "cloud-preview-image.png")
     page.screenshot(path=artifacts / "cloud-preview.png")
 
     # The files behind the UI: the run wrote this year's cloud, and only this year's.
-    assert files.read_bytes(cloud_uri(webserver.storage, int(YEAR))).startswith(b"\x89PNG")
+    assert files.read_bytes(webserver.storage.cloud_uri(int(YEAR))).startswith(b"\x89PNG")
     written = Path(webserver.storage.asset_location(dg.AssetKey("word_clouds")))
     assert sorted(p.name for p in written.iterdir()) == [f"{YEAR}.png"], run_id
 
@@ -368,7 +367,7 @@ def test_the_animation_preview_plays_in_the_ui(
     # Independent of the test above: make sure at least one cloud exists to animate.
     if not files.has_files(webserver.storage.asset_location(dg.AssetKey("word_clouds"))):
         png = clouds.render_cloud([("wizard", 3), ("magic", 2), ("stone", 1)], 600, 400)
-        files.write_bytes(cloud_uri(webserver.storage, 1995), png)
+        files.write_bytes(webserver.storage.cloud_uri(1995), png)
 
     page.goto(f"{webserver.url}/assets/word_cloud_animation")
     before = run_ids(webserver)
@@ -379,5 +378,6 @@ def test_the_animation_preview_plays_in_the_ui(
     expect(page.get_by_text("frames", exact=True)).to_be_visible()
     image = open_preview(page, "word clouds by year")
     assert image.get_attribute("src").startswith("data:image/gif;base64,")
-    assert image.evaluate("img => img.naturalWidth") == 480  # large enough to read the words
+    # Large enough to read the words: the clouds' width up to the preview's 640 px.
+    assert image.evaluate("img => img.naturalWidth") in (600, 640)
     page.screenshot(path=artifacts / "animation-preview.png")

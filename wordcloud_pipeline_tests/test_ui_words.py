@@ -58,3 +58,16 @@ def test_assets_sensors_jobs_and_checks_read_as_plain_text_in_the_ui():
         texts[f"job {job}"] = defs.resolve_job_def(job).description
     assert not [name for name, text in texts.items() if not text], texts
     assert not [name for name, text in texts.items() if "``" in text]
+
+
+def test_resource_descriptions_speak_to_users():
+    """The UI renders descriptions as HTML-ish markdown: angle brackets vanish; internals do not help."""
+    for name, cls in resource_classes().items():
+        text = cls.__doc__ or ""
+        assert "<" not in text and ">" not in text, name
+        assert "thread" not in text and "Pipes" not in text, name
+
+
+def test_raw_reviews_shows_both_layouts_it_reads():
+    node = build_defs("local").resolve_asset_graph().get(dg.AssetKey("raw_reviews"))
+    assert {"tsv", "parquet"} <= set(node.kinds)

@@ -2,8 +2,9 @@
 
 import dagster as dg
 
+from spark_scripts.domain import format_years
 from wordcloud_pipeline import files
-from wordcloud_pipeline.assets.clouds import cloud_uri, word_clouds
+from wordcloud_pipeline.assets.clouds import word_clouds
 from wordcloud_pipeline.automation import after_upstream_batch
 from wordcloud_pipeline.concurrency import writer_pool
 from wordcloud_pipeline.partitions import known_years
@@ -12,13 +13,9 @@ from wordcloud_pipeline.pictures.style import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
 
 # The UI preview is a GIF of fewer colours than the file: it is stored in the event log with every
-# materialization. 480 px wide is the smallest at which a year's words can be read.
-PREVIEW_WIDTH = 480
+# materialization. 640 px wide: a year's middle-sized words can be read, and it fits the panel.
+PREVIEW_WIDTH = 640
 PREVIEW_COLORS = 32
-
-
-def animation_uri(storage: PipelineStorage) -> str:
-    return files.join(storage.asset_location(word_cloud_animation.key), "word_clouds.gif")
 
 
 def read_clouds(
@@ -29,21 +26,10 @@ def read_clouds(
     missing: list[int] = []
     for year in sorted(years):
         try:
-            frames.append((str(year), files.read_bytes(cloud_uri(storage, year))))
+            frames.append((str(year), files.read_bytes(storage.cloud_uri(year))))
         except FileNotFoundError:
             missing.append(year)
     return frames, missing
-
-
-def year_ranges(years: list[int]) -> str:
-    """Sorted years as compact ranges: [1995, 1996, 1997, 2001] -> '1995-1997, 2001'."""
-    spans: list[list[int]] = []
-    for year in sorted(years):
-        if spans and year == spans[-1][1] + 1:
-            spans[-1][1] = year
-        else:
-            spans.append([year, year])
-    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
 
 
 @dg.asset(
@@ -65,7 +51,7 @@ def word_cloud_animation(
             f"{storage.asset_location(word_clouds.key)}: materialize word_clouds first"
         )
     if missing:
-        context.log.info(f"years without a cloud, left out: {year_ranges(missing)}")
+        context.log.info(f"years without a cloud, left out: {format_years(missing, ', ')}")
     options = {
         "frame_duration_ms": cloud_style.frame_duration_ms,
         "font_path": cloud_style.font_path,
@@ -75,7 +61,7 @@ def word_cloud_animation(
     gif = animation.render_animation(
         frames, width=cloud_style.frame_width, colors=cloud_style.animation_colors, **options
     )
-    uri = animation_uri(storage)
+    uri = storage.animation_uri()
     files.write_bytes(uri, gif)
     preview = animation.render_animation(
         frames, width=PREVIEW_WIDTH, colors=PREVIEW_COLORS, **options
@@ -86,11 +72,11 @@ def word_cloud_animation(
     return dg.MaterializeResult(
         metadata={
             "preview": dg.MetadataValue.md(
-                animation.preview_markdown(preview, alt="word clouds by year")
+                animation.preview_markdown(preview, alt="word clouds by year", full_size=uri)
             ),
             "frames": dg.MetadataValue.int(len(frames)),
             "years": ", ".join(years),
-            "years_missing": year_ranges(missing) or "none",
+            "years_missing": format_years(missing, ", ") or "none",
             "size": f"{width}x{height}",
             "bytes": dg.MetadataValue.int(len(gif)),
             "path": dg.MetadataValue.path(uri),

@@ -8,7 +8,6 @@ import dagster as dg
 
 from wordcloud_pipeline import files, metadata, tables
 from wordcloud_pipeline.assets.counts import words_by_year
-from wordcloud_pipeline.automation import follows_upstream_years
 from wordcloud_pipeline.checks import data_quality
 from wordcloud_pipeline.checks.counting_modes import COUNTING_MODES_CHECK, counting_modes_result
 from wordcloud_pipeline.concurrency import writer_pool
@@ -20,15 +19,11 @@ from wordcloud_pipeline.resources.storage import PipelineStorage
 TOP_WORDS_SHOWN = 10
 
 
-def cloud_uri(storage: PipelineStorage, year: int) -> str:
-    return files.join(storage.asset_location(word_clouds.key), f"{year}.png")
-
-
 @dg.asset(
     partitions_def=year_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[words_by_year],
-    automation_condition=follows_upstream_years(),
+    automation_condition=dg.AutomationCondition.eager(),
     group_name="wordcloud",
     pool=writer_pool("word_clouds"),
     code_version="1",  # bump when this asset computes differently: marks it and downstream stale
@@ -42,9 +37,10 @@ def word_clouds(
     context: dg.AssetExecutionContext, storage: PipelineStorage, cloud_style: CloudStyle
 ) -> Iterator[dg.AssetMaterialization | dg.AssetCheckResult]:
     """One word cloud per year of the most frequent title words, on a map of the US."""
-    counts_uri = storage.upstream_location(context)
+    counts_uri = storage.input_location(context)
     years = partition_years(context)
     top_by_year = tables.top_words_by_year(counts_uri, years, cloud_style.max_words)
+    settings = tables.settings_by_year(counts_uri, years)
     kept_previous: list[int] = []
     drawable = {}
     for year in years:
@@ -68,7 +64,7 @@ def word_clouds(
         seed=cloud_style.seed,
     )
     for year in years:
-        uri = cloud_uri(storage, year)
+        uri = storage.cloud_uri(year)
         frequencies, left_out = drawable[year]
         if frequencies:
             png = drawn[year]
@@ -97,7 +93,7 @@ def word_clouds(
             tags={"dagster/data_version": hashlib.sha256(png).hexdigest()[:16]},
             metadata={
                 "preview": dg.MetadataValue.md(
-                    clouds.preview_markdown(png, alt=f"word cloud {year}")
+                    clouds.preview_markdown(png, alt=f"word cloud {year}", full_size=uri)
                 ),
                 "top_words": dg.MetadataValue.md(
                     metadata.top_words_table({str(year): [list(t) for t in top]})
@@ -105,8 +101,9 @@ def word_clouds(
                 "words_drawn": dg.MetadataValue.int(len(frequencies)),
                 "words_left_out_no_glyphs": dg.MetadataValue.int(len(left_out)),
                 "words_left_out_examples": ", ".join(left_out[:10]) or "none",
-                "counting": metadata.titles_setting(context, year, "counting"),
-                "backend": metadata.titles_setting(context, year, "backend"),
+                # How the drawn words were made, as words_by_year stores it for the year.
+                "counting": settings[year]["counting"],
+                "backend": settings[year]["backend"],
                 "path": dg.MetadataValue.path(uri),
                 "size": f"{cloud_style.width}x{cloud_style.height}",
             },

@@ -12,13 +12,13 @@ import dagster as dg
 from spark_scripts.job_contract import IngestMetrics, IngestOptions, SparkJob
 from wordcloud_pipeline import files, metadata, reviews_table
 from wordcloud_pipeline.assets.raw_reviews import raw_reviews
+from wordcloud_pipeline.checks import data_quality
 from wordcloud_pipeline.concurrency import writer_pool
+from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline.resources.spark_launcher import SparkJobLauncher
 from wordcloud_pipeline.resources.storage import PipelineStorage
-from wordcloud_pipeline.sample_data import write_sample
-
-DEMO_SAMPLE_ROWS = 20_000
+from wordcloud_pipeline.sample_data import DEMO_SAMPLE_ROWS, write_sample
 
 
 @dg.asset(
@@ -30,15 +30,17 @@ DEMO_SAMPLE_ROWS = 20_000
     pool=writer_pool("ingested_reviews"),
     code_version="1",  # bump when this asset computes differently: marks it and downstream stale
     kinds={"spark", "delta"},
+    check_specs=[data_quality.INGEST_ROWS_ACCOUNTED_SPEC],
 )
 def ingested_reviews(
     context: dg.AssetExecutionContext,
     spark_jobs: SparkJobLauncher,
     storage: PipelineStorage,
     title_processing: TitleProcessing,
+    quality_gates: QualityGates,
 ) -> dg.MaterializeResult:
     """The category's reviews by year and source file; only new or changed files are read."""
-    reviews = storage.reviews_location()
+    reviews = storage.input_location(context)
     if storage.uses_default_reviews() and not files.has_files(reviews):
         context.log.info(f"no reviews at {reviews}: writing a {DEMO_SAMPLE_ROWS:,}-review sample")
         write_sample(files.local_path(reviews), DEMO_SAMPLE_ROWS)
@@ -52,7 +54,10 @@ def ingested_reviews(
             input=reviews,
             output=output,
             years=(),
-            options=IngestOptions(category=title_processing.category),
+            options=IngestOptions(
+                category=title_processing.category,
+                max_withdraw_fraction=quality_gates.max_row_drop_fraction,
+            ),
             name=context.asset_key.to_user_string(),
         )
         metrics = spark_jobs.run(context, job)
@@ -69,4 +74,5 @@ def ingested_reviews(
         metadata=metadata.ingest_metadata(metrics),
         # The table's version: a run that found nothing new leaves the years below fresh.
         data_version=dg.DataVersion(f"v{metrics.table_version}"),
+        check_results=[data_quality.ingest_rows_accounted_result(metrics)],
     )

@@ -15,10 +15,6 @@ from wordcloud_pipeline.resources.storage import PipelineStorage
 RANK_DEPTH = 30
 
 
-def plot_uri(storage: PipelineStorage) -> str:
-    return files.join(storage.asset_location(word_rank_trends.key), "word_rank_trends.png")
-
-
 @dg.asset(
     deps=[words_by_year],
     group_name="wordcloud",
@@ -31,7 +27,7 @@ def word_rank_trends(
     context: dg.AssetExecutionContext, storage: PipelineStorage, cloud_style: CloudStyle
 ) -> dg.MaterializeResult:
     """How the ranks of the most frequent title words move across the years (a bump chart)."""
-    counts_uri = storage.upstream_location(context)
+    counts_uri = storage.input_location(context)
     top_by_year = tables.top_words_by_year(counts_uri, known_years(context.instance), RANK_DEPTH)
     if not any(top_by_year.values()):
         raise dg.Failure(f"no counted words under {counts_uri}: materialize words_by_year first")
@@ -43,13 +39,13 @@ def word_rank_trends(
         colormap=cloud_style.plot_colormap,
         font_path=cloud_style.font_path,
     )
-    uri = plot_uri(storage)
+    uri = storage.rank_plot_uri()
     files.write_bytes(uri, png)
     context.log.info(f"ranks of {len(trends.ranks)} words over {len(trends.years)} years: {uri}")
     return dg.MaterializeResult(
         metadata={
             "preview": dg.MetadataValue.md(
-                clouds.preview_markdown(png, width=640, alt="word rank trends")
+                clouds.preview_markdown(png, alt="word rank trends", full_size=uri)
             ),
             "ranks": dg.MetadataValue.md(plots.rank_table(trends)),
             "years": dg.MetadataValue.int(len(trends.years)),

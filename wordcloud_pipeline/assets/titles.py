@@ -1,5 +1,7 @@
 """preprocessed_titles: the words of each year's titles, from that year's partition of the reviews table."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from spark_scripts.job_contract import TitlesMetrics
@@ -10,7 +12,7 @@ from wordcloud_pipeline.concurrency import writer_pool
 from wordcloud_pipeline.partitions import year_partitions
 from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import TitleProcessing
-from wordcloud_pipeline.resources.spark_launcher import SparkJobLauncher, yearly_job
+from wordcloud_pipeline.resources.spark_launcher import SparkJobLauncher, yearly_spark_job
 from wordcloud_pipeline.resources.storage import PipelineStorage
 
 
@@ -30,10 +32,10 @@ def preprocessed_titles(
     storage: PipelineStorage,
     title_processing: TitleProcessing,
     quality_gates: QualityGates,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
     """Words of each year's book titles: cleaned, tokenized, stop words dropped, lemmatized."""
     # The reviews table: only this run's years are read from it.
-    reviews = storage.upstream_location(context)
+    reviews = storage.input_location(context)
     if tables.open_table(reviews) is None:
         raise dg.Failure(
             f"no reviews table at {reviews}: materialize ingested_reviews first (yearly_job runs it "
@@ -41,7 +43,7 @@ def preprocessed_titles(
         )
     output = storage.asset_location(context.asset_key)
     files.check_writable(output)
-    job = yearly_job(
+    job = yearly_spark_job(
         context,
         "preprocess_titles",
         reviews,
@@ -49,15 +51,22 @@ def preprocessed_titles(
         title_processing.options(),
         quality_gates.max_row_drop_fraction,
     )
-    metrics = data_quality.run_gated(context, spark_jobs, job)
+    metrics = spark_jobs.run_gated(context, job)
     assert isinstance(metrics, TitlesMetrics)
-    # One version for the run's years: the settings and each year's word figures (a range run
-    # reports one materialization per year, all with this version).
-    version = metadata.data_version(
-        title_processing.script_args(), metrics.tokens_by_year, metrics.distinct_words_by_year
-    )
-    return dg.MaterializeResult(
-        metadata=metadata.preprocess_metadata(metrics),
-        data_version=version,
-        check_results=[data_quality.years_not_collapsed_result(metrics.commit)],
+    # Each year's version from what it holds: the settings and its word figures, so re-running a
+    # year on the same data gives it the version it had, whether it last ran alone or in a range.
+    versions = {
+        int(year): metadata.data_version(
+            title_processing.script_args(),
+            metrics.tokens_by_year[year],
+            metrics.distinct_words_by_year[year],
+        )
+        for year in map(str, metrics.years)
+    }
+    yield from metadata.yearly_results(
+        context,
+        metadata.preprocess_metadata_by_year(metrics),
+        metadata.preprocess_metadata(metrics),
+        versions,
+        [data_quality.years_not_collapsed_result(metrics.commit)],
     )

@@ -15,7 +15,7 @@ from collections import defaultdict
 
 import dagster as dg
 
-from spark_scripts.job_contract import format_years
+from spark_scripts.domain import format_years
 from wordcloud_pipeline.partitions import known_years
 
 
@@ -35,10 +35,14 @@ def counting_by_year(instance: dg.DagsterInstance, asset_key: dg.AssetKey) -> di
 
 
 def mixed_modes(modes: dict[int, str]) -> dict[str, list[int]]:
-    """The years of each counting mode, when there is more than one mode; else empty."""
+    """The years of each counting mode, when there is more than one mode; else empty.
+
+    A year whose mode is 'unknown' (no words counted, so none stored with them) differs from nothing.
+    """
     by_mode: dict[str, list[int]] = defaultdict(list)
     for year, mode in sorted(modes.items()):
-        by_mode[mode].append(year)
+        if mode != "unknown":
+            by_mode[mode].append(year)
     return dict(by_mode) if len(by_mode) > 1 else {}
 
 
@@ -55,7 +59,8 @@ def counting_modes_result(instance: dg.DagsterInstance) -> dg.AssetCheckResult:
     modes = counting_by_year(instance, COUNTING_MODES_CHECK.asset_key)
     mixed = mixed_modes(modes)
     if not mixed:
-        mode = next(iter(set(modes.values())), "none")
+        known = sorted(set(modes.values()) - {"unknown"})
+        mode = known[0] if known else ("unknown" if modes else "none")
         return dg.AssetCheckResult(
             check_name=COUNTING_MODES_CHECK.name,
             passed=True,

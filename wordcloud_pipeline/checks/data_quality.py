@@ -1,7 +1,8 @@
 """The data-quality gates of the yearly assets, as Dagster asset checks.
 
 The gates run where they can still protect data, inside the materialization: the year gate runs in the
-Spark job before its commit (``spark_scripts/year_gate.py``), the conservation check right after the
+Spark job before its commit (``spark_scripts/year_gate.py``; ``SparkJobLauncher.run_gated`` turns a
+refusal into this check's failure), the conservation check right after the
 commit and before anything downstream runs, and the cloud check before a PNG is replaced. Each is declared
 as a blocking check of its asset, so its result shows in the Checks tab and a failed one stops the
 downstream assets of the run.
@@ -11,15 +12,14 @@ from __future__ import annotations
 
 import dagster as dg
 
-from spark_scripts.job_contract import Commit, CountsMetrics, Metrics
-from spark_scripts.year_gate import YearCollapseError
+from spark_scripts.job_contract import Commit, CountsMetrics, IngestMetrics
 from wordcloud_pipeline import tables
 from wordcloud_pipeline.metadata import per_year_table
-from wordcloud_pipeline.resources.spark_launcher import SparkJob, SparkJobLauncher
 
 YEARS_NOT_COLLAPSED = "years_not_collapsed"
 COUNTS_MATCH_TITLES = "counts_match_titles"
 CLOUDS_NOT_LOST = "good_clouds_kept"
+INGEST_ROWS_ACCOUNTED = "rows_accounted_for"
 
 
 def years_not_collapsed_spec(asset: str) -> dg.AssetCheckSpec:
@@ -50,36 +50,42 @@ CLOUDS_NOT_LOST_SPEC = dg.AssetCheckSpec(
 )
 
 
-def run_gated(
-    context: dg.AssetExecutionContext, spark_jobs: SparkJobLauncher, job: SparkJob
-) -> Metrics:
-    """Runs ``job``; a year-gate refusal becomes a failed check and a run failure naming the years.
+INGEST_ROWS_ACCOUNTED_SPEC = dg.AssetCheckSpec(
+    INGEST_ROWS_ACCOUNTED,
+    asset="ingested_reviews",
+    blocking=True,
+    description="Every row the ingest read was kept or dropped for a named reason (rows read = kept "
+    "+ dropped), and every listed file is accounted for: read (new or changed) or unchanged, none "
+    "twice.",
+)
 
-    The refusal is the script's ``YearCollapseError``: raised in this process by the local launcher,
-    and rebuilt from the script's Pipes message by the EMR launcher."""
-    try:
-        return spark_jobs.run(context, job)
-    except YearCollapseError as refused:
-        changes = {str(c.year): {"before": c.before, "after": c.after} for c in refused.collapsed}
-        context.log_event(
-            dg.AssetCheckEvaluation(
-                severity=dg.AssetCheckSeverity.ERROR,
-                target_materialization_data=None,
-                blocking=True,
-                asset_key=context.asset_key,
-                check_name=YEARS_NOT_COLLAPSED,
-                passed=False,
-                metadata={
-                    "refused_years": dg.MetadataValue.json(changes),
-                    "max_row_drop_fraction": dg.MetadataValue.float(refused.max_drop_fraction),
-                },
-                description=str(refused),
-            )
+
+def ingest_rows_accounted_result(metrics: IngestMetrics) -> dg.AssetCheckResult:
+    """Rows read against rows kept plus dropped, and the files read against the files listed."""
+    dropped = sum(metrics.rows_dropped.values())
+    read_files = [*metrics.files_new, *metrics.files_changed]
+    problems = []
+    if metrics.rows_read != metrics.rows_kept + dropped:
+        problems.append(
+            f"{metrics.rows_read:,} rows read but {metrics.rows_kept:,} kept + {dropped:,} dropped"
         )
-        raise dg.Failure(
-            description=str(refused),
-            metadata={"refused_years": dg.MetadataValue.json(changes)},
-        ) from refused
+    if len(set(read_files)) != len(read_files) or len(read_files) > metrics.files_listed:
+        problems.append(
+            f"{len(read_files)} files read of {metrics.files_listed} listed (some twice or unlisted)"
+        )
+    return dg.AssetCheckResult(
+        check_name=INGEST_ROWS_ACCOUNTED,
+        passed=not problems,
+        description="; ".join(problems) or None,
+        metadata={
+            "rows_read": dg.MetadataValue.int(metrics.rows_read),
+            "rows_kept": dg.MetadataValue.int(metrics.rows_kept),
+            "rows_dropped": dg.MetadataValue.int(dropped),
+            "files_listed": dg.MetadataValue.int(metrics.files_listed),
+            "files_read": dg.MetadataValue.int(len(read_files)),
+            "files_unchanged": dg.MetadataValue.int(metrics.files_listed - len(read_files)),
+        },
+    )
 
 
 def years_not_collapsed_result(commit: Commit) -> dg.AssetCheckResult:

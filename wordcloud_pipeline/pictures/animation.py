@@ -23,7 +23,7 @@ LABEL_SCALE = 0.11
 BAR_SCALE = 0.012
 
 
-def label_box(width: int, height: int) -> tuple[int, int, int, int]:
+def label_box(height: int) -> tuple[int, int, int, int]:
     """Where the year goes: the bottom-left corner, which the US-shaped mask leaves empty (the Pacific)."""
     size = max(10, round(height * LABEL_SCALE))
     margin = max(2, size // 4)
@@ -42,7 +42,7 @@ def label_frame(
     """A copy of ``image`` with ``text`` in a box at the bottom left and a bar ``progress`` (0..1) long."""
     frame = image.convert("RGB")
     draw = ImageDraw.Draw(frame)
-    box = label_box(*frame.size)
+    box = label_box(frame.height)
     draw.rectangle(box, fill=background)
     font = ImageFont.truetype(font_path or DEFAULT_LABEL_FONT, size=round((box[3] - box[1]) / 1.3))
     draw.text(
@@ -137,6 +137,8 @@ def gif_frames(gif: bytes) -> list[tuple[Image.Image, int]]:
     return result
 
 
-def preview_markdown(gif: bytes, alt: str = "animation") -> str:
-    """The GIF inline in markdown, which the Dagster UI renders (and animates) in the metadata panel."""
-    return f"![{alt}](data:image/gif;base64,{base64.b64encode(gif).decode('ascii')})"
+def preview_markdown(gif: bytes, alt: str = "animation", full_size: str | None = None) -> str:
+    """The GIF inline in markdown, which the Dagster UI renders (and animates) in the metadata panel,
+    and where the full-size file is."""
+    markdown = f"![{alt}](data:image/gif;base64,{base64.b64encode(gif).decode('ascii')})"
+    return markdown + (f"\n\nFull size: `{full_size}`" if full_size else "")

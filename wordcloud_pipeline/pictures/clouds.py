@@ -148,9 +148,19 @@ def drawable_words(
     return kept, left_out
 
 
-def preview_markdown(png: bytes, width: int = 480, alt: str = "word cloud") -> str:
-    """A small inline image for the Dagster UI; full-size images stay out of the event log."""
+# The width of the previews in the Dagster UI: as wide as its metadata panel shows without scrolling, so
+# a year's smaller words can be read there; the full-size file is named under the preview.
+PREVIEW_WIDTH = 800
+
+
+def preview_markdown(
+    png: bytes, width: int = PREVIEW_WIDTH, alt: str = "word cloud", full_size: str | None = None
+) -> str:
+    """An inline image for the Dagster UI, at most ``width`` wide, and where the full-size file is;
+    full-size images stay out of the event log."""
     image = Image.open(io.BytesIO(png))
+    size = f"{image.width}x{image.height}"
     image.thumbnail((width, width))
     encoded = base64.b64encode(to_png(image)).decode("ascii")
-    return f"![{alt}](data:image/png;base64,{encoded})"
+    markdown = f"![{alt}](data:image/png;base64,{encoded})"
+    return markdown + (f"\n\nFull size ({size}): `{full_size}`" if full_size else "")

@@ -51,6 +51,21 @@ def usa_mask(width: int, height: int, margin: float = 0.04) -> np.ndarray:
     return np.array(image)
 
 
+def mask_problem(mask: str) -> str | None:
+    """Why ``mask`` cannot be drawn on (one line naming the value and what is allowed), or None."""
+    if mask in MASKS:
+        return None
+    path = Path(mask)
+    if not path.is_file():
+        return f"{mask!r} is neither one of {', '.join(MASKS)} nor an image file"
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except (OSError, SyntaxError) as error:
+        return f"{mask!r} is not an image PIL can open ({error})"
+    return None
+
+
 def load_mask(mask: str, width: int, height: int) -> np.ndarray | None:
     """'usa' (drawn here), 'none', or the path of an image whose white pixels stay empty."""
     if mask == "none":

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dagster as dg
+import matplotlib
+from PIL import ImageColor
 from pydantic import Field, field_validator
 
-from wordcloud_pipeline.pictures import clouds
+from wordcloud_pipeline.pictures import clouds, masks
 
 
 class CloudStyle(dg.ConfigurableResource):
@@ -62,6 +64,38 @@ class CloudStyle(dg.ConfigurableResource):
         default=700, ge=200, le=4000, description="height of the rank plot, in pixels"
     )
     plot_colormap: str = Field(default="tab10", description="a matplotlib colormap for the lines")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Refuses a run whose pictures could not be drawn, when it starts: before any Spark job,
+        not minutes later when the first cloud is drawn."""
+        problems = self.problems()
+        if problems:
+            raise dg.Failure("; ".join(problems))
+
+    def problems(self) -> list[str]:
+        """One line per setting that cannot be drawn with, naming the field, the value and what is
+        allowed. Sizes and counts are ranges the fields themselves enforce."""
+        found = []
+        mask = masks.mask_problem(self.mask)
+        if mask:
+            found.append(f"cloud_style.mask: {mask}")
+        for field in ("colormap", "plot_colormap"):
+            value = getattr(self, field)
+            if value not in matplotlib.colormaps:
+                found.append(
+                    f"cloud_style.{field}: {value!r} is not a matplotlib colormap "
+                    "(e.g. viridis, plasma, tab10; all: list(matplotlib.colormaps))"
+                )
+        for field in ("background_color", "label_color"):
+            value = getattr(self, field)
+            try:
+                ImageColor.getrgb(value)
+            except ValueError:
+                found.append(
+                    f"cloud_style.{field}: {value!r} is not a colour (a name such as white, "
+                    "or #rrggbb)"
+                )
+        return found
 
     @field_validator("font_path")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import Field
 
-from spark_scripts.job_contract import DEFAULT_MAX_DROP_FRACTION
+from spark_scripts.domain import DEFAULT_MAX_DROP_FRACTION
 
 
 class QualityGates(dg.ConfigurableResource):
@@ -16,6 +16,8 @@ class QualityGates(dg.ConfigurableResource):
         ge=0.0,
         le=1.0,
         description="A year that had rows may lose at most this share of them in one run; a run "
-        "that would lose more fails and the table keeps its previous version. 1.0 allows any "
-        "change (for example when switching counting from reviews to titles on purpose).",
+        "that would lose more fails and the table keeps its previous version; likewise an ingest "
+        "that would withdraw more than this share of the reviews table's reviews (a mistyped "
+        "reviews location). 1.0 allows any change (for example when switching counting from "
+        "reviews to titles, or removing most review files, on purpose).",
     )

@@ -4,29 +4,33 @@ How the pictures look is ``pictures.style.CloudStyle``."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 import dagster as dg
 from pydantic import Field
 
-from spark_scripts.job_contract import (
+from spark_scripts.domain import (
     DEFAULT_BACKEND,
+    DEFAULT_CATEGORY,
+    DEFAULT_COUNTING,
     DEFAULT_DOMAIN_STOPWORDS,
     DEFAULT_MIN_TOKEN_LENGTH,
-    TitleOptions,
+    Backend,
+    Counting,
 )
+from spark_scripts.job_contract import TitleOptions
 
 
 class TitleProcessing(dg.ConfigurableResource):
     """Which reviews count and how titles become words (passed to spark_scripts/preprocess_titles.py)."""
 
-    category: str = Field(default="Books", description="product_category whose titles are counted")
-    counting: Literal["titles", "reviews"] = Field(
-        default="titles",
+    category: str = Field(
+        default=DEFAULT_CATEGORY, description="product_category whose titles are counted"
+    )
+    counting: Counting = Field(
+        default=DEFAULT_COUNTING,
         description="'titles': a word once per distinct title per year (the original template); "
         "'reviews': once per review, so popular books weigh more",
     )
-    backend: Literal["sparkml", "sparknlp"] = Field(
+    backend: Backend = Field(
         default=DEFAULT_BACKEND,
         description="'sparkml': Spark SQL expressions, rule-based plural folding; 'sparknlp': spark-nlp's "
         "pipeline with a dictionary lemmatizer (its jar, 287 MB, is downloaded on first use). The same "

@@ -84,11 +84,12 @@ class SparkConfError(ValueError):
     """A Spark setting that run config may not set; the message names it and says why."""
 
 
-def check_spark_conf(conf: Mapping[str, str]) -> dict[str, str]:
+def check_spark_conf(conf: Mapping[str, str], field: str = "spark_conf") -> dict[str, str]:
     """Returns ``conf`` if every key is vetted and every value has its key's shape; else raises.
 
-    Used as a pydantic field validator by both launchers, so a bad setting fails when the run's config
-    is checked, before any Spark (or cluster) starts.
+    Used as a pydantic field validator by every config field that sets Spark settings (both launchers'
+    ``spark_conf``, the EMR cluster's ``spark_defaults``; ``field`` names it in the message), so a bad
+    setting fails when the run's config is checked, before any Spark (or cluster) starts.
     """
     problems = []
     for key, value in conf.items():
@@ -109,7 +110,5 @@ def check_spark_conf(conf: Mapping[str, str]) -> dict[str, str]:
         problems.append(f"{key} is not an allowed setting")
     if problems:
         allowed = ", ".join([*ALLOWED_KEYS, *(f"{p}*" for p in ALLOWED_PREFIXES)])
-        raise SparkConfError(
-            "spark_conf: " + "; ".join(problems) + f". Allowed settings: {allowed}"
-        )
+        raise SparkConfError(f"{field}: " + "; ".join(problems) + f". Allowed settings: {allowed}")
     return dict(conf)

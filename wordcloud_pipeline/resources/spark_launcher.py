@@ -15,11 +15,20 @@ from typing import Any
 import dagster as dg
 
 from spark_scripts import spark_packages
-from spark_scripts.job_contract import Metrics, SparkJob, format_years, metrics_from_messages
-from spark_scripts.year_gate import refusal_from_messages
+from spark_scripts.domain import format_years
+from spark_scripts.job_contract import Metrics, SparkJob, metrics_from_messages
+from spark_scripts.year_gate import YearCollapseError, refusal_from_messages
+from wordcloud_pipeline.checks import data_quality
 from wordcloud_pipeline.partitions import partition_years
 
-__all__ = ["SparkJob", "SparkJobLauncher", "command_line", "metrics_of_session", "yearly_job"]
+__all__ = [
+    "SparkJob",
+    "SparkJobLauncher",
+    "command_line",
+    "metrics_of_session",
+    "packages_for_run",
+    "yearly_spark_job",
+]
 
 
 def command_line(job: SparkJob) -> str:
@@ -36,7 +45,7 @@ def command_line(job: SparkJob) -> str:
     )
 
 
-def yearly_job(
+def yearly_spark_job(
     context: dg.AssetExecutionContext,
     script: str,
     input_uri: str,
@@ -58,11 +67,31 @@ def yearly_job(
     )
 
 
+# The asset whose Spark job may need the NLP backend's packages, and the resource that says which backend.
+TITLES_ASSET = dg.AssetKey("preprocessed_titles")
+TITLE_SETTINGS_RESOURCE = "title_processing"
+
+
+def packages_for_run(context: dg.AssetExecutionContext, job: SparkJob) -> list[str]:
+    """Every package a Spark job of this run will need, known when its first job starts.
+
+    ``job``'s own backend, and the configured backend's when the run materializes ``preprocessed_titles``
+    (the ingest, which runs first in ``yearly_job``, takes the same ``title_processing`` resource). A
+    session cannot load a jar once its JVM runs, so it must start with all of them.
+    """
+    packages = list(spark_packages.backend_packages(job.backend))
+    selection = context.run.asset_selection
+    settings = getattr(context.resources, TITLE_SETTINGS_RESOURCE, None)
+    if settings is not None and (selection is None or TITLES_ASSET in selection):
+        packages += spark_packages.backend_packages(settings.backend)
+    return list(dict.fromkeys(packages))
+
+
 def metrics_of_session(session: dg.PipesSession, job: SparkJob) -> Metrics:
     """The typed metrics ``job``'s script reported in ``session``.
 
     A refusal of the year gate reported instead is raised as the script's own ``YearCollapseError``, so
-    ``data_quality.run_gated`` handles it the same whichever launcher ran the script.
+    ``SparkJobLauncher.run_gated`` handles it the same whichever launcher ran the script.
     """
     messages = session.get_custom_messages()
     refused = refusal_from_messages(messages)
@@ -82,3 +111,34 @@ class SparkJobLauncher(dg.ConfigurableResource, ABC):
 
     @abstractmethod
     def run(self, context: dg.AssetExecutionContext, job: SparkJob) -> Metrics: ...
+
+    def run_gated(self, context: dg.AssetExecutionContext, job: SparkJob) -> Metrics:
+        """Runs ``job``; a year-gate refusal becomes a failed check and a run failure naming the years.
+
+        The refusal is the script's ``YearCollapseError``: raised in this process by the local launcher,
+        and rebuilt from the script's Pipes message by the EMR launcher."""
+        try:
+            return self.run(context, job)
+        except YearCollapseError as refused:
+            changes = {
+                str(c.year): {"before": c.before, "after": c.after} for c in refused.collapsed
+            }
+            context.log_event(
+                dg.AssetCheckEvaluation(
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    target_materialization_data=None,
+                    blocking=True,
+                    asset_key=context.asset_key,
+                    check_name=data_quality.YEARS_NOT_COLLAPSED,
+                    passed=False,
+                    metadata={
+                        "refused_years": dg.MetadataValue.json(changes),
+                        "max_row_drop_fraction": dg.MetadataValue.float(refused.max_drop_fraction),
+                    },
+                    description=str(refused),
+                )
+            )
+            raise dg.Failure(
+                description=str(refused),
+                metadata={"refused_years": dg.MetadataValue.json(changes)},
+            ) from refused

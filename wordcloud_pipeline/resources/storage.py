@@ -1,4 +1,11 @@
-"""Where raw reviews are read and where every asset writes."""
+"""Where the data lives: the raw reviews and each asset's output.
+
+``PipelineStorage`` (a resource) owns the raw reviews location and ``<root>/<asset key>/...`` for every
+asset's output, with the file names of the pictures inside it. An asset's input is the location of the
+asset it declares as its dependency, looked up in the asset graph (a source asset such as ``raw_reviews``
+is the reviews location). Assets and command-line tools ask it for paths; none spells one. The EMR
+launcher's own objects in the project bucket (code, logs, run files) are ``aws.layout.BucketLayout``'s.
+"""
 
 from __future__ import annotations
 
@@ -11,26 +18,46 @@ from pydantic import Field, field_validator
 from wordcloud_pipeline import files
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_REVIEWS_URI = str(PROJECT_ROOT / "data" / "reviews")
-DEFAULT_STORAGE_URI = str(PROJECT_ROOT / "data" / "storage")
+
+
+def default_reviews_uri() -> str:
+    """data/reviews under the working directory (where a command is run, never the installed package)."""
+    return str(Path.cwd() / "data" / "reviews")
+
+
+def default_storage_uri() -> str:
+    return str(Path.cwd() / "data" / "storage")
+
+
+# The metadata entry by which a source asset (files someone else writes) says it is read at the reviews
+# location rather than at an output location under the storage root.
+LOCATION_METADATA = "wordcloud/location"
+REVIEWS_LOCATION = "reviews_uri"
+
+# The assets whose outputs are files rather than a table, and the names of those files.
+WORD_CLOUDS = dg.AssetKey("word_clouds")
+WORD_CLOUD_ANIMATION = dg.AssetKey("word_cloud_animation")
+WORD_RANK_TRENDS = dg.AssetKey("word_rank_trends")
 
 
 class PipelineStorage(dg.ConfigurableResource):
-    """One input location and one storage root; each asset's output is <root>/<asset key>.
+    """Where the raw reviews are read and where each asset writes: its storage_uri plus the asset's name.
 
     Unset fields fall back to WORDCLOUD_REVIEWS_URI / WORDCLOUD_STORAGE_URI, read when a run uses
-    them (never at import), then to data/ in the repository. Locations are local folders or s3:// prefixes.
+    them (never at import), then to data/ under the working directory. Locations are local folders or
+    s3:// prefixes.
     """
 
     reviews_uri: str | None = Field(
         default=None,
         description="Folder or s3:// prefix of the raw reviews (TSV.gz or parquet). Unset: "
-        "WORDCLOUD_REVIEWS_URI, else data/reviews (a sample is generated there on first use).",
+        "WORDCLOUD_REVIEWS_URI, else data/reviews under the working directory (a sample is generated "
+        "there on first use).",
     )
     storage_uri: str | None = Field(
         default=None,
         description="Folder or s3:// prefix under which every asset writes its output. Unset: "
-        "WORDCLOUD_STORAGE_URI, else data/storage.",
+        "WORDCLOUD_STORAGE_URI, else data/storage under the working directory.",
     )
 
     @field_validator("reviews_uri", "storage_uri")
@@ -40,29 +67,45 @@ class PipelineStorage(dg.ConfigurableResource):
 
     def reviews_location(self) -> str:
         return files.check_location(
-            self.reviews_uri or os.environ.get("WORDCLOUD_REVIEWS_URI") or DEFAULT_REVIEWS_URI
+            self.reviews_uri or os.environ.get("WORDCLOUD_REVIEWS_URI") or default_reviews_uri()
         )
 
     def storage_root(self) -> str:
         return files.check_location(
-            self.storage_uri or os.environ.get("WORDCLOUD_STORAGE_URI") or DEFAULT_STORAGE_URI
+            self.storage_uri or os.environ.get("WORDCLOUD_STORAGE_URI") or default_storage_uri()
         )
 
     def uses_default_reviews(self) -> bool:
-        return self.reviews_location() == DEFAULT_REVIEWS_URI
+        return self.reviews_location() == default_reviews_uri()
 
     def asset_location(self, asset_key: dg.AssetKey) -> str:
+        """``<root>/<asset key>``: the folder (or Delta table) of an asset's output."""
         return files.join(self.storage_root(), *asset_key.path)
 
-    def upstream_location(self, context: dg.AssetExecutionContext) -> str:
-        """The output location of the one asset this asset depends on, taken from the asset graph."""
-        upstream = [
-            key
-            for key in context.assets_def.asset_deps[context.asset_key]
-            if key != dg.AssetKey("raw_reviews")
-        ]
-        if len(upstream) != 1:
+    def cloud_uri(self, year: int | str) -> str:
+        return files.join(self.asset_location(WORD_CLOUDS), f"{year}.png")
+
+    def animation_uri(self) -> str:
+        return files.join(self.asset_location(WORD_CLOUD_ANIMATION), "word_clouds.gif")
+
+    def rank_plot_uri(self) -> str:
+        return files.join(self.asset_location(WORD_RANK_TRENDS), "word_rank_trends.png")
+
+    def input_location(self, context: dg.AssetExecutionContext) -> str:
+        """The location of the one asset this asset declares as its dependency.
+
+        A dependency whose spec says it lives at the reviews location (``LOCATION_METADATA``: the source
+        asset of files someone else writes) is read there; any other at its output location. Which one
+        is read from the asset graph of the run, not from the dependency's name.
+        """
+        deps = context.assets_def.asset_deps[context.asset_key]
+        if len(deps) != 1:
             raise dg.DagsterInvariantViolationError(
-                f"{context.asset_key.to_user_string()} reads one upstream asset, found {upstream}"
+                f"{context.asset_key.to_user_string()} reads one upstream asset, found "
+                f"{sorted(key.to_user_string() for key in deps)}"
             )
-        return self.asset_location(upstream[0])
+        (key,) = deps
+        graph = context.job_def.asset_layer.asset_graph
+        if graph.has(key) and graph.get(key).metadata.get(LOCATION_METADATA) == REVIEWS_LOCATION:
+            return self.reviews_location()
+        return self.asset_location(key)

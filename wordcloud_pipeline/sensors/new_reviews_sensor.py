@@ -3,8 +3,10 @@
 Each tick lists the raw reviews location (a local folder, or an s3:// prefix in EMR mode), compares it with
 the JSON cursor (one entry per file: its version and the years it held), and learns the years of each new or
 changed file cheaply (``review_years``). A deleted file's years are recomputed too, when the sensor knew
-them. The years become one run per contiguous range of the yearly assets, so a batch of years runs as one
-Spark job per asset (one cluster in EMR mode), with a run key derived from the files that caused it.
+them. The years become one run per tick: a range from the first to the last year (the years between are
+recomputed too, which costs less than a run's fixed cost), cut only around years a run in flight holds; so
+a batch of years runs as one Spark job per asset (one cluster in EMR mode), with a run key derived from the
+files that caused it.
 
 The first tick (also with a blank cursor, as the UI's *Preview tick result* sends) only records what is
 already there: existing data is the job of a backfill, and switching the sensor on must not recompute 21
@@ -27,11 +29,17 @@ from dataclasses import asdict, dataclass, field
 
 import dagster as dg
 
-from spark_scripts.job_contract import format_years, parse_years
-from wordcloud_pipeline.concurrency import years_in_flight
+from spark_scripts.domain import format_years, parse_years, year_spans
+from wordcloud_pipeline.concurrency import (
+    ACTIVE_RUN_STATUSES,
+    run_asset_keys,
+    run_years,
+    years_in_flight,
+)
 from wordcloud_pipeline.jobs import YEARLY_ASSETS, yearly_job
 from wordcloud_pipeline.partitions import (
     YEAR_PARTITIONS_NAME,
+    range_tags,
     valid_year,
     year_partition_requests,
 )
@@ -47,6 +55,9 @@ from wordcloud_pipeline.review_years import (
 # A TSV.gz of the real dataset takes seconds to scan; a tick should end well within the sensor timeout.
 # Files beyond this are read on the next ticks (the cursor only records files that were read).
 MAX_FILES_PER_TICK = 20
+# Beyond those, small files are read while the tick's files add up to this many bytes: 2,000 small files
+# took 100 ticks at 20 a tick.
+MAX_BYTES_PER_TICK = 64 * 1024 * 1024
 TRIGGER_TAG = "wordcloud/trigger"
 CURSOR_FORMAT = 1
 
@@ -71,6 +82,8 @@ class ReviewsCursor:
     # Years whose files changed while a run in flight held them, and the changes behind them.
     pending: list[int] = field(default_factory=list)
     pending_triggers: list[str] = field(default_factory=list)
+    # The storage id of the last ingested_reviews materialization whose changed years were accounted for.
+    ingest_seen: int | None = None
 
     def to_json(self) -> str:
         files = {name: asdict(seen) for name, seen in sorted(self.files.items())}
@@ -78,6 +91,8 @@ class ReviewsCursor:
         if self.pending:
             data["pending"] = format_years(self.pending)
             data["pending_triggers"] = sorted(self.pending_triggers)
+        if self.ingest_seen is not None:
+            data["ingest_seen"] = self.ingest_seen
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -87,6 +102,7 @@ class ReviewsCursor:
             {name: SeenFile(**seen) for name, seen in data["files"].items()},
             parse_years(data["pending"]) if data.get("pending") else [],
             list(data.get("pending_triggers", [])),
+            data.get("ingest_seen"),
         )
 
     def data_years(self) -> set[int]:
@@ -111,6 +127,7 @@ def plan_tick(
     cursor: ReviewsCursor,
     category: str | None,
     max_files: int = MAX_FILES_PER_TICK,
+    max_bytes: int = MAX_BYTES_PER_TICK,
 ) -> TickPlan:
     """Compares ``listing`` with ``cursor`` and reads the years of up to ``max_files`` new or changed files.
 
@@ -124,7 +141,8 @@ def plan_tick(
     years: set[int] = set()
     triggers: list[str] = []
     unreadable: dict[str, str] = {}
-    for file in changed[:max_files]:
+    budget = len(within_budget(changed, max_files, max_bytes))
+    for file in changed[:budget]:
         before = seen.get(file.name)
         try:
             now = years_in_file(file.uri, category)
@@ -146,7 +164,7 @@ def plan_tick(
         for f in listing
         if f.name in seen and seen[f.name].years is None and not seen[f.name].unreadable
     ]
-    for file in unknown[: max(0, max_files - len(changed))]:
+    for file in unknown[: max(0, max_files - budget)]:
         try:
             held = years_in_file(file.uri, category)
         except UnreadableReviewFile as error:
@@ -158,37 +176,101 @@ def plan_tick(
     for name in sorted(set(seen) - present):
         years |= seen.pop(name).year_set()
         triggers.append(f"{name}@removed")
-    next_cursor = ReviewsCursor(seen, list(cursor.pending), list(cursor.pending_triggers))
-    return TickPlan(years, next_cursor, triggers, unreadable, len(changed[max_files:]), catalogued)
+    next_cursor = ReviewsCursor(
+        seen, list(cursor.pending), list(cursor.pending_triggers), cursor.ingest_seen
+    )
+    return TickPlan(years, next_cursor, triggers, unreadable, len(changed[budget:]), catalogued)
 
 
-def year_ranges(years: Iterable[int]) -> list[tuple[int, int]]:
-    """Contiguous (first, last) runs of ``years``: 2003, 2014, 2015 -> [(2003, 2003), (2014, 2015)]."""
-    ranges: list[tuple[int, int]] = []
-    for year in sorted(set(years)):
-        if ranges and ranges[-1][1] == year - 1:
-            ranges[-1] = (ranges[-1][0], year)
-        else:
-            ranges.append((year, year))
-    return ranges
+INGEST_KEY = dg.AssetKey("ingested_reviews")
+# Materializations looked at per tick; more wait for the next tick.
+MAX_INGESTS_PER_TICK = 100
+
+
+def latest_ingest(instance: dg.DagsterInstance) -> int:
+    """The storage id of the latest ingested_reviews materialization (0 before the first)."""
+    records = instance.fetch_materializations(INGEST_KEY, limit=1).records
+    return records[0].storage_id if records else 0
+
+
+def years_left_stale(
+    instance: dg.DagsterInstance, since: int | None
+) -> tuple[set[int], list[str], int]:
+    """Years an ingest commit changed that its own run did not recompute, the runs behind them, and
+    the storage id to look after next time.
+
+    A run that failed after its ingest committed (or a run for 2005 whose ingest also committed the
+    file of an earlier, failed run for 2003) leaves those years stale: they are requested again. An
+    ingest whose run is still in flight is looked at once it ended.
+    """
+    if since is None:
+        return set(), [], latest_ingest(instance)
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=INGEST_KEY, after_storage_id=since),
+        limit=MAX_INGESTS_PER_TICK,
+        ascending=True,
+    ).records
+    years: set[int] = set()
+    runs: list[str] = []
+    seen = since
+    yearly = {key for asset in YEARLY_ASSETS for key in asset.keys} - {INGEST_KEY}
+    for record in records:
+        run = instance.get_run_by_id(record.run_id) if record.run_id else None
+        if run is not None and run.status in ACTIVE_RUN_STATUSES:
+            break
+        seen = record.storage_id
+        materialization = record.asset_materialization
+        text = materialization.metadata.get("years_changed") if materialization else None
+        value = str(getattr(text, "value", text) or "")
+        changed = {int(y) for y in value.replace(",", " ").split() if y.isdigit()}
+        covered: set[int] = set()
+        if run is not None and run.status == dg.DagsterRunStatus.SUCCESS:
+            if yearly <= run_asset_keys(instance, run):
+                covered = run_years(run)
+        if changed - covered:
+            years |= changed - covered
+            runs.append(f"ingest@{record.run_id or record.storage_id}")
+    return years, runs, seen
+
+
+def within_budget(files: Sequence[ReviewFile], max_files: int, max_bytes: int) -> list[ReviewFile]:
+    """The first ``max_files`` of ``files``, and more after them while all add up to ``max_bytes``."""
+    chosen: list[ReviewFile] = []
+    total = 0
+    for file in files:
+        size = int(file.version.rsplit(":", 1)[-1])
+        if len(chosen) >= max_files and total + size > max_bytes:
+            break
+        chosen.append(file)
+        total += size
+    return chosen
+
+
+def batched_years(years: Iterable[int], held: Iterable[int] = ()) -> list[int]:
+    """Every year from the first to the last of ``years`` but those ``held`` by runs in flight: one
+    run per tick instead of one per contiguous range (2,000 new files made 206 runs). The years
+    between cost a recompute each, which is less than a run's fixed cost."""
+    wanted = sorted(set(years))
+    if not wanted:
+        return []
+    blocked = set(held)
+    return [y for y in range(wanted[0], wanted[-1] + 1) if y not in blocked]
 
 
 def run_requests(years: Iterable[int], triggers: Sequence[str]) -> list[dg.RunRequest]:
     """One run per contiguous range of years; the run key names the range and the files behind it."""
     digest = hashlib.sha256("\n".join(sorted(triggers)).encode()).hexdigest()[:16]
     requests = []
-    for first, last in year_ranges(years):
+    for first, last in year_spans(years):
         span = str(first) if first == last else f"{first}-{last}"
         tags = {TRIGGER_TAG: "new_reviews"}
         run_key = f"new_reviews:{span}:{digest}"
         if first == last:
             requests.append(dg.RunRequest(run_key=run_key, partition_key=str(first), tags=tags))
         else:
-            range_tags = {
-                "dagster/asset_partition_range_start": str(first),
-                "dagster/asset_partition_range_end": str(last),
-            }
-            requests.append(dg.RunRequest(run_key=run_key, tags={**tags, **range_tags}))
+            requests.append(
+                dg.RunRequest(run_key=run_key, tags={**tags, **range_tags(first, last)})
+            )
     return requests
 
 
@@ -199,7 +281,7 @@ def run_requests(years: Iterable[int], triggers: Sequence[str]) -> list[dg.RunRe
     description="Watches the raw reviews location (WORDCLOUD_REVIEWS_URI). Adds a year partition for "
     "every year the review files hold, and runs yearly_job (ingested_reviews, which reads only the new "
     "or changed files, then preprocessed_titles, words_by_year and word_clouds) for exactly the years "
-    "that new, changed or deleted files touch, one run per contiguous range. "
+    "that new, changed or deleted files touch: one run per tick, over the range of those years. "
     "The first tick only records the files already there. Years a queued or running run will write "
     "wait for a later tick.",
 )
@@ -219,6 +301,7 @@ def new_reviews_sensor(
     first_tick = not context.cursor  # None for a new sensor, "" from the UI's blank cursor field
     if first_tick:
         cursor = ReviewsCursor({f.name: SeenFile(f.version) for f in listing})
+        cursor.ingest_seen = latest_ingest(context.instance)
     else:
         cursor = ReviewsCursor.from_json(context.cursor)
     plan = plan_tick(listing, cursor, title_processing.category)
@@ -258,8 +341,16 @@ def new_reviews_sensor(
             dynamic_partitions_requests=partition_requests,
         )
 
-    wanted = {y for y in plan.years if valid_year(y)} | set(plan.cursor.pending)
-    triggers = [*plan.triggers, *plan.cursor.pending_triggers]
+    stale, stale_runs, plan.cursor.ingest_seen = years_left_stale(
+        context.instance, plan.cursor.ingest_seen
+    )
+    if stale:
+        context.log.info(
+            f"{format_years(sorted(stale))} changed in an ingest commit that its run did not "
+            f"recompute ({', '.join(stale_runs)}): requested again"
+        )
+    wanted = {y for y in plan.years | stale if valid_year(y)} | set(plan.cursor.pending)
+    triggers = [*plan.triggers, *stale_runs, *plan.cursor.pending_triggers]
     held = years_in_flight(context.instance, [k.key for k in YEARLY_ASSETS])
     waiting = sorted(wanted & set(held))
     for year in waiting:
@@ -283,7 +374,7 @@ def new_reviews_sensor(
         )
     context.log.info(f"recomputing {format_years(years)} for {len(triggers)} changed files")
     return dg.SensorResult(
-        run_requests=run_requests(years, triggers),
+        run_requests=run_requests(batched_years(years, held), triggers),
         cursor=cursor_json,
         dynamic_partitions_requests=partition_requests,
     )

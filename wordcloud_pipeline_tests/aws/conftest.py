@@ -21,8 +21,11 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from spark_scripts.job_contract import SparkJob
+from wordcloud_pipeline.aws.emr import EmrClusterResource, EmrSparkLauncher
+from wordcloud_pipeline.aws.infra.network import ensure_security_groups, project_security_groups
+from wordcloud_pipeline.aws.infra.settings import InfraSettings, Report
+from wordcloud_pipeline.jobs import spark_steps_per_run
 from wordcloud_pipeline.pictures.style import CloudStyle
-from wordcloud_pipeline.resources.emr import EmrClusterResource, EmrSparkLauncher
 from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline.resources.storage import PipelineStorage
@@ -78,8 +81,20 @@ def quick_pipes_waits(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def bucket(fake_aws: str) -> str:
+    """The project bucket, and the security groups `wordcloud-infra up` makes in the default VPC
+    (a cluster is refused without them)."""
     boto3.client("s3").create_bucket(Bucket=BUCKET)
+    provision_security_groups()
     return BUCKET
+
+
+def provision_security_groups(vpc_id: str | None = None) -> dict[str, str]:
+    """The project's tagged security groups in ``vpc_id`` (default VPC), as `wordcloud-infra up` makes
+    them; their ids by role."""
+    ec2 = boto3.client("ec2")
+    settings = InfraSettings(region=REGION, bucket=BUCKET, vpc_id=vpc_id)
+    ensure_security_groups(ec2, settings, Report())
+    return {role: g["GroupId"] for role, g in project_security_groups(ec2, vpc_id).items()}
 
 
 @pytest.fixture
@@ -88,7 +103,10 @@ def emr_client(fake_aws: str):
 
 
 def emr_test_resource(**overrides) -> EmrClusterResource:
-    return EmrClusterResource(bucket=BUCKET, **overrides)
+    """The EMR settings the definitions make, with the test bucket."""
+    overrides.setdefault("spark_steps_per_run", spark_steps_per_run())
+    overrides.setdefault("bucket", BUCKET)
+    return EmrClusterResource(**overrides)
 
 
 def emr_test_launcher(emr: EmrClusterResource | None = None, **overrides) -> EmrSparkLauncher:

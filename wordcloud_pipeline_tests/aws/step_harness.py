@@ -43,7 +43,7 @@ import dagster as dg
 import pytest
 from moto.emr.models import emr_backends
 
-from wordcloud_pipeline.resources.emr.steps import split_s3, step_log_uri
+from wordcloud_pipeline.aws.emr.steps import split_s3, step_log_uri
 from wordcloud_pipeline_tests.aws import emr_image, node_python
 from wordcloud_pipeline_tests.aws.spark_standalone import (
     HOST,

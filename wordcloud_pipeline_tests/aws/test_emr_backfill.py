@@ -15,10 +15,9 @@ import dagster as dg
 import pytest
 
 from wordcloud_pipeline import tables
+from wordcloud_pipeline.aws.emr.run_end_sensor import emr_run_end_sensor
 from wordcloud_pipeline.definitions import YEARLY_ASSETS
-from wordcloud_pipeline.demo import range_tags
-from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR
-from wordcloud_pipeline.sensors.emr_run_end_sensor import emr_run_end_sensor
+from wordcloud_pipeline.partitions import FIRST_YEAR, LAST_YEAR, range_tags
 from wordcloud_pipeline_tests.aws.conftest import (
     BUCKET,
     active_clusters,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from spark_scripts.preprocess_titles import DEFAULT_BACKEND
+from spark_scripts.domain import DEFAULT_BACKEND
+from wordcloud_pipeline.aws.emr import EmrClusterResource, EmrSparkLauncher
 from wordcloud_pipeline.definitions import build_defs
-from wordcloud_pipeline.resources.emr import EmrClusterResource, EmrSparkLauncher
 
 
 def test_emr_launcher_setting_swaps_resources_and_adds_cleanup_sensors(monkeypatch):
@@ -14,7 +14,11 @@ def test_emr_launcher_setting_swaps_resources_and_adds_cleanup_sensors(monkeypat
     defs = build_defs()
     dg.Definitions.validate_loadable(defs)
     assert isinstance(defs.resources["spark_jobs"], EmrSparkLauncher)
-    assert isinstance(defs.resources["emr"], EmrClusterResource)
+    emr = defs.resources["emr"]
+    assert isinstance(emr, EmrClusterResource)
+    # The definitions count the steps (three Spark assets) and read the bucket through dg.EnvVar.
+    assert emr.spark_steps_per_run == 3
+    assert emr.bucket == dg.EnvVar("WORDCLOUD_EMR_BUCKET")
     # The launcher never picks the NLP backend: EMR runs the local default.
     assert defs.resources["title_processing"].backend == DEFAULT_BACKEND
     names = {s.name for s in defs.sensors}
@@ -22,3 +26,14 @@ def test_emr_launcher_setting_swaps_resources_and_adds_cleanup_sensors(monkeypat
     assert not {"emr_run_end_sensor", "emr_cost_guard_sensor"} & {
         s.name for s in build_defs("local").sensors
     }
+
+
+def test_the_emr_serverless_setting_swaps_the_launcher_only(monkeypatch):
+    from wordcloud_pipeline.aws.serverless import EmrServerlessSparkLauncher
+
+    monkeypatch.setenv("WORDCLOUD_LAUNCHER", "emr-serverless")
+    defs = build_defs()
+    dg.Definitions.validate_loadable(defs)
+    assert isinstance(defs.resources["spark_jobs"], EmrServerlessSparkLauncher)
+    assert "emr" not in defs.resources  # no cluster to own
+    assert defs.resources["title_processing"].backend == DEFAULT_BACKEND

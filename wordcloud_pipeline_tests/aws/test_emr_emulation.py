@@ -14,10 +14,10 @@ import pytest
 
 from wordcloud_pipeline.assets.ingest import ingested_reviews
 from wordcloud_pipeline.assets.titles import preprocessed_titles
-from wordcloud_pipeline.resources.emr import config as emr_config
-from wordcloud_pipeline.resources.emr.config import CLUSTER_PYTHON, ClusterConfig
-from wordcloud_pipeline.resources.emr.job_flow import bootstrap_script
-from wordcloud_pipeline.resources.emr.steps import split_s3, step_log_uri
+from wordcloud_pipeline.aws.emr import config as emr_config
+from wordcloud_pipeline.aws.emr.config import CLUSTER_PYTHON, ClusterConfig
+from wordcloud_pipeline.aws.emr.job_flow import bootstrap_script
+from wordcloud_pipeline.aws.emr.steps import split_s3, step_log_uri
 from wordcloud_pipeline_tests.aws import emr_image, node_python
 from wordcloud_pipeline_tests.aws.conftest import (
     BUCKET,
@@ -124,7 +124,9 @@ def test_step_runs_as_spark_submit_on_the_standalone_cluster_through_s3a(
     assert not any("year=2003/" in key for key in keys)
 
     # EMR's log layout: the launcher could read this stderr, and it is spark-submit's own.
-    log_bucket, log_key = split_s3(step_log_uri(emr.log_uri(), step.cluster_id, step.step_id))
+    log_bucket, log_key = split_s3(
+        step_log_uri(emr.layout().log_uri, step.cluster_id, step.step_id)
+    )
     uploaded = gzip.decompress(s3.get_object(Bucket=log_bucket, Key=log_key)["Body"].read())
     assert uploaded.decode() == step.stderr
 
@@ -151,7 +153,9 @@ def test_step_runs_as_spark_submit_on_the_standalone_cluster_through_s3a(
     assert any(m.startswith(f"read {rows_read:,} rows from the reviews table's") for m in logs)
     assert f"wrote {tokens:,} words for 2004 (was 0)" in logs
     # The same stage lines are in the step's own stdout, which the log readers forwarded too.
-    stdout_key = split_s3(step_log_uri(emr.log_uri(), step.cluster_id, step.step_id, "stdout"))[1]
+    stdout_key = split_s3(
+        step_log_uri(emr.layout().log_uri, step.cluster_id, step.step_id, "stdout")
+    )[1]
     stdout = gzip.decompress(s3.get_object(Bucket=BUCKET, Key=stdout_key)["Body"].read()).decode()
     assert f"[preprocess_titles] wrote {tokens:,} words for 2004 (was 0)" in stdout
     assert not any("[pipes] did not receive" in m for m in logs)
@@ -176,7 +180,7 @@ def test_step_importing_what_the_bootstrap_does_not_install_fails_with_its_trace
     missing = "ModuleNotFoundError: No module named 'numpy'"
     s3 = boto3.client("s3")
     log_bucket, stdout_key = split_s3(
-        step_log_uri(emr.log_uri(), step.cluster_id, step.step_id, "stdout")
+        step_log_uri(emr.layout().log_uri, step.cluster_id, step.step_id, "stdout")
     )
     stdout = gzip.decompress(s3.get_object(Bucket=log_bucket, Key=stdout_key)["Body"].read())
     assert missing in stdout.decode()

@@ -19,7 +19,7 @@ from wordcloud_pipeline.assets.clouds import word_clouds
 from wordcloud_pipeline.assets.counts import words_by_year
 from wordcloud_pipeline.assets.ingest import ingested_reviews
 from wordcloud_pipeline.assets.titles import preprocessed_titles
-from wordcloud_pipeline.sensors.emr_run_end_sensor import emr_run_end_sensor
+from wordcloud_pipeline.aws.emr.run_end_sensor import emr_run_end_sensor
 from wordcloud_pipeline_tests.aws.conftest import (
     BUCKET,
     active_clusters,

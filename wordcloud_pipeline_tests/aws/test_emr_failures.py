@@ -12,7 +12,7 @@ from moto.emr.models import emr_backends
 
 from spark_scripts import year_gate
 from spark_scripts.job_contract import Commit, CountsMetrics, SparkJob, metrics_message
-from wordcloud_pipeline.resources.emr import EmrSparkLauncher, steps
+from wordcloud_pipeline.aws.emr import EmrSparkLauncher, steps
 from wordcloud_pipeline_tests.aws.conftest import (
     BUCKET,
     emr_test_launcher,
@@ -171,7 +171,11 @@ def test_a_year_gate_refusal_on_emr_is_raised_as_the_scripts_own_error(sent, buc
 
 def test_no_wait_for_stderr_after_the_cluster_itself_failed(sent, bucket):
     emr = boto3.client("emr")
-    cluster = emr_test_resource().ensure_cluster(emr, RUN_ID, "s3://b/boot.sh", lambda _: None)
+    cluster = (
+        emr_test_resource()
+        .lifecycle()
+        .ensure_cluster(emr, RUN_ID, "s3://b/boot.sh", lambda _: None)
+    )
     step_id = emr.add_job_flow_steps(
         JobFlowId=cluster.id, Steps=[steps.step_request(JOB, ["true"])]
     )["StepIds"][0]

@@ -10,16 +10,16 @@ import pytest
 from botocore.exceptions import ClientError
 
 from spark_scripts.job_contract import SparkJob
-from wordcloud_pipeline.resources.emr import cluster as cluster_module
-from wordcloud_pipeline.resources.emr import cost, steps
-from wordcloud_pipeline.resources.emr.cluster import (
+from wordcloud_pipeline.aws.emr import cluster as cluster_module
+from wordcloud_pipeline.aws.emr import cost, steps
+from wordcloud_pipeline.aws.emr.cluster import (
     ClusterInfo,
     project_clusters,
     utcnow,
 )
-from wordcloud_pipeline.resources.emr.config import ClusterConfig, FleetConfig, SparkSettings
-from wordcloud_pipeline.sensors.emr_cost_guard_sensor import emr_cost_guard_sensor, sweep
-from wordcloud_pipeline.sensors.emr_run_end_sensor import emr_run_end_sensor
+from wordcloud_pipeline.aws.emr.config import ClusterConfig, FleetConfig, SparkSettings
+from wordcloud_pipeline.aws.emr.cost_guard_sensor import emr_cost_guard_sensor, sweep
+from wordcloud_pipeline.aws.emr.run_end_sensor import emr_run_end_sensor
 from wordcloud_pipeline_tests.aws.conftest import active_clusters, emr_test_resource
 
 BOOT = "s3://wordcloud-test-project/code/v/bootstrap.sh"
@@ -32,9 +32,11 @@ def quiet(_: str) -> None:
 def test_every_step_process_of_a_run_finds_the_same_cluster(bucket):
     """Two resource instances stand for two step processes: nothing is shared but the tags."""
     emr = boto3.client("emr")
-    first = emr_test_resource().ensure_cluster(emr, "run-aaaa", BOOT, quiet)
-    second = emr_test_resource().ensure_cluster(boto3.client("emr"), "run-aaaa", BOOT, quiet)
-    other = emr_test_resource().ensure_cluster(emr, "run-bbbb", BOOT, quiet)
+    first = emr_test_resource().lifecycle().ensure_cluster(emr, "run-aaaa", BOOT, quiet)
+    second = (
+        emr_test_resource().lifecycle().ensure_cluster(boto3.client("emr"), "run-aaaa", BOOT, quiet)
+    )
+    other = emr_test_resource().lifecycle().ensure_cluster(emr, "run-bbbb", BOOT, quiet)
     assert first.id == second.id
     assert other.id != first.id
     assert len(active_clusters(emr)) == 2
@@ -44,7 +46,9 @@ def test_racing_creators_converge_on_the_oldest_cluster(bucket, monkeypatch):
     """Another process created the run's cluster just after ours looked: ours ends its duplicate."""
     emr = boto3.client("emr")
     resource = emr_test_resource()
-    earlier = emr.run_job_flow(**resource.cluster_request("run-race", BOOT))["JobFlowId"]
+    earlier = emr.run_job_flow(**resource.lifecycle().cluster_request("run-race", BOOT))[
+        "JobFlowId"
+    ]
     real_lookup = cluster_module.run_clusters
     lookups = iter([[], None])
 
@@ -54,7 +58,7 @@ def test_racing_creators_converge_on_the_oldest_cluster(bucket, monkeypatch):
 
     monkeypatch.setattr(cluster_module, "run_clusters", lookup_missing_the_other_cluster_once)
     logged: list[str] = []
-    kept = resource.ensure_cluster(emr, "run-race", BOOT, logged.append)
+    kept = resource.lifecycle().ensure_cluster(emr, "run-race", BOOT, logged.append)
 
     assert kept.id == earlier
     states = {c["Id"]: c["Status"]["State"] for c in emr.list_clusters()["Clusters"]}
@@ -66,11 +70,15 @@ def test_racing_creators_converge_on_the_oldest_cluster(bucket, monkeypatch):
 def test_shared_mode_reuses_a_waiting_cluster_with_the_same_settings(bucket):
     emr = boto3.client("emr")
     shared = emr_test_resource(cluster_mode="shared")
-    first = shared.ensure_cluster(emr, "run-1", BOOT, quiet)
-    second = shared.ensure_cluster(emr, "run-2", BOOT, quiet)
-    bigger = emr_test_resource(
-        cluster_mode="shared", cluster=ClusterConfig(spark=SparkSettings(executor_cores=2))
-    ).ensure_cluster(emr, "run-3", BOOT, quiet)
+    first = shared.lifecycle().ensure_cluster(emr, "run-1", BOOT, quiet)
+    second = shared.lifecycle().ensure_cluster(emr, "run-2", BOOT, quiet)
+    bigger = (
+        emr_test_resource(
+            cluster_mode="shared", cluster=ClusterConfig(spark=SparkSettings(executor_cores=2))
+        )
+        .lifecycle()
+        .ensure_cluster(emr, "run-3", BOOT, quiet)
+    )
     assert second.id == first.id
     assert bigger.id != first.id
     assert first.run_id is None and first.mode == "shared"
@@ -99,8 +107,10 @@ def test_run_end_sensor_ends_clusters_of_succeeded_failed_and_cancelled_runs(buc
     run_ids = {}
     for name, status in statuses.items():
         run_ids[name] = run_with_status(instance, status)
-        clusters[name] = resource.ensure_cluster(emr, run_ids[name], BOOT, quiet).id
-    unknown_run = resource.ensure_cluster(emr, "run-of-another-instance", BOOT, quiet).id
+        clusters[name] = resource.lifecycle().ensure_cluster(emr, run_ids[name], BOOT, quiet).id
+    unknown_run = (
+        resource.lifecycle().ensure_cluster(emr, "run-of-another-instance", BOOT, quiet).id
+    )
 
     with dg.build_sensor_context(instance=instance, resources={"emr": resource}) as context:
         result = emr_run_end_sensor(context)
@@ -129,9 +139,9 @@ def test_run_end_sensor_ends_clusters_of_succeeded_failed_and_cancelled_runs(buc
 def test_cost_guard_terminates_an_orphan_and_logs_it(bucket, instance, capfd):
     emr = boto3.client("emr")
     resource = emr_test_resource(orphan_grace_minutes=0)
-    orphan = resource.ensure_cluster(emr, "run-nobody-knows", BOOT, quiet).id
+    orphan = resource.lifecycle().ensure_cluster(emr, "run-nobody-knows", BOOT, quiet).id
     live_run = run_with_status(instance, dg.DagsterRunStatus.STARTED)
-    live = resource.ensure_cluster(emr, live_run, BOOT, quiet).id
+    live = resource.lifecycle().ensure_cluster(emr, live_run, BOOT, quiet).id
     not_ours = emr.run_job_flow(
         Name="someone-elses-cluster",
         ReleaseLabel="emr-7.12.0",
@@ -158,9 +168,9 @@ def test_cost_guard_terminates_an_orphan_and_logs_it(bucket, instance, capfd):
 def test_cost_guard_ends_idle_and_too_old_clusters(bucket, instance):
     emr = boto3.client("emr")
     shared = emr_test_resource(cluster_mode="shared", max_cluster_hours=100)
-    idle = shared.ensure_cluster(emr, "ignored", BOOT, quiet).id
+    idle = shared.lifecycle().ensure_cluster(emr, "ignored", BOOT, quiet).id
     live_run = run_with_status(instance, dg.DagsterRunStatus.STARTED)
-    busy = emr_test_resource().ensure_cluster(emr, live_run, BOOT, quiet).id
+    busy = emr_test_resource().lifecycle().ensure_cluster(emr, live_run, BOOT, quiet).id
     emr.add_job_flow_steps(
         JobFlowId=busy,
         Steps=[
@@ -214,6 +224,23 @@ def test_cost_from_instances_and_from_requested_capacity():
     )
     unpriced = cost.summarize(listed, start, end + timedelta(hours=1), prices, "instances")
     assert unpriced.instance_hours == pytest.approx(0.5)
+    # Billed from launch: the boot and bootstrap minutes before ReadyDateTime count.
+    booted = cost.usages_from_instances(
+        [
+            {
+                "InstanceType": "m4.2xlarge",
+                "Status": {
+                    "Timeline": {
+                        "CreationDateTime": start - timedelta(minutes=12),
+                        "ReadyDateTime": start,
+                        "EndDateTime": end,
+                    }
+                },
+            }
+        ]
+    )
+    window = cost.summarize(booted, start - timedelta(hours=1), end, prices, "instances")
+    assert window.instance_hours == pytest.approx(0.5 + 12 / 60)
     assert unpriced.unpriced_types == ("r9.weird",)
     assert unpriced.metadata("emr_run")["emr_run_unpriced_types"] == "r9.weird"
 
@@ -249,7 +276,7 @@ def test_project_clusters_ignore_other_clusters(bucket):
         JobFlowRole="r",
         ServiceRole="s",
     )
-    ours = emr_test_resource().ensure_cluster(emr, "run-x", BOOT, quiet)
+    ours = emr_test_resource().lifecycle().ensure_cluster(emr, "run-x", BOOT, quiet)
     assert [c.id for c in project_clusters(emr)] == [ours.id]
     assert isinstance(ours, ClusterInfo)
 
@@ -284,10 +311,13 @@ def test_the_cost_guard_never_ends_a_cluster_whose_step_may_still_run(bucket, in
     assert resource.max_cluster_age() > timedelta(hours=resource.step_timeout_hours)
     with pytest.raises(ValueError, match="max_cluster_hours=12 would end clusters"):
         emr_test_resource(step_timeout_hours=24, max_cluster_hours=12)
+    # The step count comes from the definitions; without it (and without a limit) the guard refuses.
+    with pytest.raises(ValueError, match="set spark_steps_per_run"):
+        emr_test_resource(spark_steps_per_run=None).max_cluster_age()
 
     emr = boto3.client("emr")
     live_run = run_with_status(instance, dg.DagsterRunStatus.STARTED)
-    busy = resource.ensure_cluster(emr, live_run, BOOT, quiet).id
+    busy = resource.lifecycle().ensure_cluster(emr, live_run, BOOT, quiet).id
     emr.add_job_flow_steps(
         JobFlowId=busy,
         Steps=[

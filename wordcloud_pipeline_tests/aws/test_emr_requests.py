@@ -10,9 +10,9 @@ from packaging.requirements import Requirement
 
 from spark_scripts import spark_packages
 from spark_scripts.job_contract import SparkJob, TitleOptions
-from wordcloud_pipeline.resources.emr import cluster as cluster_module
-from wordcloud_pipeline.resources.emr import job_flow, steps
-from wordcloud_pipeline.resources.emr.config import (
+from wordcloud_pipeline.aws.emr import cluster as cluster_module
+from wordcloud_pipeline.aws.emr import job_flow, steps
+from wordcloud_pipeline.aws.emr.config import (
     BOOTSTRAP_PACKAGES,
     ClusterConfig,
     EmrConfigError,
@@ -21,17 +21,39 @@ from wordcloud_pipeline.resources.emr.config import (
     bootstrap_requirements,
     spark_nlp_coordinate,
 )
-from wordcloud_pipeline.resources.emr.job_flow import EMR_MANAGED_POLICY_TAG as EMR_TAG
-from wordcloud_pipeline.resources.emr.job_flow import bootstrap_script
-from wordcloud_pipeline_tests.aws.conftest import emr_test_launcher, emr_test_resource
+from wordcloud_pipeline.aws.emr.job_flow import EMR_MANAGED_POLICY_TAG as EMR_TAG
+from wordcloud_pipeline.aws.emr.job_flow import bootstrap_script
+from wordcloud_pipeline_tests.aws.conftest import (
+    emr_test_launcher,
+    emr_test_resource,
+    provision_security_groups,
+)
 
 RUN_ID = "0f1e2d3c-aaaa-bbbb-cccc-000000000001"
 
 
+def tagged_group(vpc: str, name: str, tags: dict[str, str] = EMR_TAG) -> str:
+    """A hand-made security group in ``vpc`` (tagged for the EMR policy unless ``tags`` says otherwise)."""
+    return boto3.client("ec2").create_security_group(
+        GroupName=name,
+        Description=name,
+        VpcId=vpc,
+        TagSpecifications=[
+            {
+                "ResourceType": "security-group",
+                "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+            }
+        ],
+    )["GroupId"]
+
+
 def tagged_private_subnets(count: int = 2) -> list[str]:
-    """Subnets of a new VPC without an internet route, tagged as AmazonEMRServicePolicy_v2 requires."""
+    """Subnets of a new VPC without an internet route, tagged as AmazonEMRServicePolicy_v2 requires,
+    with three tagged hand-made groups in it (named master / worker / service)."""
     ec2 = boto3.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    for role in ("master", "worker", "service"):
+        tagged_group(vpc, role)
     subnets = [
         ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{i}.0/24")["Subnet"]["SubnetId"]
         for i in range(count)
@@ -40,15 +62,22 @@ def tagged_private_subnets(count: int = 2) -> list[str]:
     return subnets
 
 
+def group_id(name: str) -> str:
+    (group,) = boto3.client("ec2").describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [name]}]
+    )["SecurityGroups"]
+    return group["GroupId"]
+
+
 def spot_task_config(subnets: list[str]) -> ClusterConfig:
     return ClusterConfig(
         task_fleet=FleetConfig(
             instance_types={"m5.2xlarge": 1, "m5.4xlarge": 2, "r5.2xlarge": 1}, spot_units=8
         ),
         subnet_ids=subnets,
-        master_security_group="sg-master",
-        worker_security_group="sg-worker",
-        service_access_security_group="sg-service",
+        master_security_group=group_id("master"),
+        worker_security_group=group_id("worker"),
+        service_access_security_group=group_id("service"),
         idle_timeout_minutes=20,
         tags={"team": "books"},
     )
@@ -58,7 +87,7 @@ def test_run_job_flow_request_as_sent(sent, bucket):
     subnets = tagged_private_subnets()
     resource = emr_test_resource(cluster=spot_task_config(subnets))
     logged: list[str] = []
-    cluster = resource.ensure_cluster(
+    cluster = resource.lifecycle().ensure_cluster(
         boto3.client("emr"), RUN_ID, f"s3://{bucket}/code/v1/bootstrap.sh", logged.append
     )
 
@@ -83,7 +112,7 @@ def test_run_job_flow_request_as_sent(sent, bucket):
     }
     assert weights == {"m5.2xlarge": 1, "m5a.2xlarge": 1, "m6i.2xlarge": 1, "m5.4xlarge": 2}
     spot = fleets["TASK"]["LaunchSpecifications"]["SpotSpecification"]
-    assert spot["AllocationStrategy"] == "capacity-optimized"
+    assert spot["AllocationStrategy"] == "price-capacity-optimized"
     assert spot["TimeoutAction"] == "SWITCH_TO_ON_DEMAND"
     assert "SpotSpecification" not in fleets["MASTER"]["LaunchSpecifications"]
     assert "SpotSpecification" not in fleets["CORE"]["LaunchSpecifications"]
@@ -97,9 +126,9 @@ def test_run_job_flow_request_as_sent(sent, bucket):
     assert request["AutoTerminationPolicy"] == {"IdleTimeout": 20 * 60}
     assert request["Instances"]["KeepJobFlowAliveWhenNoSteps"] is True
     assert request["Instances"]["Ec2SubnetIds"] == subnets
-    assert request["Instances"]["EmrManagedMasterSecurityGroup"] == "sg-master"
+    assert request["Instances"]["EmrManagedMasterSecurityGroup"] == group_id("master")
     # Private subnets (no route to an internet gateway): EMR needs the service-access group.
-    assert request["Instances"]["ServiceAccessSecurityGroup"] == "sg-service"
+    assert request["Instances"]["ServiceAccessSecurityGroup"] == group_id("service")
     assert request["LogUri"] == f"s3://{bucket}/wordcloud/logs/emr/"
     assert request["BootstrapActions"] == [
         {
@@ -131,7 +160,7 @@ def test_run_job_flow_request_as_sent(sent, bucket):
 
 def test_yarn_override_is_sent_as_yarn_site(sent, bucket):
     config = ClusterConfig(spark=SparkSettings(yarn_node_memory_mb=28_000))
-    emr_test_resource(cluster=config).ensure_cluster(
+    emr_test_resource(cluster=config).lifecycle().ensure_cluster(
         boto3.client("emr"), RUN_ID, "s3://b/boot.sh", lambda _: None
     )
     (request,) = sent.by_operation["RunJobFlow"]
@@ -308,7 +337,7 @@ def test_a_task_fleet_with_many_types_carries_allocation_strategies(sent, bucket
     many["r5.2xlarge"] = 1
     config = ClusterConfig(task_fleet=FleetConfig(instance_types=many))  # 0 units, 6 types
     emr_test_resource(cluster=config).validate()
-    emr_test_resource(cluster=config).ensure_cluster(
+    emr_test_resource(cluster=config).lifecycle().ensure_cluster(
         boto3.client("emr"), RUN_ID, "s3://b/boot.sh", lambda _: None
     )
     (request,) = sent.by_operation["RunJobFlow"]
@@ -330,7 +359,11 @@ def test_the_cluster_returned_by_run_job_flow_is_used_before_list_clusters_shows
     emr = boto3.client("emr")
     # ListClusters is eventually consistent: right after RunJobFlow it may not list the new cluster.
     monkeypatch.setattr(cluster_module, "run_clusters", lambda client, run_id: [])
-    cluster = emr_test_resource().ensure_cluster(emr, RUN_ID, "s3://b/boot.sh", lambda _: None)
+    cluster = (
+        emr_test_resource()
+        .lifecycle()
+        .ensure_cluster(emr, RUN_ID, "s3://b/boot.sh", lambda _: None)
+    )
     assert emr.describe_cluster(ClusterId=cluster.id)["Cluster"]["Id"] == cluster.id
 
 
@@ -344,18 +377,22 @@ def test_public_subnets_get_no_service_access_group(sent, bucket):
     table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
     ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway)
     ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
-    groups = {"master_security_group": "sg-m", "worker_security_group": "sg-w"}
+    groups = {
+        "master_security_group": tagged_group(vpc, "m"),
+        "worker_security_group": tagged_group(vpc, "w"),
+    }
 
-    emr_test_resource(cluster=ClusterConfig(subnet_ids=[subnet], **groups)).ensure_cluster(
-        boto3.client("emr"), RUN_ID, "s3://b/boot.sh", lambda _: None
-    )
+    emr_test_resource(
+        cluster=ClusterConfig(subnet_ids=[subnet], **groups)
+    ).lifecycle().ensure_cluster(boto3.client("emr"), RUN_ID, "s3://b/boot.sh", lambda _: None)
     (request,) = sent.by_operation["RunJobFlow"]
     assert "ServiceAccessSecurityGroup" not in request["Instances"]
-    assert request["Instances"]["EmrManagedMasterSecurityGroup"] == "sg-m"
+    assert request["Instances"]["EmrManagedMasterSecurityGroup"] == groups["master_security_group"]
 
-    explicit = ClusterConfig(subnet_ids=[subnet], service_access_security_group="sg-s", **groups)
+    service = tagged_group(vpc, "s")
+    explicit = ClusterConfig(subnet_ids=[subnet], service_access_security_group=service, **groups)
     with pytest.raises(EmrConfigError, match="public subnets"):
-        emr_test_resource(cluster=explicit).cluster_request(RUN_ID, "s3://b/boot.sh")
+        emr_test_resource(cluster=explicit).lifecycle().cluster_request(RUN_ID, "s3://b/boot.sh")
 
 
 def test_untagged_subnets_are_refused_before_a_cluster_is_created(sent, bucket):
@@ -364,7 +401,9 @@ def test_untagged_subnets_are_refused_before_a_cluster_is_created(sent, bucket):
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.40.1.0/24")["Subnet"]["SubnetId"]
     resource = emr_test_resource(cluster=ClusterConfig(subnet_ids=[subnet]))
     with pytest.raises(EmrConfigError, match="for-use-with-amazon-emr-managed-policies=true"):
-        resource.ensure_cluster(boto3.client("emr"), RUN_ID, "s3://b/boot.sh", lambda _: None)
+        resource.lifecycle().ensure_cluster(
+            boto3.client("emr"), RUN_ID, "s3://b/boot.sh", lambda _: None
+        )
     assert sent.count("RunJobFlow") == 0
 
 
@@ -386,3 +425,42 @@ def test_spark_conf_that_runs_a_command_is_refused_at_config_time():
         Exception, match="extraJavaOptions is refused: JVM options can run commands"
     ):
         emr_test_launcher(spark_conf=attempt)
+
+
+def test_a_default_vpc_cluster_gets_the_groups_up_made(sent, bucket):
+    """Without subnets EMR would fall back to its own default groups, which the v2 policy refuses
+    when they predate it: the request always names the project's tagged groups."""
+    groups = provision_security_groups()
+    emr_test_resource().lifecycle().ensure_cluster(
+        boto3.client("emr"), RUN_ID, "s3://b/boot.sh", lambda _: None
+    )
+    (request,) = sent.by_operation["RunJobFlow"]
+    assert request["Instances"]["EmrManagedMasterSecurityGroup"] == groups["master"]
+    assert request["Instances"]["EmrManagedSlaveSecurityGroup"] == groups["worker"]
+    assert "ServiceAccessSecurityGroup" not in request["Instances"]
+
+
+def test_a_cluster_without_the_projects_groups_is_refused(sent, fake_aws):
+    boto3.client("s3").create_bucket(Bucket="wordcloud-test-project")
+    with pytest.raises(
+        EmrConfigError, match=r"no master/worker security group .*wordcloud-infra up"
+    ):
+        emr_test_resource().lifecycle().ensure_cluster(
+            boto3.client("emr"), RUN_ID, "s3://b/boot.sh", lambda _: None
+        )
+    assert sent.count("RunJobFlow") == 0
+
+
+def test_hand_configured_groups_without_the_emr_tag_are_refused_by_name(sent, bucket):
+    ec2 = boto3.client("ec2")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0][
+        "VpcId"
+    ]
+    untagged = tagged_group(vpc, "old-emr-master", tags={"team": "books"})
+    tagged = tagged_group(vpc, "new-emr-worker")
+    config = ClusterConfig(master_security_group=untagged, worker_security_group=tagged)
+    with pytest.raises(EmrConfigError, match=rf"security group\(s\) {untagged} lack the tag"):
+        emr_test_resource(cluster=config).lifecycle().ensure_cluster(
+            boto3.client("emr"), RUN_ID, "s3://b/boot.sh", lambda _: None
+        )
+    assert sent.count("RunJobFlow") == 0

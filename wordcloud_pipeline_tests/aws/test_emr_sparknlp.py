@@ -7,10 +7,10 @@ import pytest
 
 from spark_scripts import lemma_dictionary, spark_packages
 from spark_scripts.job_contract import SparkJob, TitleOptions
-from wordcloud_pipeline.resources.emr import steps
-from wordcloud_pipeline.resources.emr.config import ClusterConfig, bootstrap_requirements
-from wordcloud_pipeline.resources.emr.job_flow import bootstrap_script
-from wordcloud_pipeline.resources.emr.launcher import with_backend_needs
+from wordcloud_pipeline.aws.emr import steps
+from wordcloud_pipeline.aws.emr.config import ClusterConfig, bootstrap_requirements
+from wordcloud_pipeline.aws.emr.job_flow import bootstrap_script
+from wordcloud_pipeline.aws.emr.launcher import with_backend_needs
 from wordcloud_pipeline_tests.aws.conftest import emr_test_launcher, emr_test_resource
 
 

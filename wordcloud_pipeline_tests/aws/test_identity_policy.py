@@ -22,12 +22,14 @@ import pytest
 from parliament import analyze_policy_string
 
 import wordcloud_pipeline
-from wordcloud_pipeline import infra
-from wordcloud_pipeline.resources.emr import steps
-from wordcloud_pipeline.resources.emr.config import ClusterConfig
-from wordcloud_pipeline.resources.emr.job_flow import EMR_MANAGED_POLICY_TAG
-from wordcloud_pipeline.sensors.emr_cost_guard_sensor import sweep
-from wordcloud_pipeline.sensors.emr_run_end_sensor import end_clusters_of_finished_runs
+from wordcloud_pipeline.aws import permissions
+from wordcloud_pipeline.aws.emr import steps
+from wordcloud_pipeline.aws.emr.config import ClusterConfig
+from wordcloud_pipeline.aws.emr.cost_guard_sensor import sweep
+from wordcloud_pipeline.aws.emr.job_flow import EMR_MANAGED_POLICY_TAG
+from wordcloud_pipeline.aws.emr.run_end_sensor import end_clusters_of_finished_runs
+from wordcloud_pipeline.aws.infra import commands, iam, network, policies
+from wordcloud_pipeline.aws.infra.settings import InfraSettings
 from wordcloud_pipeline_tests.aws.conftest import (
     BUCKET,
     emr_test_launcher,
@@ -40,22 +42,12 @@ from wordcloud_pipeline_tests.aws.test_emr_failures import JOB, StepPlayer, writ
 REGION = "us-east-1"
 REVIEWS = "public-reviews"
 PACKAGE = Path(wordcloud_pipeline.__file__).resolve().parent
-S3_ACTIONS = {
-    "GetObject": "s3:GetObject",
-    "HeadObject": "s3:GetObject",
-    "PutObject": "s3:PutObject",
-    "DeleteObject": "s3:DeleteObject",
-    "DeleteObjects": "s3:DeleteObject",
-    "ListObjectsV2": "s3:ListBucket",
-    "ListObjects": "s3:ListBucket",
-    "HeadBucket": "s3:ListBucket",
-    "GetBucketLocation": "s3:GetBucketLocation",
-}
+INFRA = PACKAGE / "aws" / "infra"
 
 
 class ProjectCalls:
     """(service, operation, params) of each call whose stack passes through the runtime package
-    (``wordcloud_pipeline/`` except ``infra.py``, which an administrator runs)."""
+    (``wordcloud_pipeline/`` except ``aws/infra/``, which an administrator runs)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, dict]] = []
@@ -64,7 +56,7 @@ class ProjectCalls:
         frame = sys._getframe()
         while frame is not None:
             path = Path(frame.f_code.co_filename)
-            if PACKAGE in path.parents and path.name != "infra.py":
+            if PACKAGE in path.parents and INFRA not in path.parents:
                 self.calls.append((model.service_model.service_name, model.name, dict(params)))
                 return
             frame = frame.f_back
@@ -73,34 +65,37 @@ class ProjectCalls:
 def required_permissions(
     service: str, operation: str, params: dict, account: str, profile_roles: dict[str, str]
 ) -> list[tuple[str, str]]:
-    """(IAM action, resource ARN) pairs a call needs."""
+    """(IAM action, resource ARN) pairs a call needs: the actions from ``permissions.call_actions``
+    (own, dependent, parameter extras), on the resource the call touches."""
+    actions = permissions.call_actions(service, operation, params)
     if service == "emr":
-        action = f"elasticmapreduce:{operation}"
         if operation == "RunJobFlow":
-            return [
-                (action, "*"),
-                ("iam:PassRole", f"arn:aws:iam::{account}:role/{params['ServiceRole']}"),
-                (
-                    "iam:PassRole",
-                    f"arn:aws:iam::{account}:role/{profile_roles[params['JobFlowRole']]}",
-                ),
-                (
-                    "elasticmapreduce:AddTags",
-                    f"arn:aws:elasticmapreduce:{REGION}:{account}:cluster/x",
-                ),
-            ]
+            roles = [params["ServiceRole"], profile_roles[params["JobFlowRole"]]]
+            new_cluster = f"arn:aws:elasticmapreduce:{REGION}:{account}:cluster/x"
+            needed = []
+            for action in actions:
+                if action == "iam:PassRole":
+                    needed += [(action, f"arn:aws:iam::{account}:role/{r}") for r in roles]
+                elif action == "elasticmapreduce:RunJobFlow":
+                    needed.append((action, "*"))
+                else:  # what the request's parameters add, on the new cluster
+                    needed.append((action, new_cluster))
+            return [*needed, ("elasticmapreduce:AddTags", new_cluster)]
         if operation == "ListClusters":
-            return [(action, "*")]
+            return [(a, "*") for a in actions]
         ids = params.get("JobFlowIds") or [params.get("ClusterId") or params.get("JobFlowId")]
-        return [(action, f"arn:aws:elasticmapreduce:{REGION}:{account}:cluster/{i}") for i in ids]
+        return [
+            (a, f"arn:aws:elasticmapreduce:{REGION}:{account}:cluster/{i}")
+            for a in actions
+            for i in ids
+        ]
     if service == "s3":
         assert "Bucket" in params, (operation, params)
-        action = S3_ACTIONS[operation]
         key = params.get("Key")
         resource = f"arn:aws:s3:::{params['Bucket']}" + (f"/{key}" if key else "")
-        return [(action, resource)]
+        return [(a, resource) for a in actions]
     if service == "ec2":
-        return [(f"ec2:{operation}", "*")]
+        return [(a, "*") for a in actions]
     raise AssertionError(f"unexpected call {service}.{operation}")
 
 
@@ -129,24 +124,22 @@ def allowed(policy: dict, action: str, resource: str, resource_tags: dict[str, s
 
 
 @pytest.fixture
-def clients(fake_aws, monkeypatch) -> infra.Clients:
+def clients(fake_aws, monkeypatch) -> commands.Clients:
     monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-    return infra.Clients.connect(REGION)
+    return commands.Clients.connect(REGION)
 
 
 @pytest.fixture
-def settings() -> infra.InfraSettings:
-    return infra.InfraSettings(
-        region=REGION, bucket=BUCKET, reviews_bucket=REVIEWS, require_tls=False
-    )
+def settings() -> InfraSettings:
+    return InfraSettings(region=REGION, bucket=BUCKET, reviews_bucket=REVIEWS, require_tls=False)
 
 
 def test_every_call_the_project_makes_is_allowed_by_the_identity_policy(
     clients, settings, monkeypatch
 ):
-    infra.up(clients, settings)
+    commands.up(clients, settings)
     fleets = FleetEmulator(REGION).install(monkeypatch)
-    vpc = infra.vpc_id(clients.ec2, settings)
+    vpc = network.vpc_id(clients.ec2, settings)
     subnet = clients.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][
         0
     ]["SubnetId"]
@@ -190,7 +183,9 @@ def test_every_call_the_project_makes_is_allowed_by_the_identity_policy(
         ("s3", "GetObject"),
     } <= operations, operations
 
-    policy = infra.identity_policy(clients.account, settings)
+    # preflight simulates permissions.RUNNER_CALLS: every call a run makes is in it.
+    assert operations <= set(permissions.RUNNER_CALLS), operations - set(permissions.RUNNER_CALLS)
+    policy = policies.identity_policy(clients.account, settings)
     profile_roles = {settings.instance_profile: settings.instance_role}
     denied = []
     for service, operation, params in captured.calls:
@@ -207,7 +202,7 @@ def test_every_call_the_project_makes_is_allowed_by_the_identity_policy(
                 denied.append((operation, action, arn))
     assert denied == []
     # And the policy in IAM is the one checked here.
-    arn = infra.identity_policy_arn(clients.account, settings)
+    arn = iam.identity_policy_arn(clients.account, settings)
     version = clients.iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
     stored = clients.iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
     document = stored["Document"]
@@ -219,7 +214,7 @@ def cluster_id_known(arn: str) -> bool:
 
 
 def test_the_identity_policy_denies_what_the_project_does_not_need(clients, settings):
-    policy = infra.identity_policy(clients.account, settings)
+    policy = policies.identity_policy(clients.account, settings)
     cluster = f"arn:aws:elasticmapreduce:{REGION}:{clients.account}:cluster/j-1"
     assert not allowed(policy, "elasticmapreduce:TerminateJobFlows", cluster, {"team": "other"})
     assert not allowed(policy, "s3:PutObject", f"arn:aws:s3:::{REVIEWS}/x", {})
@@ -230,18 +225,18 @@ def test_the_identity_policy_denies_what_the_project_does_not_need(clients, sett
 
 
 def test_pass_role_names_exactly_the_roles_up_created(clients, settings):
-    infra.up(clients, settings)
+    commands.up(clients, settings)
     role_arns = {
         clients.iam.get_role(RoleName=name)["Role"]["Arn"]
         for name in (settings.service_role, settings.instance_role)
     }
-    policy = infra.identity_policy(clients.account, settings)
+    policy = policies.identity_policy(clients.account, settings)
     (pass_role,) = [s for s in policy["Statement"] if s["Action"] == "iam:PassRole"]
     assert set(pass_role["Resource"]) == role_arns
 
 
 def test_emr_managed_policy_tag_conditions_hold_for_what_up_tags(clients, settings, sent):
-    infra.up(clients, settings)
+    commands.up(clients, settings)
     attached = clients.iam.list_attached_role_policies(RoleName=settings.service_role)
     (arn,) = [p["PolicyArn"] for p in attached["AttachedPolicies"]]
     version = clients.iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
@@ -259,11 +254,11 @@ def test_emr_managed_policy_tag_conditions_hold_for_what_up_tags(clients, settin
                 types_needing_tag.add(resource.rsplit(":", 1)[-1].split("/")[0])
     assert {"subnet", "security-group", "vpc"} <= types_needing_tag
 
-    vpc = infra.vpc_id(clients.ec2, settings)
+    vpc = network.vpc_id(clients.ec2, settings)
     subnet = clients.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][
         0
     ]["SubnetId"]
-    emr_test_resource(cluster=ClusterConfig(subnet_ids=[subnet])).ensure_cluster(
+    emr_test_resource(cluster=ClusterConfig(subnet_ids=[subnet])).lifecycle().ensure_cluster(
         boto3.client("emr"), "run-tags", "s3://b/boot.sh", lambda _: None
     )
     (request,) = sent.by_operation["RunJobFlow"]
@@ -292,10 +287,10 @@ def test_emr_managed_policy_tag_conditions_hold_for_what_up_tags(clients, settin
 
 def test_parliament_finds_nothing_in_the_iam_documents(clients, settings):
     documents = {
-        "identity": infra.identity_policy(clients.account, settings),
-        "instance": infra.instance_policy(settings),
-        "pass-instance-role": infra.pass_role_policy(clients.account, settings),
-        "bucket": infra.tls_only_bucket_policy(settings.bucket),
+        "identity": policies.identity_policy(clients.account, settings),
+        "instance": policies.instance_policy(settings),
+        "pass-instance-role": policies.pass_role_policy(clients.account, settings),
+        "bucket": policies.tls_only_bucket_policy(settings.bucket),
     }
     for name, document in documents.items():
         findings = analyze_policy_string(json.dumps(document)).findings

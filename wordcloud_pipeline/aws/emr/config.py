@@ -19,6 +19,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import Field, field_validator
 
 from spark_scripts import spark_packages
+from wordcloud_pipeline.aws.names import DEFAULT_NAMES
+from wordcloud_pipeline.resources.spark_conf_policy import check_spark_conf
 
 # The default EMR release: Spark 3.5.6 / Scala 2.12, the same Spark minor as the local pyspark 3.5.6.
 DEFAULT_RELEASE_LABEL = "emr-7.12.0"
@@ -137,8 +139,15 @@ class SparkSettings(dg.Config):
         description="yarn.nodemanager.resource.memory-mb for every node; default: EMR's per-type value",
     )
     spark_defaults: dict[str, str] = Field(
-        default_factory=dict, description="extra spark-defaults properties"
+        default_factory=dict,
+        description="extra spark-defaults properties (vetted keys only, as spark_jobs.spark_conf)",
     )
+
+    @field_validator("spark_defaults")
+    @classmethod
+    def _vetted_spark_defaults(cls, conf: dict[str, str]) -> dict[str, str]:
+        # The cluster's spark-defaults reach every step: the same allowlist as a step's --conf.
+        return check_spark_conf(conf, "cluster.spark.spark_defaults")
 
     def overhead_mb(self) -> int:
         if self.executor_memory_overhead_mb is not None:
@@ -194,11 +203,11 @@ class ClusterConfig(dg.Config):
         default=None, description="security group for EMR service access in a private subnet"
     )
     service_role: str = Field(
-        default="wordcloud-emr-service-role",
+        default=DEFAULT_NAMES.service_role,
         description="IAM role EMR acts as (wordcloud-infra up)",
     )
     instance_profile: str = Field(
-        default="wordcloud-emr-instance-profile",
+        default=DEFAULT_NAMES.instance_profile,
         description="IAM instance profile of the nodes (wordcloud-infra up)",
     )
     python_packages: list[str] = Field(

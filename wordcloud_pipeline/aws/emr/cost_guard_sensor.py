@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
-from wordcloud_pipeline.resources.emr.cluster import (
-    EmrClusterResource,
+from wordcloud_pipeline.aws.emr.cluster import (
     project_clusters,
     sweep_reasons,
     terminate,
     utcnow,
 )
+from wordcloud_pipeline.aws.emr.settings import EmrClusterResource
 
 # Every 10 minutes: cheap (one ListClusters plus a DescribeCluster per project cluster).
 SWEEP_INTERVAL_SECONDS = 600

@@ -4,6 +4,13 @@ One sensor covers success, failure and cancellation: each tick lists this projec
 clusters (by tag) and ends those whose run is finished in this Dagster instance. Deciding from EMR's tags and
 the run's status, not from events, makes a missed tick harmless: the next one finds the same cluster. The
 run gets its cluster's instance-hours, spot share and estimated cost as run tags.
+
+Why a plain sensor and not ``dg.run_status_sensor``: a run status sensor reacts once to each run's
+status event, and it advances its cursor past the event even when the sensor function raised (dagster
+1.13, ``run_status_sensor_definition``): a throttled or refused ``TerminateJobFlows`` would never be tried
+again, and the cluster would bill until EMR's idle timeout. It also needs one sensor per status
+(success, failure, canceled), and it never sees a cluster whose ``RunJobFlow`` returned after the run
+was cancelled. Looking at what is running each tick has none of these gaps.
 """
 
 from __future__ import annotations
@@ -12,15 +19,15 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from wordcloud_pipeline.resources.emr import cost
-from wordcloud_pipeline.resources.emr.cluster import (
+from wordcloud_pipeline.aws.emr import cost
+from wordcloud_pipeline.aws.emr.cluster import (
     FINISHED_RUN_STATUSES,
     ClusterInfo,
-    EmrClusterResource,
     project_clusters,
     terminate,
     utcnow,
 )
+from wordcloud_pipeline.aws.emr.settings import EmrClusterResource
 
 COST_TAG_PREFIX = "wordcloud/emr_"
 

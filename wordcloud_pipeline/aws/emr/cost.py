@@ -18,7 +18,7 @@ import dagster as dg
 from botocore.exceptions import ClientError
 from pydantic import Field
 
-from wordcloud_pipeline.resources.emr.config import ClusterConfig
+from wordcloud_pipeline.aws.emr.config import ClusterConfig
 
 # Approximate us-east-1 Linux on-demand and EMR prices (USD per instance-hour); override per region.
 DEFAULT_ON_DEMAND_USD = {
@@ -135,7 +135,8 @@ def usages_from_instances(
     usages = []
     for inst in instances:
         timeline = inst.get("Status", {}).get("Timeline", {})
-        start = timeline.get("ReadyDateTime") or timeline.get("CreationDateTime")
+        # Billed from launch: boot and bootstrap minutes cost what the rest does.
+        start = timeline.get("CreationDateTime") or timeline.get("ReadyDateTime")
         if start is None:
             continue
         usages.append(
@@ -176,7 +177,7 @@ def cluster_usages(
     if usages:
         return usages, "instances listed by EMR"
     timeline = cluster["Status"]["Timeline"]
-    start = timeline.get("ReadyDateTime") or timeline["CreationDateTime"]
+    start = timeline["CreationDateTime"]  # billed from launch, bootstrap included
     return usages_from_config(config, start, timeline.get("EndDateTime")), "requested capacity"
 
 

@@ -38,14 +38,15 @@ from pydantic import Field, field_validator
 from spark_scripts import spark_packages
 from spark_scripts.job_contract import Metrics
 from spark_scripts.year_gate import refusal_from_messages
-from wordcloud_pipeline.resources.emr import cost, spot, steps
-from wordcloud_pipeline.resources.emr.cluster import EmrClusterResource, utcnow
-from wordcloud_pipeline.resources.emr.config import (
+from wordcloud_pipeline.aws.emr import cost, spot, steps
+from wordcloud_pipeline.aws.emr.cluster import utcnow
+from wordcloud_pipeline.aws.emr.config import (
     ClusterConfig,
     bootstrap_requirements,
     spark_nlp_coordinate,
 )
-from wordcloud_pipeline.resources.emr.job_flow import bootstrap_script
+from wordcloud_pipeline.aws.emr.job_flow import bootstrap_script
+from wordcloud_pipeline.aws.emr.settings import EmrClusterResource
 from wordcloud_pipeline.resources.spark_conf_policy import check_spark_conf
 from wordcloud_pipeline.resources.spark_launcher import (
     SparkJob,
@@ -172,7 +173,10 @@ class EmrSparkLauncher(SparkJobLauncher):
             spark_nlp_coordinate(config)
 
         code = steps.ship_code(
-            s3, self.emr.code_root_uri(), bootstrap_script(bootstrap_requirements(config)), log
+            s3,
+            self.emr.layout().code_root_uri,
+            bootstrap_script(bootstrap_requirements(config)),
+            log,
         )
         job, packages, nlp_conf = with_backend_needs(job, config, code)
         spark_conf = {**nlp_conf, **self.step_conf()}
@@ -190,7 +194,7 @@ class EmrSparkLauncher(SparkJobLauncher):
                     spark_conf=spark_conf,
                 )
                 # Found again for a retry: a cluster that died with its instances is replaced.
-                cluster = self.emr.ensure_cluster(emr, run_id, code.bootstrap_uri, log)
+                cluster = self.emr.lifecycle().ensure_cluster(emr, run_id, code.bootstrap_uri, log)
                 step_id = emr.add_job_flow_steps(
                     JobFlowId=cluster.id, Steps=[steps.step_request(job, args)]
                 )["StepIds"][0]
@@ -238,8 +242,9 @@ class EmrSparkLauncher(SparkJobLauncher):
         self, context: dg.AssetExecutionContext, s3: Any
     ) -> Iterator[tuple[dg.PipesSession, PipesS3MessageReader]]:
         """A Pipes session whose context and messages are objects under the run's S3 prefix."""
-        bucket = self.emr.bucket_name()
-        prefix = f"{self.emr.prefix.strip('/')}/runs/{context.run.run_id}/pipes"
+        layout = self.emr.layout()
+        bucket = layout.bucket
+        prefix = layout.pipes_key_prefix(context.run.run_id)
         reader = RunScopedS3MessageReader(
             key_prefix=prefix, bucket=bucket, client=s3, interval=self.pipes_poll_seconds
         )
@@ -256,7 +261,7 @@ class EmrSparkLauncher(SparkJobLauncher):
         (``<LogUri>/<cluster>/steps/<step>/``, gzipped, rewritten every few minutes while it runs)."""
         for stream, target in (("stdout", sys.stdout), ("stderr", sys.stderr)):
             bucket, key = steps.split_s3(
-                steps.step_log_uri(self.emr.log_uri(), cluster_id, step_id, stream)
+                steps.step_log_uri(self.emr.layout().log_uri, cluster_id, step_id, stream)
             )
             reader.add_log_reader(
                 PipesS3LogReader(
@@ -277,7 +282,9 @@ class EmrSparkLauncher(SparkJobLauncher):
             # step, and end a run-owned cluster now rather than when the sensor next looks.
             steps.cancel_step(self.emr.client("emr", max_attempts=2), cluster_id, step_id, log)
             if self.emr.mode() == "per_run":
-                self.emr.terminate_run_clusters(emr, run_id, "its run was interrupted", log)
+                self.emr.lifecycle().terminate_run_clusters(
+                    emr, run_id, "its run was interrupted", log
+                )
             raise
 
     def _failure(
@@ -301,7 +308,7 @@ class EmrSparkLauncher(SparkJobLauncher):
         cluster_reason = cluster_status.get("StateChangeReason", {}).get("Message") or ""
         if status["State"] == "CANCELLED":
             reason = reason or cluster_reason
-        log_uri = steps.step_log_uri(self.emr.log_uri(), cluster_id, step["Id"])
+        log_uri = steps.step_log_uri(self.emr.layout().log_uri, cluster_id, step["Id"])
         cluster_ended = cluster_status["State"] in ENDED_CLUSTER_STATES
         started = bool(status.get("Timeline", {}).get("StartDateTime"))
         if cluster_ended and not started:
@@ -323,7 +330,7 @@ class EmrSparkLauncher(SparkJobLauncher):
         shown = tail.text if tail.text is not None else f"({tail.missing})"
         # A PySpark driver's traceback is in the step's stdout, not its stderr: spark-submit merges the
         # Python process's stderr into its own stdout. EMR uploads both logs together: no extra wait.
-        stdout_uri = steps.step_log_uri(self.emr.log_uri(), cluster_id, step["Id"], "stdout")
+        stdout_uri = steps.step_log_uri(self.emr.layout().log_uri, cluster_id, step["Id"], "stdout")
         stdout = (
             steps.read_log_tail(s3, stdout_uri, self.stderr_tail_lines).text
             if tail.text is not None

@@ -10,7 +10,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from wordcloud_pipeline.resources.emr.config import (
+from wordcloud_pipeline.aws.emr.config import (
     CLUSTER_PYTHON,
     ClusterConfig,
     ClusterMode,
@@ -18,15 +18,15 @@ from wordcloud_pipeline.resources.emr.config import (
     FleetConfig,
     check_requirement,
 )
-
-PROJECT_TAG = "wordcloud:project"
-PROJECT = "wordcloud_pipeline"
-MODE_TAG = "wordcloud:cluster-mode"
-RUN_TAG = "dagster/run_id"
-FINGERPRINT_TAG = "wordcloud:config"
-# AmazonEMRServicePolicy_v2 only lets EMR act on resources carrying this tag.
-EMR_MANAGED_POLICY_TAG = {"for-use-with-amazon-emr-managed-policies": "true"}
-
+from wordcloud_pipeline.aws.names import (
+    CLUSTER_NAME_PREFIX,
+    EMR_MANAGED_POLICY_TAG,
+    FINGERPRINT_TAG,
+    MODE_TAG,
+    PROJECT,
+    PROJECT_TAG,
+    RUN_TAG,
+)
 
 # EMR accepts at most this many instance types in a fleet that has no allocation strategy (30 with one).
 MAX_TYPES_WITHOUT_ALLOCATION_STRATEGY = 5
@@ -89,7 +89,9 @@ def _fleet(role: str, fleet: FleetConfig, spot_timeout_minutes: int) -> dict[str
             "TimeoutDurationMinutes": spot_timeout_minutes,
             # No spot capacity in time: fall back to on-demand rather than failing the cluster.
             "TimeoutAction": "SWITCH_TO_ON_DEMAND",
-            "AllocationStrategy": "capacity-optimized",
+            # AWS's recommended spot strategy: the pools least likely to be interrupted, among the
+            # cheapest (EC2 User Guide, "Allocation strategies for Spot Instances").
+            "AllocationStrategy": "price-capacity-optimized",
         }
     request["LaunchSpecifications"] = launch
     return request
@@ -183,8 +185,8 @@ def cluster_tags(config: ClusterConfig, mode: ClusterMode, run_id: str | None) -
 
 def cluster_name(mode: ClusterMode, run_id: str | None, fingerprint: str) -> str:
     if mode == "per_run" and run_id:
-        return f"wordcloud-run-{run_id[:8]}"
-    return f"wordcloud-shared-{fingerprint[:8]}"
+        return f"{CLUSTER_NAME_PREFIX}run-{run_id[:8]}"
+    return f"{CLUSTER_NAME_PREFIX}shared-{fingerprint[:8]}"
 
 
 def run_job_flow_request(

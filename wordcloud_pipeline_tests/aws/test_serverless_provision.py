@@ -1,0 +1,172 @@
+"""Provisioning of the EMR Serverless route against moto: the application, the job role, the packed
+Python's upload, and the estimate's inputs (what moto cannot judge, such as IAM evaluation, is not claimed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+
+from wordcloud_pipeline.aws import estimate
+from wordcloud_pipeline.aws.emr.config import DEFAULT_RELEASE_LABEL
+from wordcloud_pipeline.aws.serverless import provision
+
+ACCOUNT = "123456789012"
+
+
+def request(**overrides):
+    settings = {
+        "name": provision.application_name("wordcloud"),
+        "release_label": DEFAULT_RELEASE_LABEL,
+        "max_vcpu": 64,
+        "idle_minutes": 15,
+        "tags": {"wordcloud:managed-by": "wordcloud-infra"},
+    }
+    return provision.application_request(**{**settings, **overrides})
+
+
+def test_the_application_is_created_once_with_auto_stop_and_a_cap(fake_aws):
+    client = boto3.client("emr-serverless")
+    app_id, done = provision.ensure_application(client, request())
+    assert done == "created"
+    assert provision.ensure_application(client, request()) == (app_id, "unchanged")
+    app = client.get_application(applicationId=app_id)["application"]
+    assert app["releaseLabel"] == DEFAULT_RELEASE_LABEL  # the clusters' release
+    assert app["autoStartConfiguration"] == {"enabled": True}
+    assert app["autoStopConfiguration"] == {"enabled": True, "idleTimeoutMinutes": 15}
+    assert app["maximumCapacity"] == {"cpu": "64 vCPU", "memory": "256 GB", "disk": "320 GB"}
+    client.stop_application(applicationId=app_id)
+    assert provision.ensure_application(client, request(max_vcpu=32)) == (app_id, "updated")
+    app = client.get_application(applicationId=app_id)["application"]
+    assert app["maximumCapacity"]["cpu"] == "32 vCPU"
+
+
+def test_the_job_role_reaches_the_project_buckets_only(fake_aws):
+    iam = boto3.client("iam")
+    name = provision.job_role_name("wordcloud")
+    arn, done = provision.ensure_job_role(iam, name, ACCOUNT, "proj", "reviews", {"k": "v"})
+    assert done == "created"
+    assert provision.ensure_job_role(iam, name, ACCOUNT, "proj", "reviews", {"k": "v"})[1] == (
+        "unchanged"
+    )
+    role = iam.get_role(RoleName=name)["Role"]
+    trust = role["AssumeRolePolicyDocument"]
+    (statement,) = (json.loads(trust) if isinstance(trust, str) else trust)["Statement"]
+    assert statement["Principal"] == {"Service": "emr-serverless.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    policy = iam.get_role_policy(RoleName=name, PolicyName="project-data")["PolicyDocument"]
+    policy = json.loads(policy) if isinstance(policy, str) else policy
+    resources = [r for s in policy["Statement"] for r in json.dumps(s["Resource"]).split('"')]
+    assert not [r for r in resources if r in ("*", "arn:aws:s3:::*")]
+    writes = {
+        r
+        for s in policy["Statement"]
+        if "s3:PutObject" in s["Action"]
+        for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+    }
+    assert writes == {"arn:aws:s3:::proj/*"}  # nothing is written to the reviews bucket
+    # A changed reviews bucket rewrites the policy.
+    assert provision.ensure_job_role(iam, name, ACCOUNT, "proj", "other", {})[1] == "updated"
+    assert arn.endswith(f"role/{name}")
+
+
+def test_identity_statements_name_one_application_and_pass_the_role_to_serverless_only():
+    statements = provision.identity_statements("us-east-1", ACCOUNT, "00abc", "arn:role")
+    runs, passing = statements
+    assert all(r.startswith("arn:aws:emr-serverless:us-east-1:") for r in runs["Resource"])
+    assert "00abc" in runs["Resource"][0]
+    assert passing["Condition"]["StringEquals"]["iam:PassedToService"] == (
+        "emr-serverless.amazonaws.com"
+    )
+
+
+def test_the_packed_python_is_uploaded_once(fake_aws, bucket, tmp_path: Path):
+    s3 = boto3.client("s3")
+    archive = tmp_path / "python3.11-x86_64-abc.tar.gz"
+    archive.write_bytes(b"archive")
+    builds = []
+
+    def build() -> Path:
+        builds.append(1)
+        return archive
+
+    uri = f"s3://{bucket}/wordcloud/code/environments/{archive.name}"
+    assert provision.ensure_environment(s3, uri, build, lambda _: None) == "created"
+    assert provision.ensure_environment(s3, uri, build, lambda _: None) == "unchanged"
+    assert len(builds) == 1
+    assert s3.get_object(Bucket=bucket, Key=uri.split("/", 3)[3])["Body"].read() == b"archive"
+
+
+def test_the_estimate_reads_the_input_size_from_s3(fake_aws, bucket):
+    s3 = boto3.client("s3")
+    for i, size in enumerate((1000, 2500)):
+        s3.put_object(Bucket=bucket, Key=f"reviews/part-{i}.tsv.gz", Body=b"x" * size)
+    s3.put_object(Bucket=bucket, Key="reviews-other/x.tsv.gz", Body=b"x" * 99)
+    assert estimate.input_bytes(f"s3://{bucket}/reviews") == 3500
+
+
+def test_the_estimate_grows_with_the_input_and_includes_boot():
+    small, large = estimate.estimates(1 * estimate.GB), estimate.estimates(10 * estimate.GB)
+    for before, after in zip(small, large, strict=True):
+        assert after.work_minutes > before.work_minutes and after.usd > before.usd
+        assert before.wall_minutes > before.boot_minutes > 0
+    emr, serverless = estimate.estimates(0)
+    assert emr.usd > 0 and serverless.usd > 0  # an empty input still pays the boot
+    line = estimate.summary(int(6.5 * estimate.GB), estimate.estimates(int(6.5 * estimate.GB)))
+    assert line.startswith("estimate for 6.50 GB of reviews: EMR (default fleet): about")
+    assert "EMR Serverless: about" in line
+
+
+def test_cli_up_serverless_converges_and_prints_the_launcher_settings(
+    fake_aws, capsys, monkeypatch
+):
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # up attaches EMR's managed policy
+    from wordcloud_pipeline.aws.infra import cli
+    from wordcloud_pipeline.aws.serverless.launcher import EmrServerlessSparkLauncher
+
+    bucket = "wordcloud-serverless-cli"
+    boto3.client("ec2").describe_vpcs()  # moto's default VPC exists for up's EMR part
+    # The packed Python is already where the launcher looks: up must not rebuild it (its key says
+    # what it holds); building it is test_serverless.py's and provision's upload test's business.
+    launcher = EmrServerlessSparkLauncher(bucket=bucket)
+    args = [
+        "up",
+        "--serverless",
+        "--bucket",
+        bucket,
+        "--allow-plain-http",
+        "--python",
+        "/nonexistent",
+    ]
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_tagging(
+        Bucket=bucket,
+        Tagging={"TagSet": [{"Key": "wordcloud:managed-by", "Value": "wordcloud-infra"}]},
+    )
+    key = launcher.environment_uri().split("/", 3)[3]
+    s3.put_object(Bucket=bucket, Key=key, Body=b"packed")
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "emr-serverless application wordcloud-serverless" in out
+    assert "export WORDCLOUD_LAUNCHER=emr-serverless WORDCLOUD_SERVERLESS_APPLICATION_ID=" in out
+    assert "WORDCLOUD_SERVERLESS_JOB_ROLE_ARN=arn:aws:iam::" in out
+    (app,) = boto3.client("emr-serverless").list_applications()["applications"]
+    assert app["name"] == "wordcloud-serverless"
+    assert cli.main(args) == 0
+    second = capsys.readouterr().out
+    assert "created" not in second and "updated" not in second.split("For the")[0].replace(
+        "unchanged", ""
+    )
+
+
+def test_cli_estimate_prints_both_routes_for_an_s3_prefix(fake_aws, bucket, capsys):
+    from wordcloud_pipeline.aws.infra import cli
+
+    boto3.client("s3").put_object(Bucket=bucket, Key="r/a.tsv.gz", Body=b"x" * 2048)
+    assert cli.main(["estimate", "--reviews-uri", f"s3://{bucket}/r"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"s3://{bucket}/r: 0.00 GB of review files")
+    assert "EMR (default fleet): about" in out and "EMR Serverless: about" in out
+    assert "cheapest:" in out
