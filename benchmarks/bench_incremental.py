@@ -211,13 +211,25 @@ def measure(rows: int, new_rows: int, workdir: Path, attempt: int) -> dict[str, 
             "WORDCLOUD_STORAGE_URI": str(storage),
         }
         out = Path(scratch) / "report.json"
-        reports = {"full range 1995-2015": run_child("range", 1995, 2015, env, out)}
-        reports[ONE_YEAR] = run_child("range", 2005, 2005, env, out)
-        reports[SMALLEST_YEAR] = run_child("range", 1995, 1995, env, out)
-        reports[FLOOR] = run_child("floor", 0, 0, env, out)
+        reports: dict[str, dict] = {}
+
+        def step(name: str, *args) -> None:
+            reports[name] = report = run_child(*args, env, out)
+            wall = wall_seconds(report)
+            print(
+                f"  attempt {attempt + 1}, {name}: {wall:.1f} s wall, process "
+                f"{report['process_seconds']:.1f} s, peak {report['peak_rss_bytes'] / 2**30:.2f} GiB "
+                f"(load {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
+
+        step("full range 1995-2015", "range", 1995, 2015)
+        step(ONE_YEAR, "range", 2005, 2005)
+        step(SMALLEST_YEAR, "range", 1995, 1995)
+        step(FLOOR, "floor", 0, 0)
         run_child("sensor_init", 0, 0, env, out)
         write_new_file(reviews / f"new_{attempt}.tsv.gz", new_rows, seed=100 + attempt)
-        reports[NEW_FILE] = run_child("sensor", 0, 0, env, out)
+        step(NEW_FILE, "sensor", 0, 0)
         (reviews / f"new_{attempt}.tsv.gz").unlink()
     return reports
 

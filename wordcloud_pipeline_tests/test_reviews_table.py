@@ -36,7 +36,7 @@ def ingested(spark, sample_tsv, tmp_path) -> tuple[Path, Path, dict, dg.DagsterI
     return reviews, tmp_path / "storage" / "ingested_reviews", resources, instance
 
 
-def materialize(resources: dict, instance: dg.DagsterInstance) -> dg.ExecuteInJobResult:
+def materialize(resources: dict, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [raw_reviews, ingested_reviews],
         resources=resources,

@@ -80,9 +80,10 @@ def packages_for_run(context: dg.AssetExecutionContext, job: SparkJob) -> list[s
     session cannot load a jar once its JVM runs, so it must start with all of them.
     """
     packages = list(spark_packages.backend_packages(job.backend))
-    selection = context.run.asset_selection
+    # The assets this run executes (the run's own asset_selection is empty for some launches).
+    selection = context.job_def.asset_layer.selected_asset_keys
     settings = getattr(context.resources, TITLE_SETTINGS_RESOURCE, None)
-    if settings is not None and (selection is None or TITLES_ASSET in selection):
+    if settings is not None and TITLES_ASSET in selection:
         packages += spark_packages.backend_packages(settings.backend)
     return list(dict.fromkeys(packages))
 
