@@ -107,13 +107,7 @@ class EmrClusterResource(dg.ConfigurableResource):
 
     # -- settings resolved at use ------------------------------------------------------------
     def region_name(self) -> str:
-        return (
-            self.region
-            or os.environ.get("WORDCLOUD_EMR_REGION")
-            or os.environ.get("AWS_REGION")
-            or os.environ.get("AWS_DEFAULT_REGION")
-            or "us-east-1"
-        )
+        return clients.region_name(self.region)
 
     def bucket_name(self) -> str:
         if not self.bucket:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
 import wordcloud_pipeline.aws.infra as infra_package
 from wordcloud_pipeline.aws import estimate
+from wordcloud_pipeline.aws.clients import region_name
 from wordcloud_pipeline.aws.emr.config import ClusterConfig
 from wordcloud_pipeline.aws.infra.commands import Clients, down, status, up
 from wordcloud_pipeline.aws.infra.iam import identity_policy_arn
@@ -23,7 +23,10 @@ def parser() -> argparse.ArgumentParser:
         prog="wordcloud-infra", description=infra_package.__doc__.splitlines()[0]
     )
     p.add_argument("command", choices=("up", "status", "down", "preflight", "estimate"))
-    p.add_argument("--region", help="default: AWS_REGION / AWS_DEFAULT_REGION / us-east-1")
+    p.add_argument(
+        "--region",
+        help="default: WORDCLOUD_EMR_REGION / AWS_REGION / AWS_DEFAULT_REGION / us-east-1",
+    )
     p.add_argument("--bucket", help="default: wordcloud-<account>-<region>")
     p.add_argument("--prefix", default=DEFAULT_PREFIX, help="name prefix of roles and groups")
     p.add_argument("--vpc-id", help="default: the region's default VPC")
@@ -77,12 +80,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parser().parse_args(argv)
-    region = (
-        options.region
-        or os.environ.get("AWS_REGION")
-        or os.environ.get("AWS_DEFAULT_REGION")
-        or "us-east-1"
-    )
+    region = region_name(options.region)
     if options.command == "estimate":
         if not options.reviews_uri:
             sys.stderr.write("wordcloud-infra estimate: give --reviews-uri s3://bucket/prefix\n")

@@ -204,13 +204,7 @@ class EmrServerlessSparkLauncher(SparkJobLauncher):
         return resolved
 
     def region_name(self) -> str:
-        return (
-            self.region
-            or os.environ.get("WORDCLOUD_EMR_REGION")
-            or os.environ.get("AWS_REGION")
-            or os.environ.get("AWS_DEFAULT_REGION")
-            or "us-east-1"
-        )
+        return clients.region_name(self.region)
 
     def bucket_name(self) -> str:
         return self._setting(self.bucket, "WORDCLOUD_EMR_BUCKET", "the project bucket")
