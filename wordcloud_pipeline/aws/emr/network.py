@@ -108,15 +108,21 @@ def project_groups(ec2: Any, vpc: str) -> dict[str, str]:
     }
 
 
+def lacking_emr_tag(described: Iterable[dict[str, Any]], id_key: str) -> list[str]:
+    """The ids (``id_key``) of the described EC2 resources without the EMR managed-policy tag."""
+    ((key, value),) = EMR_MANAGED_POLICY_TAG.items()
+    return [
+        r[id_key]
+        for r in described
+        if {t["Key"]: t["Value"] for t in r.get("Tags", [])}.get(key) != value
+    ]
+
+
 def check_group_tags(ec2: Any, group_ids: list[str]) -> None:
     """Every group the cluster gets carries the EMR tag, or ``EmrConfigError`` naming the others."""
     ((key, value),) = EMR_MANAGED_POLICY_TAG.items()
     described = ec2.describe_security_groups(GroupIds=group_ids)["SecurityGroups"]
-    untagged = [
-        g["GroupId"]
-        for g in described
-        if {t["Key"]: t["Value"] for t in g.get("Tags", [])}.get(key) != value
-    ]
+    untagged = lacking_emr_tag(described, "GroupId")
     if untagged:
         raise EmrConfigError(
             f"security group(s) {', '.join(untagged)} lack the tag {key}={value}, so "
@@ -129,11 +135,7 @@ def check_group_tags(ec2: Any, group_ids: list[str]) -> None:
 def check_subnet_tags(subnets: Iterable[dict[str, Any]]) -> None:
     """AmazonEMRServicePolicy_v2 launches only into subnets tagged for it: say so before a cluster fails."""
     ((key, value),) = EMR_MANAGED_POLICY_TAG.items()
-    untagged = [
-        s["SubnetId"]
-        for s in subnets
-        if {t["Key"]: t["Value"] for t in s.get("Tags", [])}.get(key) != value
-    ]
+    untagged = lacking_emr_tag(subnets, "SubnetId")
     if untagged:
         raise EmrConfigError(
             f"subnet(s) {', '.join(untagged)} lack the tag {key}={value} that "
