@@ -17,12 +17,13 @@ from wordcloud_pipeline.concurrency import writer_pool
 from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline.resources.spark_launcher import SparkJobLauncher
-from wordcloud_pipeline.resources.storage import PipelineStorage
+from wordcloud_pipeline.resources.storage import INPUT_METADATA, REVIEWS_LOCATION, PipelineStorage
 from wordcloud_pipeline.sample_data import DEMO_SAMPLE_ROWS, write_sample
 
 
 @dg.asset(
     deps=[raw_reviews],
+    metadata={INPUT_METADATA: REVIEWS_LOCATION},
     # One run for any range of years: `dagster asset materialize --partition-range` takes a selection
     # only when every asset in it runs a range as one run; unpartitioned, it runs once in that run.
     backfill_policy=dg.BackfillPolicy.single_run(),

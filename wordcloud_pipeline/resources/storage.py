@@ -33,6 +33,9 @@ def default_storage_uri() -> str:
 # location rather than at an output location under the storage root.
 LOCATION_METADATA = "wordcloud/location"
 REVIEWS_LOCATION = "reviews_uri"
+# The same said by the asset that reads such a source, on its own spec: a run given a subset of the
+# assets (``dg.materialize([ingested_reviews])``) has no node for the source whose metadata could say it.
+INPUT_METADATA = "wordcloud/input"
 
 # The assets whose outputs are files rather than a table, and the names of those files.
 WORD_CLOUDS = dg.AssetKey("word_clouds")
@@ -95,7 +98,8 @@ class PipelineStorage(dg.ConfigurableResource):
         """The location of the one asset this asset declares as its dependency.
 
         A dependency whose spec says it lives at the reviews location (``LOCATION_METADATA``: the source
-        asset of files someone else writes) is read there; any other at its output location. Which one
+        asset of files someone else writes), or an asset whose own spec says it reads there
+        (``INPUT_METADATA``), is read there; any other dependency at its output location. Which one
         is read from the asset graph of the run, not from the dependency's name.
         """
         deps = context.assets_def.asset_deps[context.asset_key]
@@ -105,6 +109,9 @@ class PipelineStorage(dg.ConfigurableResource):
                 f"{sorted(key.to_user_string() for key in deps)}"
             )
         (key,) = deps
+        own = context.assets_def.specs_by_key[context.asset_key].metadata
+        if own.get(INPUT_METADATA) == REVIEWS_LOCATION:
+            return self.reviews_location()
         graph = context.job_def.asset_layer.asset_graph
         if graph.has(key) and graph.get(key).metadata.get(LOCATION_METADATA) == REVIEWS_LOCATION:
             return self.reviews_location()
