@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -170,11 +171,32 @@ def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Webserver]:
         stop_group(process)
 
 
+# The screenshots docs/images/ shows, by the name each has there.
+DOC_IMAGES = {
+    "asset-graph-after-run.png": "asset-graph.png",
+    "cloud-preview.png": "cloud-preview.png",
+    "animation-preview.png": "animation-preview.png",
+}
+
+
 @pytest.fixture(scope="module")
-def artifacts() -> Path:
+def artifacts() -> Iterator[Path]:
+    """Where screenshots go; with ``$WORDCLOUD_UI_DOC_IMAGES`` set, the documented ones are then copied there.
+
+    The copy is the test's, not a ``cp`` after it, so refreshing the pictures is one command and a run that
+    did not take a screenshot copies nothing rather than an older file.
+    """
     folder = Path(os.environ.get("WORDCLOUD_UI_ARTIFACTS") or REPO / "test-artifacts" / "ui")
     folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    started = time.time()
+    yield folder
+    doc_images = os.environ.get("WORDCLOUD_UI_DOC_IMAGES")
+    if not doc_images:
+        return
+    for taken, documented in DOC_IMAGES.items():
+        screenshot = folder / taken
+        if screenshot.exists() and screenshot.stat().st_mtime >= started:
+            shutil.copyfile(screenshot, Path(doc_images) / documented)
 
 
 @pytest.fixture
