@@ -7,10 +7,13 @@ import json
 from pathlib import Path
 
 import boto3
+import pytest
 
 from wordcloud_pipeline.aws import estimate
 from wordcloud_pipeline.aws.emr.config import DEFAULT_RELEASE_LABEL
+from wordcloud_pipeline.aws.infra import cli
 from wordcloud_pipeline.aws.serverless import provision
+from wordcloud_pipeline.aws.serverless.launcher import EmrServerlessSparkLauncher
 
 ACCOUNT = "123456789012"
 
@@ -118,35 +121,41 @@ def test_the_estimate_grows_with_the_input_and_includes_boot():
     assert "EMR Serverless: about" in line
 
 
-def test_cli_up_serverless_converges_and_prints_the_launcher_settings(
-    fake_aws, capsys, monkeypatch
-):
-    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # up attaches EMR's managed policy
-    from wordcloud_pipeline.aws.infra import cli
-    from wordcloud_pipeline.aws.serverless.launcher import EmrServerlessSparkLauncher
+CLI_BUCKET = "wordcloud-serverless-cli"
+UP_SERVERLESS = [
+    "up",
+    "--serverless",
+    "--bucket",
+    CLI_BUCKET,
+    "--allow-plain-http",
+    "--python",
+    "/nonexistent",
+]
 
-    bucket = "wordcloud-serverless-cli"
+
+def packed_python_key() -> str:
+    """Where the launcher looks for the packed Python of the current requirement list."""
+    return EmrServerlessSparkLauncher(bucket=CLI_BUCKET).environment_uri().split("/", 3)[3]
+
+
+@pytest.fixture
+def before_up(fake_aws, monkeypatch) -> None:
+    """The bucket, tagged as up's, with the packed Python already where the launcher looks: up must not
+    rebuild it (its key says what it holds); building it is test_serverless.py's and the upload test's
+    business."""
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # up attaches EMR's managed policy
     boto3.client("ec2").describe_vpcs()  # moto's default VPC exists for up's EMR part
-    # The packed Python is already where the launcher looks: up must not rebuild it (its key says
-    # what it holds); building it is test_serverless.py's and provision's upload test's business.
-    launcher = EmrServerlessSparkLauncher(bucket=bucket)
-    args = [
-        "up",
-        "--serverless",
-        "--bucket",
-        bucket,
-        "--allow-plain-http",
-        "--python",
-        "/nonexistent",
-    ]
     s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=bucket)
+    s3.create_bucket(Bucket=CLI_BUCKET)
     s3.put_bucket_tagging(
-        Bucket=bucket,
+        Bucket=CLI_BUCKET,
         Tagging={"TagSet": [{"Key": "wordcloud:managed-by", "Value": "wordcloud-infra"}]},
     )
-    key = launcher.environment_uri().split("/", 3)[3]
-    s3.put_object(Bucket=bucket, Key=key, Body=b"packed")
+    s3.put_object(Bucket=CLI_BUCKET, Key=packed_python_key(), Body=b"packed")
+
+
+def test_cli_up_serverless_converges_and_prints_the_launcher_settings(before_up, capsys):
+    args = UP_SERVERLESS
     assert cli.main(args) == 0
     out = capsys.readouterr().out
     assert "emr-serverless application wordcloud-serverless" in out
@@ -162,11 +171,66 @@ def test_cli_up_serverless_converges_and_prints_the_launcher_settings(
 
 
 def test_cli_estimate_prints_both_routes_for_an_s3_prefix(fake_aws, bucket, capsys):
-    from wordcloud_pipeline.aws.infra import cli
-
     boto3.client("s3").put_object(Bucket=bucket, Key="r/a.tsv.gz", Body=b"x" * 2048)
     assert cli.main(["estimate", "--reviews-uri", f"s3://{bucket}/r"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"s3://{bucket}/r: 0.00 GB of review files")
     assert "EMR (default fleet): about" in out and "EMR Serverless: about" in out
     assert "cheapest:" in out
+
+
+def preflight_lines(capsys, *extra: str) -> tuple[int, dict[str, str]]:
+    code = cli.main(["preflight", "--serverless", "--bucket", CLI_BUCKET, *extra])
+    out = capsys.readouterr().out
+    return code, {line[13:].split(":")[0]: line for line in out.splitlines()}
+
+
+def test_preflight_serverless_passes_after_up_and_names_each_defect(before_up, capsys, monkeypatch):
+    assert cli.main(UP_SERVERLESS) == 0
+    capsys.readouterr()
+    code, lines = preflight_lines(capsys)
+    assert code == 0, lines
+    for check in (
+        "bucket region",
+        "serverless application",
+        "serverless job role",
+        "packed Python",
+    ):
+        assert lines[check].startswith("ok"), lines
+    assert "capped at 64 vCPU" in lines["serverless application"]
+    # moto has no policy simulator: said, never passed off as ok; --strict makes it fail.
+    assert lines["runner permissions (serverless)"].startswith("not checked")
+    assert preflight_lines(capsys, "--strict")[0] == 1
+    # The cluster route's checks are not this route's business.
+    assert not {"EMR tag", "vCPU quota", "instance types"} & set(lines)
+
+    # No packed Python for the current requirement list: the launcher would refuse every job run.
+    boto3.client("s3").delete_object(Bucket=CLI_BUCKET, Key=packed_python_key())
+    # An application without auto-stop keeps idle workers billed.
+    serverless = boto3.client("emr-serverless")
+    (app,) = serverless.list_applications()["applications"]
+    serverless.stop_application(applicationId=app["id"])  # updates need a stopped application
+    serverless.update_application(applicationId=app["id"], autoStopConfiguration={"enabled": False})
+    # A job role that trusts another service cannot be assumed by the job runs.
+    boto3.client("iam").update_assume_role_policy(
+        RoleName=provision.job_role_name("wordcloud"),
+        PolicyDocument=json.dumps(provision.trust_policy(ACCOUNT)).replace("emr-serverless", "ec2"),
+    )
+    code, lines = preflight_lines(capsys)
+    assert code == 1
+    assert (
+        lines["packed Python"].startswith("FAIL") and packed_python_key() in lines["packed Python"]
+    )
+    assert lines["serverless application"].startswith("FAIL")
+    assert "no auto-stop" in lines["serverless application"]
+    assert lines["serverless job role"].startswith("FAIL")
+    assert all(
+        "wordcloud-infra up --serverless" in lines[c]
+        for c in ("packed Python", "serverless job role")
+    )
+
+    # Deleted: not found by name; and the one WORDCLOUD_SERVERLESS_APPLICATION_ID names is the one checked.
+    serverless.delete_application(applicationId=app["id"])
+    assert "not found" in preflight_lines(capsys)[1]["serverless application"]
+    monkeypatch.setenv("WORDCLOUD_SERVERLESS_APPLICATION_ID", app["id"])
+    assert "is TERMINATED" in preflight_lines(capsys)[1]["serverless application"]

@@ -12,10 +12,17 @@ from wordcloud_pipeline.aws.clients import region_name
 from wordcloud_pipeline.aws.emr.config import ClusterConfig
 from wordcloud_pipeline.aws.infra.commands import Clients, down, status, up
 from wordcloud_pipeline.aws.infra.iam import identity_policy_arn
-from wordcloud_pipeline.aws.infra.preflight import PreflightClients, exit_code, preflight
+from wordcloud_pipeline.aws.infra.preflight import (
+    PreflightClients,
+    check_bucket,
+    exit_code,
+    guarded,
+    preflight,
+)
 from wordcloud_pipeline.aws.infra.settings import InfraSettings
 from wordcloud_pipeline.aws.names import DEFAULT_PREFIX
 from wordcloud_pipeline.aws.serverless.infra import default_python, up_serverless
+from wordcloud_pipeline.aws.serverless.preflight import serverless_preflight
 
 
 def parser() -> argparse.ArgumentParser:
@@ -66,7 +73,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--serverless",
         action="store_true",
-        help="up: also the EMR Serverless application, its job role and the packed Python",
+        help="up: also the EMR Serverless application, its job role and the packed Python; preflight: check that route instead of the clusters'",
     )
     p.add_argument(
         "--python",
@@ -148,12 +155,19 @@ def run_preflight(region: str, settings: InfraSettings, options: argparse.Namesp
         service_role=settings.service_role,
         instance_profile=settings.instance_profile,
     )
-    findings = preflight(
-        PreflightClients.connect(region),
-        settings,
-        cluster,
-        principal_arn=options.principal_arn,
-        reviews_uri=options.reviews_uri,
-    )
+    connected = PreflightClients.connect(region)
+    if options.serverless:  # the serverless route needs no VPC, fleet, quota or instance role
+        findings = [
+            *guarded("bucket region", lambda: check_bucket(connected, settings)),
+            *serverless_preflight(settings, principal_arn=options.principal_arn),
+        ]
+    else:
+        findings = preflight(
+            connected,
+            settings,
+            cluster,
+            principal_arn=options.principal_arn,
+            reviews_uri=options.reviews_uri,
+        )
     sys.stdout.write("".join(f.line() + "\n" for f in findings))
     return exit_code(findings, options.strict)
