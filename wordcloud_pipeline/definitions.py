@@ -68,8 +68,15 @@ def serverless_resources() -> dict[str, Any]:
 
 
 def sensors_for(launcher: str) -> list[dg.SensorDefinition]:
-    """EMR mode adds the sensors that end every cluster it starts (per-run and orphaned)."""
-    return [emr_run_end_sensor, emr_cost_guard_sensor] if launcher == "emr" else []
+    """The remote routes add the sensors that end what a finished run left: every cluster the EMR mode
+    starts (per-run and orphaned), the job runs of EMR Serverless."""
+    if launcher == "emr":
+        return [emr_run_end_sensor, emr_cost_guard_sensor]
+    if launcher == "emr-serverless":
+        from wordcloud_pipeline.aws.serverless.run_end_sensor import serverless_run_end_sensor
+
+        return [serverless_run_end_sensor]
+    return []
 
 
 def resources_for(launcher: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -16,7 +17,9 @@ import pytest
 from wordcloud_pipeline.assets.ingest import ingested_reviews
 from wordcloud_pipeline.assets.titles import preprocessed_titles
 from wordcloud_pipeline.aws.emr.steps import split_s3
-from wordcloud_pipeline.aws.serverless import packed_env
+from wordcloud_pipeline.aws.infra import policies
+from wordcloud_pipeline.aws.infra.settings import InfraSettings
+from wordcloud_pipeline.aws.serverless import packed_env, provision
 from wordcloud_pipeline.aws.serverless.launcher import (
     EmrServerlessSparkLauncher,
     ServerlessConfigError,
@@ -24,6 +27,12 @@ from wordcloud_pipeline.aws.serverless.launcher import (
 )
 from wordcloud_pipeline_tests.aws.conftest import BUCKET, emr_test_resources, upload_folder
 from wordcloud_pipeline_tests.aws.serverless_harness import ServerlessHarness
+from wordcloud_pipeline_tests.aws.step_harness import ACCOUNT, REGION
+from wordcloud_pipeline_tests.aws.test_identity_policy import (
+    ProjectCalls,
+    allowed,
+    required_permissions,
+)
 from wordcloud_pipeline_tests.conftest import instance_with_years
 
 STATIC_PYTHON = "/usr/bin/python3.11"  # Debian's: libpython linked in, as the archive needs
@@ -71,6 +80,59 @@ def upload_environment(launcher: EmrServerlessSparkLauncher, archive: Path) -> s
     bucket, key = split_s3(uri)
     boto3.client("s3").upload_file(str(archive), bucket, key)
     return uri
+
+
+@pytest.fixture
+def project_calls(sent) -> Iterator[ProjectCalls]:
+    """The AWS calls the runtime package makes (after ``sent``, which resets the default session)."""
+    captured = ProjectCalls()
+    boto3.DEFAULT_SESSION.events.register("before-parameter-build", captured)
+    yield captured
+    boto3.DEFAULT_SESSION.events.unregister("before-parameter-build", captured)
+
+
+def serverless_permissions(operation: str, params: dict) -> list[tuple[str, str]]:
+    """(IAM action, resource ARN) an EMR Serverless call needs (Service Authorization Reference:
+    StartJobRun on the application, with iam:PassRole of the job role and TagResource for its tags)."""
+    app = f"arn:aws:emr-serverless:{REGION}:{ACCOUNT}:/applications/{params['applicationId']}"
+    if operation == "StartJobRun":
+        needed = [
+            ("emr-serverless:StartJobRun", app),
+            ("iam:PassRole", params["executionRoleArn"]),
+        ]
+        return needed + (
+            [("emr-serverless:TagResource", f"{app}/jobruns/new")] * bool(params.get("tags"))
+        )
+    resource = f"{app}/jobruns/{params['jobRunId']}" if "jobRunId" in params else app
+    return [(f"emr-serverless:{operation}", resource)]
+
+
+def assert_allowed_by_the_identity_policies(calls: ProjectCalls, application: tuple[str, str]):
+    """Every call is allowed by what ``wordcloud-infra up --serverless`` tells the user to attach: the
+    project's identity policy (its bucket) and the serverless statements (the application, the role)."""
+    app, role = application
+    settings = InfraSettings(region=REGION, bucket=BUCKET, require_tls=False)
+    policy = {
+        "Statement": [
+            *policies.identity_policy(ACCOUNT, settings)["Statement"],
+            *provision.identity_statements(REGION, ACCOUNT, app, role),
+        ]
+    }
+    operations = {(service, operation) for service, operation, _ in calls.calls}
+    assert {s for s, _ in operations} <= {"s3", "emr-serverless"}, operations
+    serverless_actions = {f"emr-serverless:{o}" for s, o in operations if s == "emr-serverless"}
+    # preflight simulates exactly provision.RUNNER_ACTIONS: it holds every action a run needs.
+    assert serverless_actions <= set(provision.RUNNER_ACTIONS), serverless_actions
+    denied = []
+    for service, operation, params in calls.calls:
+        needed = (
+            serverless_permissions(operation, params)
+            if service == "emr-serverless"
+            else required_permissions(service, operation, params, ACCOUNT, {})
+        )
+        denied += [(operation, a, r) for a, r in needed if not allowed(policy, a, r, {})]
+    assert denied == []
+    return operations
 
 
 def test_the_packed_python_runs_wherever_it_is_unpacked(packed_archive: Path, tmp_path: Path):
@@ -123,7 +185,7 @@ def test_a_shared_libpython_interpreter_is_refused(tmp_path: Path):
 
 
 def test_assets_run_as_serverless_job_runs(
-    emr_emulation, bucket, sample_parquet, application, packed_archive, sent
+    emr_emulation, bucket, sample_parquet, application, packed_archive, sent, project_calls
 ):
     reviews = upload_folder(sample_parquet, bucket)
     launcher = serverless_launcher(application)
@@ -184,13 +246,17 @@ def test_assets_run_as_serverless_job_runs(
     assert meta["serverless_vcpu_hours"] == pytest.approx(billed["vCPUHour"], abs=1e-4)
     assert expected > 0
 
+    # The identity that runs Dagster may make every call the run made, on what it touched.
+    operations = assert_allowed_by_the_identity_policies(project_calls, application)
+    assert {("emr-serverless", "StartJobRun"), ("emr-serverless", "GetJobRun")} <= operations
+
     # The Delta table was written through S3A with the image's (emulated) Delta jars.
     keys = boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="storage/preprocessed_titles/")
     assert any(o["Key"].endswith(".json") and "_delta_log" in o["Key"] for o in keys["Contents"])
 
 
 def test_a_cancelled_run_cancels_its_job_run(
-    emr_emulation, bucket, sample_parquet, application, packed_archive, sent
+    emr_emulation, bucket, sample_parquet, application, packed_archive, sent, project_calls
 ):
     reviews = upload_folder(sample_parquet, bucket)
     launcher = serverless_launcher(application)
@@ -208,6 +274,8 @@ def test_a_cancelled_run_cancels_its_job_run(
     runs = boto3.client("emr-serverless").list_job_runs(applicationId=application[0])["jobRuns"]
     assert [r["state"] for r in runs] == ["CANCELLED"]
     assert not harness.handled  # nothing was left running
+    operations = assert_allowed_by_the_identity_policies(project_calls, application)
+    assert ("emr-serverless", "CancelJobRun") in operations
 
 
 def test_no_packed_python_is_a_one_line_error_before_any_job_run(
@@ -244,3 +312,54 @@ def test_sparknlp_is_refused_on_serverless(bucket, application):
     )
     with pytest.raises(ServerlessConfigError, match="sparknlp"):
         launch_in_asset(serverless_launcher(application), job)
+
+
+def test_the_run_end_sensor_cancels_job_runs_of_finished_runs_only(application, monkeypatch):
+    """A killed Dagster process cannot cancel its job run; once the run is marked failed, a tick does."""
+    from moto.emrserverless import models as serverless_models
+
+    from wordcloud_pipeline.aws.serverless.run_end_sensor import serverless_run_end_sensor
+    from wordcloud_pipeline_tests.aws.test_emr_lifecycle import run_with_status
+
+    monkeypatch.setattr(serverless_models, "JOB_STATUS", "RUNNING")  # moto would end them at once
+    app, role = application
+    client = boto3.client("emr-serverless")
+    statuses = {
+        "failed": dg.DagsterRunStatus.FAILURE,
+        "cancelled": dg.DagsterRunStatus.CANCELED,
+        "succeeded": dg.DagsterRunStatus.SUCCESS,
+        "running": dg.DagsterRunStatus.STARTED,
+    }
+    driver = {"sparkSubmit": {"entryPoint": "s3://b/job.py"}}
+
+    def start(**tags: str) -> str:
+        return client.start_job_run(
+            applicationId=app, executionRoleArn=role, jobDriver=driver, tags=tags
+        )["jobRunId"]
+
+    with dg.instance_for_test() as instance:
+        job_runs = {
+            name: start(**{"dagster/run-id": run_with_status(instance, status)})
+            for name, status in statuses.items()
+        }
+        job_runs["another instance's"] = start(**{"dagster/run-id": "elsewhere"})
+        job_runs["not a Dagster run's"] = start()
+        resources = {"spark_jobs": serverless_launcher(application)}
+        with dg.build_sensor_context(instance=instance, resources=resources) as context:
+            first = serverless_run_end_sensor(context)
+            second = serverless_run_end_sensor(context)
+
+    state = {
+        name: client.get_job_run(applicationId=app, jobRunId=run)["jobRun"]["state"]
+        for name, run in job_runs.items()
+    }
+    assert state == {
+        "failed": "CANCELLED",
+        "cancelled": "CANCELLED",
+        "succeeded": "CANCELLED",
+        "running": "RUNNING",
+        "another instance's": "RUNNING",
+        "not a Dagster run's": "RUNNING",
+    }
+    assert first.skip_message.startswith("cancelled 3 job run(s)")
+    assert second.skip_message == "no job run of a finished run is active"

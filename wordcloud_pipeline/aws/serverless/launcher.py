@@ -21,7 +21,8 @@ reason (``ServerlessPipesClient``):
   year-gate refusal.
 
 Cleanup: a cancelled Dagster run cancels its job run (dagster-aws's ``forward_termination``); a job run left
-by a killed Dagster process ends at ``executionTimeoutMinutes``; the application stops its workers after
+by a killed Dagster process is cancelled by ``serverless_run_end_sensor`` once the run is marked failed (the
+dead-run sensor does that), and ends at ``executionTimeoutMinutes`` at the latest; the application stops its workers after
 its idle timeout (``wordcloud-infra up --serverless`` sets auto-stop) and never runs more than its maximum
 capacity.
 """
@@ -203,6 +204,11 @@ class EmrServerlessSparkLauncher(SparkJobLauncher):
             )
         return resolved
 
+    def application(self) -> str:
+        return self._setting(
+            self.application_id, "WORDCLOUD_SERVERLESS_APPLICATION_ID", "its application id"
+        )
+
     def region_name(self) -> str:
         return clients.region_name(self.region)
 
@@ -237,9 +243,7 @@ class EmrServerlessSparkLauncher(SparkJobLauncher):
                 "which an EMR Serverless application without a VPC cannot reach: use backend sparkml, "
                 "or the emr launcher"
             )
-        application_id = self._setting(
-            self.application_id, "WORDCLOUD_SERVERLESS_APPLICATION_ID", "its application id"
-        )
+        application_id = self.application()
         role = self._setting(
             self.job_role_arn, "WORDCLOUD_SERVERLESS_JOB_ROLE_ARN", "its job role ARN"
         )

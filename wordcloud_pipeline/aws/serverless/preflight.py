@@ -24,14 +24,6 @@ from wordcloud_pipeline.aws.serverless import provision
 from wordcloud_pipeline.aws.serverless.launcher import EmrServerlessSparkLauncher
 
 FIX = "run `wordcloud-infra up --serverless`"
-# What the identity that runs Dagster calls on the application (``provision.identity_statements``).
-RUNNER_ACTIONS = (
-    "emr-serverless:GetApplication",
-    "emr-serverless:StartJobRun",
-    "emr-serverless:GetJobRun",
-    "emr-serverless:CancelJobRun",
-    "emr-serverless:TagResource",
-)
 
 
 def _application(serverless: Any, settings: InfraSettings) -> dict[str, Any] | None:
@@ -138,7 +130,7 @@ def check_runner_permissions(iam: Any, sts: Any, principal_arn: str | None) -> l
                 )
             ]
     results = iam.simulate_principal_policy(
-        PolicySourceArn=principal_arn, ActionNames=list(RUNNER_ACTIONS)
+        PolicySourceArn=principal_arn, ActionNames=list(provision.RUNNER_ACTIONS)
     )["EvaluationResults"]
     denied = [r["EvalActionName"] for r in results if r["EvalDecision"] != "allowed"]
     if denied:

@@ -28,6 +28,17 @@ from wordcloud_pipeline.aws.emr.steps import split_s3
 from wordcloud_pipeline.aws.serverless import packed_env
 
 SERVICE = "emr-serverless.amazonaws.com"
+# What the identity that runs Dagster calls on the application: the launcher starts, watches and cancels
+# job runs (tagging each with its Dagster run); the run-end sensor lists them to cancel orphans. The
+# identity statements grant exactly these and preflight simulates exactly these.
+RUNNER_ACTIONS = (
+    "emr-serverless:GetApplication",
+    "emr-serverless:StartJobRun",
+    "emr-serverless:GetJobRun",
+    "emr-serverless:CancelJobRun",
+    "emr-serverless:ListJobRuns",
+    "emr-serverless:TagResource",
+)
 ACTIVE_STATES = ("CREATING", "CREATED", "STARTING", "STARTED", "STOPPING", "STOPPED")
 
 
@@ -191,14 +202,7 @@ def identity_statements(
         {
             "Sid": "ServerlessJobRuns",
             "Effect": "Allow",
-            "Action": [
-                "emr-serverless:GetApplication",
-                "emr-serverless:StartJobRun",
-                "emr-serverless:GetJobRun",
-                "emr-serverless:CancelJobRun",
-                "emr-serverless:ListJobRuns",
-                "emr-serverless:TagResource",
-            ],
+            "Action": list(RUNNER_ACTIONS),
             "Resource": [app_arn, f"{app_arn}/jobruns/*"],
         },
         {
