@@ -234,3 +234,28 @@ def test_preflight_serverless_passes_after_up_and_names_each_defect(before_up, c
     assert "not found" in preflight_lines(capsys)[1]["serverless application"]
     monkeypatch.setenv("WORDCLOUD_SERVERLESS_APPLICATION_ID", app["id"])
     assert "is TERMINATED" in preflight_lines(capsys)[1]["serverless application"]
+
+
+def test_parliament_finds_nothing_in_the_serverless_iam_documents():
+    from parliament import analyze_policy_string
+
+    app = "00fabcdefghij"
+    role = f"arn:aws:iam::{ACCOUNT}:role/{provision.job_role_name('wordcloud')}"
+    documents = {
+        "job role": provision.job_role_policy("proj", "reviews"),
+        "identity": {
+            "Version": "2012-10-17",
+            "Statement": provision.identity_statements("us-east-1", ACCOUNT, app, role),
+        },
+    }
+    for name, document in documents.items():
+        findings = analyze_policy_string(json.dumps(document)).findings
+        assert [(f.issue, f.detail) for f in findings] == [], name
+    # The lint knows this service: a misspelt action is reported.
+    bad = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "emr-serverless:StartJobRuns", "Resource": "*"}
+        ],
+    }
+    assert [f.issue for f in analyze_policy_string(json.dumps(bad)).findings] == ["UNKNOWN_ACTION"]
