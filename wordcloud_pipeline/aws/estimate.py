@@ -1,9 +1,9 @@
 """What a run will take and cost before it starts, on the default EMR fleet and on EMR Serverless.
 
 From one measured figure and the input's size: the Spark work of a run (ingest, titles, counts) costs
-``CORE_SECONDS_PER_GB`` core-seconds per GB of gzip'd TSV of real-sized reviews, to be measured on this project's
+``CORE_SECONDS_PER_GB`` core-seconds per GB of gzip'd TSV of real-sized reviews, measured on this project's
 machine with ``benchmarks/bench_throughput.py`` (marginal CPU cost between two sizes, so without the fixed
-cost of a Spark session); the value below is provisional (see its comment). A route's wall time is its boot, a fixed start per Spark job, and
+cost of a Spark session; see its comment). A route's wall time is its boot, a fixed start per Spark job, and
 that work spread over its executor cores at ``PARALLEL_EFFICIENCY``; its price is what it bills for that
 time: the whole fleet from creation to termination for EMR (boot included: instances bill while they
 bootstrap), the workers' vCPU and memory for EMR Serverless (each worker at least a minute).
@@ -27,13 +27,13 @@ from wordcloud_pipeline.aws.emr.cost import PriceTable
 from wordcloud_pipeline.aws.serverless.cost import ServerlessPrices
 
 GB = 1024**3
-# PROVISIONAL, NOT MEASURED: benchmarks/bench_throughput.py could not finish on this project's machine
-# (2 cores at a load average of 30-35 from other builds). Runs that did finish bound it loosely: 250,000
-# real-sized reviews (0.060 GB gz) took 1,359 s of wall on 2 contended cores (at most 45,000 core-s per
-# GB); the quiet-machine figures of docs/performance.md for shorter rows suggest under 100. Replace this
-# with the benchmark's "marginal" line. The route verdicts hold below: EMR Serverless under 20 min and
-# 1 USD for 6.5 GB up to about 4,700 core-s/GB, the default EMR fleet up to about 2,900.
-CORE_SECONDS_PER_GB = 1100.0
+# Measured with benchmarks/bench_throughput.py --rows 1000000 4000000 on the 2-core machine of
+# docs/performance.md: 102.7 CPU-s for 0.241 GB gz, 144.5 CPU-s for 0.969 GB gz, so 57 core-s per extra GB
+# (the fixed 89 CPU-s of a local JVM and session are the routes' per-job start instead). Local disk, not
+# S3: reads over the network cost a remote run more, which the route's parallel efficiency only partly
+# covers. The verdicts for the full Books data (6.5 GB) keep a wide margin: EMR Serverless stays under
+# 20 min and 1 USD up to about 4,700 core-s per GB, the default fleet up to about 2,900 (50x this figure).
+CORE_SECONDS_PER_GB = 57.0
 PARALLEL_EFFICIENCY = 0.7
 SPARK_JOBS_PER_RUN = 3  # ingested_reviews, preprocessed_titles, words_by_year
 EMR_BOOT_MINUTES = 9.0
@@ -139,7 +139,7 @@ def summary(size_bytes: int, routes: Sequence[RouteEstimate]) -> str:
     return (
         f"estimate for {size_bytes / GB:.2f} GB of reviews: "
         + "; ".join(r.line() for r in routes)
-        + f" (assumes {CORE_SECONDS_PER_GB:.0f} core-s of Spark per GB, provisional)"
+        + f" (assumes {CORE_SECONDS_PER_GB:.0f} core-s of Spark per GB, measured locally)"
     )
 
 

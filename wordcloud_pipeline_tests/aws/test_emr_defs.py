@@ -28,7 +28,7 @@ def test_emr_launcher_setting_swaps_resources_and_adds_cleanup_sensors(monkeypat
     }
 
 
-def test_the_emr_serverless_setting_swaps_the_launcher_only(monkeypatch):
+def test_the_emr_serverless_setting_swaps_the_launcher_and_adds_its_cleanup_sensor(monkeypatch):
     from wordcloud_pipeline.aws.serverless import EmrServerlessSparkLauncher
 
     monkeypatch.setenv("WORDCLOUD_LAUNCHER", "emr-serverless")
@@ -37,3 +37,9 @@ def test_the_emr_serverless_setting_swaps_the_launcher_only(monkeypatch):
     assert isinstance(defs.resources["spark_jobs"], EmrServerlessSparkLauncher)
     assert "emr" not in defs.resources  # no cluster to own
     assert defs.resources["title_processing"].backend == DEFAULT_BACKEND
+    # Its cleanup sensor only: no cluster sensors, and none of its own in the other modes.
+    names = {s.name for s in defs.sensors}
+    assert "serverless_run_end_sensor" in names
+    assert not {"emr_run_end_sensor", "emr_cost_guard_sensor"} & names
+    for other in ("local", "emr"):
+        assert "serverless_run_end_sensor" not in {s.name for s in build_defs(other).sensors}
