@@ -79,11 +79,37 @@ def read(spark: SparkSession, uri: str, years: Sequence[int] | None = None) -> D
 
 
 def rows_per_year(spark: SparkSession, uri: str, years: Sequence[int]) -> dict[int, int]:
-    """Committed rows of each of ``years``; empty when there is no table yet."""
+    """Committed rows of each of ``years`` that has rows; empty when there is no table yet.
+
+    From the table's log, not its data: each data file's add action carries its year and (Delta collects
+    statistics by default) its row count, so the year gate opens no data file. A year with a file whose
+    count is missing (a writer that collected no statistics) is counted from its data instead.
+    """
     if not is_table(spark, uri):
         return {}
-    rows = read(spark, uri, years).groupBy("year").count().collect()
-    return {int(row["year"]): int(row["count"]) for row in rows}
+    jvm = spark.sparkContext._jvm
+    none = jvm.scala.Option.empty()
+    snapshot = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, uri).update(
+        False, none, none
+    )
+    per_file = DataFrame(snapshot.withStats(), spark).select(
+        F.col("partitionValues").getItem("year").cast("int").alias("year"),
+        F.col("stats.numRecords").alias("rows"),
+    )
+    per_year = (
+        per_file.where(F.col("year").isin(*[int(y) for y in years]))
+        .groupBy("year")
+        .agg(
+            F.sum("rows").alias("rows"), F.count("*").alias("files"), F.count("rows").alias("known")
+        )
+        .collect()
+    )
+    counts = {int(r["year"]): int(r["rows"]) for r in per_year if r["known"] == r["files"]}
+    uncounted = [int(r["year"]) for r in per_year if r["known"] < r["files"]]
+    if uncounted:
+        rows = read(spark, uri, uncounted).groupBy("year").count().collect()
+        counts.update({int(row["year"]): int(row["count"]) for row in rows})
+    return {year: n for year, n in counts.items() if n}
 
 
 def replace_years(frame: DataFrame, uri: str, years: Sequence[int]) -> int:

@@ -130,9 +130,18 @@ def test_rows_per_year_from_the_log_equal_a_spark_count(spark, tmp_path, with_st
     stats = pa_num_records(uri)
     assert (None in stats) is not with_stats
     years = [1999, *range(2000, 2007)]
-    assert tables.rows_per_year(uri, years) == {
-        1999: 0,
-        **delta_table.rows_per_year(spark, uri, years),
+    counted = {
+        int(row["year"]): int(row["count"])
+        for row in delta_table.read(spark, uri).groupBy("year").count().collect()
+    }
+    assert sum(counted.values()) == 1_000
+    # The year gate's (Delta's log through the JVM) and the checks' (delta-rs), both from the log.
+    assert delta_table.rows_per_year(spark, uri, years) == counted
+    assert tables.rows_per_year(uri, years) == {1999: 0, **counted}
+    # Only the years asked for.
+    assert delta_table.rows_per_year(spark, uri, [2003, 2005]) == {
+        2003: counted[2003],
+        2005: counted[2005],
     }
 
 
