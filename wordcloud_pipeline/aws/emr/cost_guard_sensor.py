@@ -20,6 +20,7 @@ from wordcloud_pipeline.aws.emr.cluster import (
     utcnow,
 )
 from wordcloud_pipeline.aws.emr.settings import EmrClusterResource
+from wordcloud_pipeline.sensors.ticks import cleanup_tick
 
 # Every 10 minutes: cheap (one ListClusters plus a DescribeCluster per project cluster).
 SWEEP_INTERVAL_SECONDS = 600
@@ -62,9 +63,6 @@ def emr_cost_guard_sensor(
     context: dg.SensorEvaluationContext, emr: EmrClusterResource
 ) -> dg.SkipReason:
     ended = sweep(emr, context.instance, context.log.info)
-    if ended:
-        reason = f"terminated {len(ended)} cluster(s): {', '.join(ended)}"
-    else:
-        reason = "no orphaned, idle or expired cluster"
-    context.log.info(reason)  # the tick's log says what it did
-    return dg.SkipReason(reason)
+    return cleanup_tick(
+        context, ended, "terminated", "cluster(s)", "no orphaned, idle or expired cluster"
+    )

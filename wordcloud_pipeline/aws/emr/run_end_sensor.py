@@ -28,6 +28,7 @@ from wordcloud_pipeline.aws.emr.cluster import (
     utcnow,
 )
 from wordcloud_pipeline.aws.emr.settings import EmrClusterResource
+from wordcloud_pipeline.sensors.ticks import cleanup_tick
 
 COST_TAG_PREFIX = "wordcloud/emr_"
 
@@ -79,9 +80,6 @@ def emr_run_end_sensor(
     context: dg.SensorEvaluationContext, emr: EmrClusterResource
 ) -> dg.SkipReason:
     ended = end_clusters_of_finished_runs(emr, context.instance, context.log.info)
-    if ended:
-        reason = f"terminated {len(ended)} cluster(s): {', '.join(ended)}"
-    else:
-        reason = "no cluster of a finished run is active"
-    context.log.info(reason)  # the tick's log says what it did
-    return dg.SkipReason(reason)
+    return cleanup_tick(
+        context, ended, "terminated", "cluster(s)", "no cluster of a finished run is active"
+    )

@@ -85,20 +85,36 @@ def guarded(check: str, run: Callable[[], list[Finding]]) -> list[Finding]:
         return [_unavailable(check, error)]
 
 
+def simulated_principal(sts: Any, principal_arn: str | None) -> tuple[str, bool]:
+    """The identity to simulate (the given one, else the caller) and whether it can be simulated: a
+    session (an assumed role) cannot, its role's ARN must be given."""
+    arn = principal_arn or sts.get_caller_identity()["Arn"]
+    return arn, ":assumed-role/" not in arn
+
+
+def session_not_checked(check: str, arn: str) -> Finding:
+    return Finding(check, NOT_CHECKED, f"{arn} is a session: pass --principal-arn <role ARN>")
+
+
+def denied_actions(
+    iam: Any, principal_arn: str, actions: list[str], resources: list[str] | None = None
+) -> list[str]:
+    """The ``actions`` IAM's policy simulator does not allow ``principal_arn`` (on ``resources``)."""
+    results = iam.simulate_principal_policy(
+        PolicySourceArn=principal_arn,
+        ActionNames=actions,
+        **({"ResourceArns": resources} if resources else {}),
+    )["EvaluationResults"]
+    return [r["EvalActionName"] for r in results if r["EvalDecision"] != "allowed"]
+
+
 def check_permissions(c: PreflightClients, principal_arn: str | None) -> list[Finding]:
     check = "runner permissions"
-    if principal_arn is None:
-        arn = c.sts.get_caller_identity()["Arn"]
-        if ":assumed-role/" in arn:
-            return [
-                Finding(check, NOT_CHECKED, f"{arn} is a session: pass --principal-arn <role ARN>")
-            ]
-        principal_arn = arn
+    principal_arn, can_simulate = simulated_principal(c.sts, principal_arn)
+    if not can_simulate:
+        return [session_not_checked(check, principal_arn)]
     actions = runner_actions()
-    results = c.iam.simulate_principal_policy(PolicySourceArn=principal_arn, ActionNames=actions)
-    denied = [
-        r["EvalActionName"] for r in results["EvaluationResults"] if r["EvalDecision"] != "allowed"
-    ]
+    denied = denied_actions(c.iam, principal_arn, actions)
     if denied:
         return [
             Finding(
@@ -380,12 +396,12 @@ def check_reviews_readable(
         return [Finding(check, NOT_CHECKED, "pass --reviews-uri s3://bucket/prefix")]
     bucket, _, prefix = reviews_uri.removeprefix("s3://").partition("/")
     role = f"arn:aws:iam::{c.account}:role/{settings.instance_role}"
-    results = c.iam.simulate_principal_policy(
-        PolicySourceArn=role,
-        ActionNames=["s3:ListBucket", "s3:GetObject"],
-        ResourceArns=[f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/{prefix}*"],
-    )["EvaluationResults"]
-    denied = [r["EvalActionName"] for r in results if r["EvalDecision"] != "allowed"]
+    denied = denied_actions(
+        c.iam,
+        role,
+        ["s3:ListBucket", "s3:GetObject"],
+        [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/{prefix}*"],
+    )
     if denied:
         return [
             Finding(

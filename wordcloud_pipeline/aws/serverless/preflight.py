@@ -18,7 +18,15 @@ from botocore.exceptions import ClientError
 from wordcloud_pipeline.aws import clients as aws_clients
 from wordcloud_pipeline.aws.emr.config import DEFAULT_RELEASE_LABEL
 from wordcloud_pipeline.aws.emr.steps import split_s3
-from wordcloud_pipeline.aws.infra.preflight import FAIL, NOT_CHECKED, OK, Finding, guarded
+from wordcloud_pipeline.aws.infra.preflight import (
+    FAIL,
+    OK,
+    Finding,
+    denied_actions,
+    guarded,
+    session_not_checked,
+    simulated_principal,
+)
 from wordcloud_pipeline.aws.infra.settings import InfraSettings, code
 from wordcloud_pipeline.aws.serverless import provision
 from wordcloud_pipeline.aws.serverless.launcher import EmrServerlessSparkLauncher
@@ -119,20 +127,10 @@ def check_packed_python(s3: Any, settings: InfraSettings) -> list[Finding]:
 
 def check_runner_permissions(iam: Any, sts: Any, principal_arn: str | None) -> list[Finding]:
     check = "runner permissions (serverless)"
-    if principal_arn is None:
-        principal_arn = sts.get_caller_identity()["Arn"]
-        if ":assumed-role/" in principal_arn:
-            return [
-                Finding(
-                    check,
-                    NOT_CHECKED,
-                    f"{principal_arn} is a session: pass --principal-arn <role ARN>",
-                )
-            ]
-    results = iam.simulate_principal_policy(
-        PolicySourceArn=principal_arn, ActionNames=list(provision.RUNNER_ACTIONS)
-    )["EvaluationResults"]
-    denied = [r["EvalActionName"] for r in results if r["EvalDecision"] != "allowed"]
+    principal_arn, can_simulate = simulated_principal(sts, principal_arn)
+    if not can_simulate:
+        return [session_not_checked(check, principal_arn)]
+    denied = denied_actions(iam, principal_arn, list(provision.RUNNER_ACTIONS))
     if denied:
         return [
             Finding(

@@ -16,6 +16,7 @@ import dagster as dg
 
 from wordcloud_pipeline.aws.emr.cluster import FINISHED_RUN_STATUSES
 from wordcloud_pipeline.aws.serverless.launcher import EmrServerlessSparkLauncher
+from wordcloud_pipeline.sensors.ticks import cleanup_tick
 
 ACTIVE_JOB_RUN_STATES = ["SUBMITTED", "PENDING", "SCHEDULED", "RUNNING"]
 RUN_ID_TAG = "dagster/run-id"  # set by dagster-aws's PipesEMRServerlessClient
@@ -55,9 +56,6 @@ def serverless_run_end_sensor(
     context: dg.SensorEvaluationContext, spark_jobs: EmrServerlessSparkLauncher
 ) -> dg.SkipReason:
     cancelled = cancel_job_runs_of_finished_runs(spark_jobs, context.instance, context.log.info)
-    if cancelled:
-        reason = f"cancelled {len(cancelled)} job run(s): {', '.join(cancelled)}"
-    else:
-        reason = "no job run of a finished run is active"
-    context.log.info(reason)
-    return dg.SkipReason(reason)
+    return cleanup_tick(
+        context, cancelled, "cancelled", "job run(s)", "no job run of a finished run is active"
+    )
