@@ -446,3 +446,48 @@ def test_up_puts_the_emr_tag_back_on_a_project_group_that_lost_it(clients, setti
     )
     tags = network.project_security_groups(clients.ec2)["worker"]["Tags"]
     assert {"Key": "for-use-with-amazon-emr-managed-policies", "Value": "true"} in tags
+
+
+def cluster_left_terminating(clients) -> object:
+    """A project cluster EMR is still ending (moto ends one at once: its backend is set back to
+    TERMINATING, as a real cluster stays for minutes while its instances shut down)."""
+    from moto.emr.models import emr_backends
+
+    emr = boto3.client("emr")
+    cluster = (
+        emr_test_resource().lifecycle().ensure_cluster(emr, "run-ended", "s3://b/boot.sh", quiet)
+    )
+    emr.terminate_job_flows(JobFlowIds=[cluster.id])
+    backend = emr_backends[clients.account]["us-east-1"]
+    backend.clusters[cluster.id].state = "TERMINATING"
+    return backend.clusters[cluster.id]
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+def test_down_waits_for_a_terminating_cluster_before_deleting_anything(clients, settings):
+    commands.up(clients, settings)
+    ending = cluster_left_terminating(clients)
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the groups are still there while it waits; then it ends
+        assert network.project_security_groups(clients.ec2)
+        slept.append(seconds)
+        ending.state = "TERMINATED"
+
+    commands.down(clients, settings, waits=Waits(attempts=3, seconds=5, sleep=sleep))
+    assert slept == [5]
+    assert network.project_security_groups(clients.ec2) == {}
+
+
+def test_down_gives_up_on_a_cluster_still_terminating_with_one_line(clients, settings):
+    commands.up(clients, settings)
+    ending = cluster_left_terminating(clients)
+    with pytest.raises(
+        SystemExit,
+        match=rf"still TERMINATING: {ending.id} after 10 s: run `wordcloud-infra down` again",
+    ):
+        commands.down(clients, settings, waits=Waits(attempts=2, seconds=5, sleep=lambda _: None))
+    assert network.project_security_groups(clients.ec2)  # nothing was removed
