@@ -4,7 +4,8 @@
 ``FleetEmulator`` adds both operations to moto's EMR response class for the duration of a test (the server
 runs in this process), keeping each cluster's fleets as RunJobFlow asked for them. A test then plays EC2:
 ``provision`` says how many spot units a fleet actually holds and sets its state-change reason, and
-``fail_running_step`` ends the cluster's running step the way EMR does when its instances go away.
+``fail_running_step`` ends the cluster's running step the way EMR does when its instances go away;
+``reclaim`` makes ``ListInstances`` list spot instances that ended now.
 Real: the requests (boto3 over HTTP, parsed and serialised by moto with botocore's EMR model).
 """
 
@@ -29,12 +30,34 @@ class FleetEmulator:
     region: str
     fleets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     modified: list[dict[str, Any]] = field(default_factory=list)
+    ended: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     # -- what the test does ------------------------------------------------------------------
     def provision(self, cluster_id: str, role: str, spot_units: int, reason: str = "") -> None:
         fleet = self.fleet(cluster_id, role)
         fleet["ProvisionedSpotCapacity"] = spot_units
         fleet["Status"]["StateChangeReason"] = {"Code": "INSTANCE_FAILURE", "Message": reason}
+
+    def reclaim(self, cluster_id: str, role: str, count: int = 1) -> None:
+        """EC2 takes back ``count`` spot instances of a fleet now: ``ListInstances`` lists them
+        TERMINATED, with this moment as their end time."""
+        fleet = self.fleet(cluster_id, role)
+        now = datetime.now(UTC)
+        self.ended.setdefault(cluster_id, []).extend(
+            {
+                "Id": f"ci-{next(_ids):012d}",
+                "Ec2InstanceId": f"i-{next(_ids):017d}",
+                "InstanceFleetId": fleet["Id"],
+                "Market": "SPOT",
+                "InstanceType": "m5.xlarge",
+                "Status": {
+                    "State": "TERMINATED",
+                    "StateChangeReason": {"Code": "INSTANCE_FAILURE", "Message": ""},
+                    "Timeline": {"CreationDateTime": now, "EndDateTime": now},
+                },
+            }
+            for _ in range(count)
+        )
 
     def fleet(self, cluster_id: str, role: str) -> dict[str, Any]:
         return next(f for f in self.fleets[cluster_id] if f["InstanceFleetType"] == role)
@@ -82,6 +105,14 @@ class FleetEmulator:
             emulator._record(response, result.result["JobFlowId"])
             return result
 
+        original_list_instances = ElasticMapReduceResponse.list_instances
+
+        def list_instances(response: ElasticMapReduceResponse):
+            ended = emulator.ended.get(response._get_param("ClusterId"))
+            return (
+                ActionResult({"Instances": ended}) if ended else original_list_instances(response)
+            )
+
         def list_instance_fleets(response: ElasticMapReduceResponse):
             cluster_id = response._get_param("ClusterId")
             return ActionResult({"InstanceFleets": emulator.fleets.get(cluster_id, [])})
@@ -103,6 +134,7 @@ class FleetEmulator:
             return EmptyResult()
 
         monkeypatch.setattr(ElasticMapReduceResponse, "run_job_flow", run_job_flow)
+        monkeypatch.setattr(ElasticMapReduceResponse, "list_instances", list_instances)
         monkeypatch.setattr(
             ElasticMapReduceResponse, "list_instance_fleets", list_instance_fleets, raising=False
         )

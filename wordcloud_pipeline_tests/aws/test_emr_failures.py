@@ -151,6 +151,42 @@ def test_other_failures_are_not_retried(sent, bucket, fleets):
     assert sent.count("AddJobFlowSteps") == 1
 
 
+def test_a_stale_capacity_reason_does_not_make_a_code_error_a_retry(sent, bucket, fleets):
+    """The task fleet said "insufficient spot capacity" while it filled; later the step fails on its
+    own code, with every instance in place: no retry (it would fail again, on on-demand)."""
+
+    def crash(cluster_id, step):
+        fleets.provision(cluster_id, "TASK", 4, "Insufficient spot capacity for m5.xlarge")
+        fleets.fail_running_step(cluster_id, "Exception in thread main: AnalysisException")
+
+    with StepPlayer([crash]), pytest.raises(dg.Failure, match="AnalysisException"):
+        launch_in_asset(emr_test_launcher(), JOB)
+    assert sent.count("AddJobFlowSteps") == 1
+    assert sent.count("ModifyInstanceFleet") == 0
+
+
+def test_spot_instances_ending_under_a_step_make_its_failure_a_retry(sent, bucket, fleets):
+    """The step's own reason is generic, but two of its spot instances ended while it ran."""
+
+    def lose(cluster_id, step):
+        fleets.provision(cluster_id, "TASK", 2, "Spot instance interrupted")
+        fleets.reclaim(cluster_id, "TASK", count=2)
+        fleets.fail_running_step(cluster_id, "Step failed with exitCode 1")
+
+    def complete(cluster_id, step):
+        write_metrics(step)
+        fleets.complete_running_step(cluster_id)
+
+    launcher = emr_test_launcher(spot_refill_checks=0, spot_refill_wait_seconds=0)
+    with StepPlayer([lose, complete]):
+        launched = launch_in_asset(launcher, JOB)
+    assert launched.metadata["emr_step_attempts"] == 2
+    assert any(
+        "2 spot instance(s) ended while the step ran" in line and "retrying once" in line
+        for line in launched.logs
+    )
+
+
 def test_a_year_gate_refusal_on_emr_is_raised_as_the_scripts_own_error(sent, bucket, fleets):
     """The script reports the refusal as a Pipes message before it fails the step; the launcher raises
     the same ``YearCollapseError`` the local launcher lets through, so ``run_gated`` fails the check."""

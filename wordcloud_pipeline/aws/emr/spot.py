@@ -1,8 +1,9 @@
 """Spot interruptions: recognise a step that failed because instances were lost, and restore capacity.
 
 EMR reports lost instances in state-change reasons: the step's (``FailureDetails``, ``StateChangeReason``),
-the cluster's, and each instance fleet's (``ListInstanceFleets``). A step that failed that way is worth one
-retry. Before it, the fleets that run spot get a chance to refill; a fleet whose spot capacity does not come
+the cluster's, and each instance fleet's (``ListInstanceFleets``); and each instance's end time
+(``ListInstances``). A step that failed because its own instances went (its reason says so, or spot
+instances ended while it ran) is worth one retry. Before it, the fleets that run spot get a chance to refill; a fleet whose spot capacity does not come
 back in time is moved to on-demand by ``ModifyInstanceFleet`` (its spot target becomes on-demand target),
 so the retry does not meet the same shortage.
 """
@@ -13,6 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -56,16 +58,50 @@ def instance_fleets(emr: Any, cluster_id: str) -> list[dict[str, Any]]:
         return []
 
 
+def spot_instances_ended_since(emr: Any, cluster_id: str, since: datetime) -> list[str]:
+    """The cluster's spot instances that ended at or after ``since``; empty when EMR cannot list them."""
+    try:
+        pages = emr.get_paginator("list_instances").paginate(
+            ClusterId=cluster_id, InstanceStates=["TERMINATED"]
+        )
+        instances = [i for page in pages for i in page.get("Instances", [])]
+    except ClientError:
+        return []
+    ended = []
+    for instance in instances:
+        status = instance.get("Status") or {}
+        end = (status.get("Timeline") or {}).get("EndDateTime")
+        if instance.get("Market") == "SPOT" and status.get("State") == "TERMINATED" and end:
+            if end >= since:
+                ended.append(instance.get("Ec2InstanceId") or instance.get("Id", "?"))
+    return ended
+
+
 def lost_instances_reason(emr: Any, cluster_id: str, step: dict[str, Any]) -> str | None:
-    """The state-change reason that says the step lost its instances, or None for any other failure."""
-    texts = _reason_texts(step["Status"])
-    texts += _reason_texts(emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"])
+    """Why the step lost its own instances, or None for any other failure.
+
+    The step's own state-change reason counts as it is. A fleet's or the cluster's reason does not on its
+    own: it may date from provisioning, long before the step (an "insufficient spot capacity" while the
+    fleet filled), and retrying a code error on on-demand would only double its cost. It counts when
+    spot instances of the cluster ended while the step ran (``ListInstances``' end times).
+    """
+    status = step["Status"]
+    own = next((t for t in _reason_texts(status) if LOST_INSTANCES.search(t)), None)
+    if own is not None:
+        return own
+    started = (status.get("Timeline") or {}).get("StartDateTime")
+    ended = spot_instances_ended_since(emr, cluster_id, started) if started else []
+    if not ended:
+        return None
+    texts = _reason_texts(emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"])
     for fleet in instance_fleets(emr, cluster_id):
         texts += [
             f"{fleet.get('InstanceFleetType', '')} fleet: {t}"
             for t in _reason_texts(fleet["Status"])
         ]
-    return next((t for t in texts if LOST_INSTANCES.search(t)), None)
+    said = next((t for t in texts if LOST_INSTANCES.search(t)), None)
+    lost = f"{len(ended)} spot instance(s) ended while the step ran ({', '.join(ended[:5])})"
+    return f"{lost}: {said}" if said else lost
 
 
 def spot_shortfall(fleets: list[dict[str, Any]]) -> list[dict[str, Any]]:
