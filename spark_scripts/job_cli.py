@@ -136,10 +136,9 @@ def report(script: str, params: Mapping[str, str] | None) -> Iterator[_Reporter]
     )
 
     loader = PipesMappingParamsLoader(params)
-    if "bucket" in decode_param(params[PIPES_CONTEXT]):
-        import boto3  # only EMR steps need it: the bootstrap installs it on the nodes
-
-        s3 = boto3.client("s3")
+    context_params = decode_param(params[PIPES_CONTEXT])
+    if "bucket" in context_params:
+        s3 = s3_client_for(context_params["bucket"])
         # Messages are uploaded in chunks: a short interval lets stage logs arrive while the step runs.
         context_loader, writer = PipesS3ContextLoader(s3), PipesS3MessageWriter(s3, interval=5)
     else:
@@ -151,6 +150,27 @@ def report(script: str, params: Mapping[str, str] | None) -> Iterator[_Reporter]
         except year_gate.YearCollapseError as error:
             reporter.refused(error)
             raise
+
+
+def s3_client_for(bucket: str) -> Any:
+    """An S3 client in ``bucket``'s own region.
+
+    The nodes (EMR steps, EMR Serverless job runs) have no configured region: a client without one
+    signs for us-east-1 and follows a redirect on each call to a bucket elsewhere, and cannot reach one in
+    an opt-in region at all. ``HeadBucket`` answers with the bucket's region even when it refuses.
+    """
+    import boto3  # only remote runs need it: the bootstrap and the packed Python install it
+    from botocore.exceptions import ClientError
+
+    session = boto3.session.Session()
+    if session.region_name:
+        return session.client("s3")
+    probe = session.client("s3", region_name="us-east-1")
+    try:
+        headers = probe.head_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPHeaders"]
+    except ClientError as error:
+        headers = error.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return session.client("s3", region_name=headers.get("x-amz-bucket-region") or "us-east-1")
 
 
 def run_main(
