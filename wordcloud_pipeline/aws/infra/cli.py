@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 
@@ -10,6 +11,7 @@ import wordcloud_pipeline.aws.infra as infra_package
 from wordcloud_pipeline.aws import estimate
 from wordcloud_pipeline.aws.clients import region_name
 from wordcloud_pipeline.aws.emr.config import ClusterConfig
+from wordcloud_pipeline.aws.infra import policies
 from wordcloud_pipeline.aws.infra.commands import Clients, down, status, up
 from wordcloud_pipeline.aws.infra.iam import identity_policy_arn
 from wordcloud_pipeline.aws.infra.preflight import (
@@ -29,7 +31,11 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="wordcloud-infra", description=infra_package.__doc__.splitlines()[0]
     )
-    p.add_argument("command", choices=("up", "status", "down", "preflight", "estimate"))
+    p.add_argument(
+        "command",
+        choices=("up", "status", "down", "preflight", "estimate", "operator-policy"),
+        help="operator-policy: print the IAM policy whoever runs this command needs",
+    )
     p.add_argument(
         "--region",
         help="default: WORDCLOUD_EMR_REGION / AWS_REGION / AWS_DEFAULT_REGION / us-east-1",
@@ -108,6 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if options.command == "preflight":
         return run_preflight(region, settings, options)
+    if options.command == "operator-policy":
+        document = policies.operator_policy(clients.account, settings)
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        return 0
     serverless_env: dict[str, str] = {}
     if options.command == "up":
         report = up(clients, settings)
