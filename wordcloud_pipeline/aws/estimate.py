@@ -20,11 +20,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wordcloud_pipeline.aws.emr.config import INSTANCE_CATALOG, ClusterConfig, FleetConfig
 from wordcloud_pipeline.aws.emr.cost import PriceTable
-from wordcloud_pipeline.aws.serverless.cost import ServerlessPrices
+
+if TYPE_CHECKING:
+    from wordcloud_pipeline.aws.serverless.cost import ServerlessPrices
 
 GB = 1024**3
 # Measured with benchmarks/bench_throughput.py --rows 1000000 4000000 on the 2-core machine of
@@ -127,6 +129,9 @@ def input_bytes(uri: str, s3: Any = None) -> int:
 
 
 def estimates(size_bytes: int) -> list[RouteEstimate]:
+    # Here, not at the top: the serverless package imports the EMR launcher, which uses this module.
+    from wordcloud_pipeline.aws.serverless.cost import ServerlessPrices
+
     gb = size_bytes / GB
     return [
         emr_estimate(gb, ClusterConfig(), PriceTable()),

@@ -76,6 +76,12 @@ def test_whole_graph_runs_on_one_cluster_one_step_per_spark_asset(
     assert {s["Status"]["State"] for s in cluster_steps} == {"COMPLETED"}
     assert [h.outcome for h in harness.handled] == ["run", "run", "run"]
     assert sent.count("RunJobFlow") == 1
+    # The run's first word from the launcher: what it will take and cost on both routes; then each
+    # step's timeout, from its input's size.
+    logged = [e.user_message for e in instance.all_logs(result.run_id)]
+    estimate = next(line for line in logged if line.startswith("estimate for "))
+    assert "EMR (default fleet): about" in estimate and "EMR Serverless: about" in estimate
+    assert any(line.startswith("ingested_reviews: step timeout 60 min for") for line in logged)
 
     ingest_args, titles_args = (
         request["Steps"][0]["HadoopJarStep"]["Args"]

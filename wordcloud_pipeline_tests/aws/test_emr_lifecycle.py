@@ -304,6 +304,21 @@ def test_cost_includes_ebs_and_the_emr_fee_of_the_table():
     assert listed[0].ebs_gb == 730
 
 
+def test_an_unset_step_timeout_follows_the_input_within_its_bounds():
+    resource = emr_test_resource()
+    gb = 1024**3
+    assert resource.step_timeout_seconds(0) == 3600  # the floor: a hung step bills an hour
+    assert resource.step_timeout_seconds(None) == 12 * 3600  # size unknown: the ceiling
+    # 500 GB on the default fleet: 10x its estimated Spark time, above the floor.
+    large = resource.step_timeout_seconds(500 * gb)
+    assert 3600 < large < 12 * 3600
+    assert resource.step_timeout_seconds(1000 * gb) > large  # and grows with it
+    assert resource.step_timeout_seconds(50_000 * gb) == 12 * 3600
+    # Set, it is what it says whatever the input; the cost guard assumes the ceiling when it is unset.
+    assert emr_test_resource(step_timeout_hours=2).step_timeout_seconds(10**15) == 7200
+    assert resource.max_cluster_age() == timedelta(hours=3 * 2 * 12 + 1)
+
+
 def test_the_cost_guard_never_ends_a_cluster_whose_step_may_still_run(bucket, instance):
     resource = emr_test_resource(step_timeout_hours=24)
     # Three Spark steps a run (ingest, titles, counts), each tried twice, plus an hour to start.

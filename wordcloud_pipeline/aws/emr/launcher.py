@@ -38,6 +38,7 @@ from pydantic import Field, field_validator
 from spark_scripts import spark_packages
 from spark_scripts.job_contract import Metrics
 from spark_scripts.year_gate import refusal_from_messages
+from wordcloud_pipeline.aws import estimate
 from wordcloud_pipeline.aws.emr import cost, spot, steps
 from wordcloud_pipeline.aws.emr.cluster import utcnow
 from wordcloud_pipeline.aws.emr.config import (
@@ -149,12 +150,25 @@ class EmrSparkLauncher(SparkJobLauncher):
     def _vetted_spark_conf(cls, conf: dict[str, str]) -> dict[str, str]:
         return check_spark_conf(conf)
 
-    def poll_policy(self) -> steps.PollPolicy:
+    def poll_policy(self, timeout_seconds: float) -> steps.PollPolicy:
         return steps.PollPolicy(
             initial_seconds=self.poll_initial_seconds,
             max_seconds=self.poll_max_seconds,
-            timeout_seconds=self.emr.step_timeout_hours * 3600,
+            timeout_seconds=timeout_seconds,
         )
+
+    def step_timeout(self, s3: Any, job: SparkJob, log: Callable[[str], None]) -> float:
+        """The step's timeout in seconds, from the size of its input when none is set."""
+        size = None
+        if self.emr.step_timeout_hours is None:
+            try:
+                size = estimate.input_bytes(job.input, s3)
+            except Exception as error:  # the ceiling applies; a listing must not fail the run
+                log(f"{job.name}: could not size {job.input} for its step timeout ({error})")
+        seconds = self.emr.step_timeout_seconds(size)
+        sized = f" for {size / estimate.GB:.2f} GB of input" if size is not None else ""
+        log(f"{job.name}: step timeout {seconds / 60:.0f} min{sized}")
+        return seconds
 
     def step_conf(self) -> dict[str, str]:
         """``--conf`` of every step: Delta's session settings (EMR has its jar), then the vetted extras."""
@@ -171,6 +185,9 @@ class EmrSparkLauncher(SparkJobLauncher):
         if job.backend == "sparknlp":
             # A release whose Spark has no spark-nlp build fails here, before any AWS request.
             spark_nlp_coordinate(config)
+        if job.script == "ingest_reviews":  # the run's first job: what the run will take and cost
+            log(estimate.run_start_line(job.input, s3))
+        timeout = self.step_timeout(s3, job, log)
 
         code = steps.ship_code(
             s3,
@@ -202,7 +219,7 @@ class EmrSparkLauncher(SparkJobLauncher):
                     f"{job.name}: step {step_id} on {cluster.id}, equivalent to `{command_line(job)}`"
                 )
                 self._read_step_logs(reader, s3, cluster.id, step_id)
-                step = self._wait(emr, cluster.id, step_id, run_id, log)
+                step = self._wait(emr, cluster.id, step_id, run_id, timeout, log)
             if step["Status"]["State"] == "COMPLETED":
                 break
             # The gate's refusal, reported by the script before it failed the step, is the error.
@@ -274,9 +291,11 @@ class EmrSparkLauncher(SparkJobLauncher):
                 )
             )
 
-    def _wait(self, emr: Any, cluster_id: str, step_id: str, run_id: str, log: Callable) -> dict:
+    def _wait(
+        self, emr: Any, cluster_id: str, step_id: str, run_id: str, timeout: float, log: Callable
+    ) -> dict:
         try:
-            return steps.wait_for_step(emr, cluster_id, step_id, self.poll_policy(), log)
+            return steps.wait_for_step(emr, cluster_id, step_id, self.poll_policy(timeout), log)
         except BaseException:
             # The run was cancelled (Dagster interrupts the step process) or polling broke: stop the
             # step, and end a run-owned cluster now rather than when the sensor next looks.

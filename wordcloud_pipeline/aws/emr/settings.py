@@ -13,7 +13,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, model_validator
 
-from wordcloud_pipeline.aws import clients
+from wordcloud_pipeline.aws import clients, estimate
 from wordcloud_pipeline.aws.emr import job_flow
 from wordcloud_pipeline.aws.emr.cluster import ClusterLifecycle
 from wordcloud_pipeline.aws.emr.config import ClusterConfig, ClusterMode, EmrConfigError, validate
@@ -25,6 +25,11 @@ from wordcloud_pipeline.aws.names import DEFAULT_PREFIX
 # each tried at most twice (the retry after a spot interruption), plus start-up.
 STEP_ATTEMPTS = 2
 PROVISIONING_HOURS = 1.0
+# A step's timeout when none is set: this many times the Spark time its input is estimated to take on the
+# fleet (``estimate``), within these bounds. A hung step then bills about an hour, not half a day.
+STEP_TIMEOUT_WORK_FACTOR = 10.0
+STEP_TIMEOUT_FLOOR_HOURS = 1.0
+STEP_TIMEOUT_CEILING_HOURS = 12.0
 
 
 class EmrClusterResource(dg.ConfigurableResource):
@@ -58,8 +63,11 @@ class EmrClusterResource(dg.ConfigurableResource):
     prices: PriceTable = Field(
         default=PriceTable(), description="prices for the cost estimate on each materialization"
     )
-    step_timeout_hours: float = Field(
-        default=12.0, gt=0, description="a step still running after this long is failed"
+    step_timeout_hours: float | None = Field(
+        default=None,
+        gt=0,
+        description="a step still running after this long is failed; unset: derived from the size "
+        "of its input (10x its estimated Spark time on the fleet, between 1 and 12 hours)",
     )
     spark_steps_per_run: int | None = Field(
         default=None,
@@ -79,19 +87,36 @@ class EmrClusterResource(dg.ConfigurableResource):
 
     @model_validator(mode="after")
     def _age_limit_outlives_a_step(self) -> EmrClusterResource:
-        if self.max_cluster_hours is not None and self.max_cluster_hours <= self.step_timeout_hours:
+        longest = self.longest_step_hours()
+        if self.max_cluster_hours is not None and self.max_cluster_hours <= longest:
             raise ValueError(
                 f"max_cluster_hours={self.max_cluster_hours:g} would end clusters whose steps may "
-                f"still run for step_timeout_hours={self.step_timeout_hours:g}: raise it, or leave it "
-                "unset to derive it"
+                f"still run for {longest:g} hours (step_timeout_hours, or its ceiling when derived): "
+                "raise it, or leave it unset to derive it"
             )
         return self
+
+    def longest_step_hours(self) -> float:
+        """The longest a step may run: the set timeout, else the derived one's ceiling."""
+        return self.step_timeout_hours or STEP_TIMEOUT_CEILING_HOURS
+
+    def step_timeout_seconds(self, input_bytes: int | None) -> float:
+        """The set timeout; else ``STEP_TIMEOUT_WORK_FACTOR`` times the Spark time ``input_bytes`` is
+        estimated to take on the fleet, within the floor and the ceiling (the ceiling when the input's
+        size is unknown)."""
+        if self.step_timeout_hours:
+            return self.step_timeout_hours * 3600
+        if input_bytes is None:
+            return STEP_TIMEOUT_CEILING_HOURS * 3600
+        work = estimate.emr_estimate(input_bytes / estimate.GB, self.cluster_config(), self.prices)
+        hours = STEP_TIMEOUT_WORK_FACTOR * work.work_minutes / 60
+        return min(STEP_TIMEOUT_CEILING_HOURS, max(STEP_TIMEOUT_FLOOR_HOURS, hours)) * 3600
 
     def max_cluster_age(self) -> timedelta:
         """The sweeper's age limit: the longest a run can legitimately keep its cluster.
 
         A run has at most ``spark_steps_per_run`` steps, each attempted at most ``STEP_ATTEMPTS`` times
-        (the spot retry) and each allowed ``step_timeout_hours``, plus ``PROVISIONING_HOURS`` to start.
+        (the spot retry) and each allowed ``longest_step_hours``, plus ``PROVISIONING_HOURS`` to start.
         """
         if self.max_cluster_hours is not None:
             return timedelta(hours=self.max_cluster_hours)
@@ -101,7 +126,8 @@ class EmrClusterResource(dg.ConfigurableResource):
                 "max_cluster_hours, so the cost guard knows how old a cluster may get"
             )
         hours = (
-            self.spark_steps_per_run * STEP_ATTEMPTS * self.step_timeout_hours + PROVISIONING_HOURS
+            self.spark_steps_per_run * STEP_ATTEMPTS * self.longest_step_hours()
+            + PROVISIONING_HOURS
         )
         return timedelta(hours=hours)
 
