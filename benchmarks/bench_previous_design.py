@@ -25,27 +25,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_local_graph import reviews_of
+from bench_local_graph import TIMED_RANGE_RUN, reviews_of
 
 TARGET_RATIO = 1.2
 HERE = Path(__file__).resolve().parents[1]
-# Both designs have these: the local resources and the demo's range run.
-CHILD = """
-import json, sys, time
-import dagster as dg
-from wordcloud_pipeline.definitions import local_resources
-from wordcloud_pipeline.demo import materialize_years
-started = time.monotonic()
-instance = dg.DagsterInstance.ephemeral()
-result, _ = materialize_years(local_resources(), instance, 1995, 2015, summaries=False)
-wall = time.monotonic() - started
-steps = {}
-for entry in instance.all_logs(result.run_id):
-    event = entry.dagster_event
-    if event is not None and event.event_type_value in ("STEP_START", "STEP_SUCCESS"):
-        steps.setdefault(event.step_key, []).append(entry.timestamp)
+CHILD = (
+    TIMED_RANGE_RUN
+    + """
 json.dump({"wall": wall, "steps": {k: v[-1] - v[0] for k, v in steps.items()}}, open(sys.argv[1], "w"))
 """
+)
 
 
 def run(checkout: Path, reviews: Path) -> dict:
