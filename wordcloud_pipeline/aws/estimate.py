@@ -11,7 +11,9 @@ bootstrap), the workers' vCPU and memory for EMR Serverless (each worker at leas
 Boot and per-job figures are AWS's typical values, not measured here (no AWS account): an EMR cluster with a
 bootstrap action is ready in 7 to 10 minutes; an EMR Serverless application without pre-initialized
 capacity starts in 1 to 2 minutes and its job runs get workers in tens of seconds. Parquet input is read
-faster than TSV.gz per GB; the estimate treats every byte as TSV.gz, so it errs high there.
+faster than TSV.gz per GB; the estimate treats every byte as TSV.gz, so it errs high there. gzip does not
+split: one core reads each .gz file, so the ingest takes at least the largest file's share of the work on
+one core, and the estimate says how many cores that leaves idle.
 """
 
 from __future__ import annotations
@@ -33,10 +35,12 @@ GB = 1024**3
 # docs/performance.md: 102.7 CPU-s for 0.241 GB gz, 144.5 CPU-s for 0.969 GB gz, so 57 core-s per extra GB
 # (the fixed 89 CPU-s of a local JVM and session are the routes' per-job start instead). Local disk, not
 # S3: reads over the network cost a remote run more, which the route's parallel efficiency only partly
-# covers. The verdicts for the full Books data (6.5 GB) keep a wide margin: EMR Serverless stays under
-# 20 min and 1 USD up to about 4,700 core-s per GB, the default fleet up to about 2,900 (50x this figure).
+# covers. The verdicts for the full Books data (6.5 GB in three .gz files) keep a margin: EMR Serverless
+# stays under 20 min and 1 USD up to about 500 core-s per GB (9x this figure), the fleet up to about 380.
 CORE_SECONDS_PER_GB = 57.0
 PARALLEL_EFFICIENCY = 0.7
+# The ingest's part of that work (bench_throughput: 26.2 of 40.7 s at 1M reviews, 41.3 of 61.1 s at 4M).
+INGEST_SHARE = 0.65
 SPARK_JOBS_PER_RUN = 3  # ingested_reviews, preprocessed_titles, words_by_year
 EMR_BOOT_MINUTES = 9.0
 EMR_JOB_START_MINUTES = 0.5  # spark-submit and YARN's application master per step
@@ -55,6 +59,8 @@ class RouteEstimate:
     work_minutes: float
     usd: float
     cores: int
+    ingest_minutes: float = 0.0
+    gzip_files: int = 0
 
     @property
     def wall_minutes(self) -> float:
@@ -66,8 +72,29 @@ class RouteEstimate:
             f"{self.work_minutes:.1f} min of Spark on {self.cores} cores), about {self.usd:.2f} USD"
         )
 
+    def idle_note(self) -> str | None:
+        """What reading fewer gzip files than cores leaves idle, or None when every core reads."""
+        if not self.gzip_files or self.gzip_files >= self.cores:
+            return None
+        return (
+            f"{self.route}: gzip does not split, so the ingest reads its {self.gzip_files} .gz file(s) "
+            f"one core each, about {self.ingest_minutes:.1f} min with {self.cores - self.gzip_files} "
+            f"of {self.cores} cores idle (more, smaller files would spread it)"
+        )
 
-def work_minutes(gb: float, cores: int) -> float:
+
+def work_minutes(gb: float, cores: int, largest_gzip_gb: float = 0.0) -> float:
+    """The Spark minutes of ``gb`` of reviews on ``cores``: the ingest and the rest spread over the cores,
+    except that one core reads each gzip file, so the ingest takes at least the largest file's share."""
+    return ingest_minutes(gb, cores, largest_gzip_gb) + (1 - INGEST_SHARE) * _spread(gb, cores)
+
+
+def ingest_minutes(gb: float, cores: int, largest_gzip_gb: float = 0.0) -> float:
+    one_core = largest_gzip_gb * CORE_SECONDS_PER_GB * INGEST_SHARE / 60
+    return max(INGEST_SHARE * _spread(gb, cores), one_core)
+
+
+def _spread(gb: float, cores: int) -> float:
     return gb * CORE_SECONDS_PER_GB / (cores * PARALLEL_EFFICIENCY) / 60
 
 
@@ -79,7 +106,9 @@ def _fleet_instances(fleet: FleetConfig) -> tuple[str, int, str]:
     return instance_type, math.ceil(units / max(weight, 1)), market
 
 
-def emr_estimate(gb: float, config: ClusterConfig, prices: PriceTable) -> RouteEstimate:
+def emr_estimate(
+    gb: float, config: ClusterConfig, prices: PriceTable, files: ReviewFiles | None = None
+) -> RouteEstimate:
     hourly = 0.0
     cores = 0
     for role, fleet in config.fleets().items():
@@ -90,52 +119,83 @@ def emr_estimate(gb: float, config: ClusterConfig, prices: PriceTable) -> RouteE
         hourly += count * (price + prices.ebs_hourly(fleet.ebs_gb))
         if role != "MASTER":
             cores += count * INSTANCE_CATALOG[instance_type].vcpus
-    minutes = SPARK_JOBS_PER_RUN * EMR_JOB_START_MINUTES + work_minutes(gb, cores)
+    largest, count = (files or ReviewFiles()).gzip()
+    minutes = SPARK_JOBS_PER_RUN * EMR_JOB_START_MINUTES + work_minutes(gb, cores, largest)
     usd = hourly * (EMR_BOOT_MINUTES + minutes) / 60
-    return RouteEstimate("EMR (default fleet)", EMR_BOOT_MINUTES, minutes, usd, cores)
+    ingest = ingest_minutes(gb, cores, largest)
+    return RouteEstimate(
+        "EMR (default fleet)", EMR_BOOT_MINUTES, minutes, usd, cores, ingest, count
+    )
 
 
 def serverless_estimate(
-    gb: float, prices: ServerlessPrices, max_vcpu: int = SERVERLESS_MAX_VCPU
+    gb: float,
+    prices: ServerlessPrices,
+    max_vcpu: int = SERVERLESS_MAX_VCPU,
+    files: ReviewFiles | None = None,
 ) -> RouteEstimate:
     executors = max(1, (max_vcpu - SERVERLESS_WORKER_VCPU) // SERVERLESS_WORKER_VCPU)
     cores = executors * SERVERLESS_WORKER_VCPU
-    spark = work_minutes(gb, cores)
+    largest, count = (files or ReviewFiles()).gzip()
+    spark = work_minutes(gb, cores, largest)
     starts = SPARK_JOBS_PER_RUN * SERVERLESS_JOB_START_MINUTES
     # Executors bill for the work (at least a minute each); each job's driver for its whole job run.
     executor_hours = executors * max(spark, SPARK_JOBS_PER_RUN * 1.0) / 60
     driver_hours = (starts + spark) / 60
     worker_hours = executor_hours + driver_hours
     usd = prices.usd(worker_hours * SERVERLESS_WORKER_VCPU, worker_hours * SERVERLESS_WORKER_GB)
-    return RouteEstimate("EMR Serverless", SERVERLESS_BOOT_MINUTES, starts + spark, usd, cores)
+    ingest = ingest_minutes(gb, cores, largest)
+    return RouteEstimate(
+        "EMR Serverless", SERVERLESS_BOOT_MINUTES, starts + spark, usd, cores, ingest, count
+    )
 
 
-def input_bytes(uri: str, s3: Any = None) -> int:
-    """Total size of the review files at a folder or an ``s3://`` prefix."""
+@dataclass(frozen=True)
+class ReviewFiles:
+    """The sizes of the files at a reviews location, by name."""
+
+    sizes: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def total(self) -> int:
+        return sum(size for _, size in self.sizes)
+
+    def gzip(self) -> tuple[float, int]:
+        """(the largest .gz file in GB, how many .gz files): one core reads each."""
+        gz = [size for name, size in self.sizes if name.endswith(".gz")]
+        return (max(gz) / GB if gz else 0.0), len(gz)
+
+
+def review_files(uri: str, s3: Any = None) -> ReviewFiles:
+    """The files at a folder or an ``s3://`` prefix."""
     if uri.startswith("s3://"):
         bucket, _, prefix = uri[len("s3://") :].partition("/")
         if s3 is None:
             import boto3
 
             s3 = boto3.client("s3")
-        total = 0
         pages = s3.get_paginator("list_objects_v2").paginate(
             Bucket=bucket, Prefix=prefix.rstrip("/") + "/" if prefix else ""
         )
-        for page in pages:
-            total += sum(o["Size"] for o in page.get("Contents", []))
-        return total
-    return sum(p.stat().st_size for p in Path(uri).rglob("*") if p.is_file())
+        found = [(o["Key"], o["Size"]) for page in pages for o in page.get("Contents", [])]
+        return ReviewFiles(tuple(found))
+    files = [(str(p), p.stat().st_size) for p in Path(uri).rglob("*") if p.is_file()]
+    return ReviewFiles(tuple(files))
 
 
-def estimates(size_bytes: int) -> list[RouteEstimate]:
+def input_bytes(uri: str, s3: Any = None) -> int:
+    """Total size of the review files at a folder or an ``s3://`` prefix."""
+    return review_files(uri, s3).total
+
+
+def estimates(size_bytes: int, files: ReviewFiles | None = None) -> list[RouteEstimate]:
     # Here, not at the top: the serverless package imports the EMR launcher, which uses this module.
     from wordcloud_pipeline.aws.serverless.cost import ServerlessPrices
 
     gb = size_bytes / GB
     return [
-        emr_estimate(gb, ClusterConfig(), PriceTable()),
-        serverless_estimate(gb, ServerlessPrices()),
+        emr_estimate(gb, ClusterConfig(), PriceTable(), files),
+        serverless_estimate(gb, ServerlessPrices(), files=files),
     ]
 
 
@@ -151,18 +211,20 @@ def summary(size_bytes: int, routes: Sequence[RouteEstimate]) -> str:
 def run_start_line(reviews_uri: str, s3: Any = None) -> str:
     """The estimate a remote launcher logs before a run's first job (the ingest of ``reviews_uri``)."""
     try:
-        size = input_bytes(reviews_uri, s3)
+        files = review_files(reviews_uri, s3)
     except Exception as error:  # an estimate must never fail a run
         return f"no estimate: could not list {reviews_uri} ({error})"
-    return summary(size, estimates(size))
+    return summary(files.total, estimates(files.total, files))
 
 
 def report(reviews_uri: str, s3: Any = None) -> str:
     """What ``wordcloud-infra estimate`` prints: the size, then one line per route, then the pick."""
-    size = input_bytes(reviews_uri, s3)
-    routes = estimates(size)
+    files = review_files(reviews_uri, s3)
+    size = files.total
+    routes = estimates(size, files)
     best = min(routes, key=lambda r: (r.usd, r.wall_minutes))
     lines = [f"{reviews_uri}: {size / GB:.2f} GB of review files"]
     lines += [f"  {r.line()}" for r in routes]
+    lines += [f"  {note}" for r in routes if (note := r.idle_note())]
     lines.append(f"cheapest: {best.route}")
     return "\n".join(lines)

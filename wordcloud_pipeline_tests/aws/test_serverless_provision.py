@@ -259,3 +259,33 @@ def test_parliament_finds_nothing_in_the_serverless_iam_documents():
         ],
     }
     assert [f.issue for f in analyze_policy_string(json.dumps(bad)).findings] == ["UNKNOWN_ACTION"]
+
+
+def test_gzip_files_bound_the_ingest_and_the_estimate_says_what_idles():
+    """One core reads each .gz file: three large files take longer than the same bytes in 300 pieces."""
+    total = int(6.5 * estimate.GB)
+    three = estimate.ReviewFiles(tuple((f"books_{i}.tsv.gz", total // 3) for i in range(3)))
+    many = estimate.ReviewFiles(tuple((f"part_{i}.tsv.gz", total // 300) for i in range(300)))
+    parquet = estimate.ReviewFiles(tuple((f"year={y}/p.parquet", total // 3) for y in range(3)))
+    for route_three, route_many, route_parquet in zip(
+        estimate.estimates(total, three),
+        estimate.estimates(total, many),
+        estimate.estimates(total, parquet),
+        strict=True,
+    ):
+        assert route_three.work_minutes > route_many.work_minutes
+        assert route_many.work_minutes == pytest.approx(route_parquet.work_minutes)
+        assert "its 3 .gz file(s) one core each" in route_three.idle_note()
+        assert (
+            f"{route_three.cores - 3} of {route_three.cores} cores idle" in route_three.idle_note()
+        )
+        assert route_many.idle_note() is None and route_parquet.idle_note() is None
+
+
+def test_cli_estimate_says_what_a_few_gzip_files_leave_idle(fake_aws, bucket, capsys):
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=bucket, Key="few/a.tsv.gz", Body=b"x" * 4096)
+    s3.put_object(Bucket=bucket, Key="few/b.tsv.gz", Body=b"x" * 1024)
+    assert cli.main(["estimate", "--reviews-uri", f"s3://{bucket}/few"]) == 0
+    out = capsys.readouterr().out
+    assert "reads its 2 .gz file(s) one core each" in out
