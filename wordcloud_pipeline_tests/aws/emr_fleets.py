@@ -43,6 +43,10 @@ class FleetEmulator:
         TERMINATED, with this moment as their end time."""
         fleet = self.fleet(cluster_id, role)
         now = datetime.now(UTC)
+        # They go from under the running step, which has started by then.
+        cluster = emr_backends[ACCOUNT][self.region].clusters[cluster_id]
+        step = next(s for s in cluster.steps if s.state in ("PENDING", "RUNNING"))
+        step.start_date_time = step.start_date_time or now
         self.ended.setdefault(cluster_id, []).extend(
             {
                 "Id": f"ci-{next(_ids):012d}",
