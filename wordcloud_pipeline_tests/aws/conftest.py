@@ -48,6 +48,17 @@ def moto_endpoint() -> Iterator[str]:
         server.stop()
 
 
+@pytest.fixture
+def enforce_iam(moto_endpoint: str):
+    """Switches moto's IAM access control on (from the next request) and off again afterwards."""
+
+    def switch_on() -> None:
+        requests.post(f"{moto_endpoint}/moto-api/reset-auth", data=b"0", timeout=10)
+
+    yield switch_on
+    requests.post(f"{moto_endpoint}/moto-api/reset-auth", data=b"inf", timeout=10)
+
+
 @pytest.fixture(autouse=True)
 def fake_aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> str:
     """Fake credentials and the moto endpoint for every AWS client; a clean moto state per test."""

@@ -12,7 +12,6 @@ import json
 
 import boto3
 import pytest
-import requests
 from botocore.exceptions import ClientError
 
 from wordcloud_pipeline.aws.emr import cost, steps
@@ -33,17 +32,6 @@ def actions_only(policy: dict) -> dict:
         if s["Effect"] == "Allow"
     ]
     return {"Version": "2012-10-17", "Statement": statements}
-
-
-@pytest.fixture
-def enforce_iam(moto_endpoint: str):
-    """Switches moto's IAM access control on (from the next request) and off again afterwards."""
-
-    def switch_on() -> None:
-        requests.post(f"{moto_endpoint}/moto-api/reset-auth", data=b"0", timeout=10)
-
-    yield switch_on
-    requests.post(f"{moto_endpoint}/moto-api/reset-auth", data=b"inf", timeout=10)
 
 
 def as_user_with(policy: dict, monkeypatch: pytest.MonkeyPatch) -> None:

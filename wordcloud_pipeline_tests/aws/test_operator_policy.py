@@ -12,14 +12,12 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 from pathlib import Path
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from parliament import analyze_policy_string
 from policy_sentry.querying.actions import get_action_data, get_dependent_actions
 
 import wordcloud_pipeline
@@ -28,7 +26,10 @@ from wordcloud_pipeline.aws.infra import cli, commands, policies
 from wordcloud_pipeline.aws.infra.settings import InfraSettings
 from wordcloud_pipeline.aws.serverless.launcher import EmrServerlessSparkLauncher
 from wordcloud_pipeline_tests.aws.test_iam_enforced import actions_only, as_user_with
-from wordcloud_pipeline_tests.aws.test_identity_policy import allowed
+from wordcloud_pipeline_tests.aws.test_identity_policy import (
+    allowed,
+    assert_parliament_finds_nothing,
+)
 
 ACCOUNT = "123456789012"  # moto's
 REGION = "us-east-1"
@@ -187,15 +188,7 @@ def test_operator_actions_are_the_references_own():
             continue  # its dependents each read another service's limits (RDS, Kinesis, ...), not EC2's
         dependent = get_dependent_actions([action])
         assert set(dependent) <= set(actions), (action, dependent)
-    document = json.dumps(policies.operator_policy(ACCOUNT, SETTINGS))
-    assert [(f.issue, f.detail) for f in analyze_policy_string(document).findings] == []
-
-
-@pytest.fixture
-def enforce_iam(moto_endpoint: str):
-    from wordcloud_pipeline_tests.aws.test_iam_enforced import enforce_iam as runner_fixture
-
-    yield from runner_fixture.__wrapped__(moto_endpoint)
+    assert_parliament_finds_nothing({"operator": policies.operator_policy(ACCOUNT, SETTINGS)})
 
 
 # moto authorizes three S3 calls under names that are not IAM actions (its ``s3.responses.ACTION_MAP``);

@@ -239,6 +239,8 @@ def test_preflight_serverless_passes_after_up_and_names_each_defect(before_up, c
 def test_parliament_finds_nothing_in_the_serverless_iam_documents():
     from parliament import analyze_policy_string
 
+    from wordcloud_pipeline_tests.aws.test_identity_policy import assert_parliament_finds_nothing
+
     app = "00fabcdefghij"
     role = f"arn:aws:iam::{ACCOUNT}:role/{provision.job_role_name('wordcloud')}"
     documents = {
@@ -248,9 +250,7 @@ def test_parliament_finds_nothing_in_the_serverless_iam_documents():
             "Statement": provision.identity_statements("us-east-1", ACCOUNT, app, role),
         },
     }
-    for name, document in documents.items():
-        findings = analyze_policy_string(json.dumps(document)).findings
-        assert [(f.issue, f.detail) for f in findings] == [], name
+    assert_parliament_finds_nothing(documents)
     # The lint knows this service: a misspelt action is reported.
     bad = {
         "Version": "2012-10-17",
