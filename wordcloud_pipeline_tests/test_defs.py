@@ -53,3 +53,14 @@ def test_named_jobs_cover_a_year_with_its_upstream_and_the_pictures():
     pictures = defs.resolve_job_def("pictures_job")
     assert pictures.partitions_def is None
     assert {k.to_user_string() for k in pictures.asset_layer.executable_asset_keys} == set(PICTURES)
+
+
+def test_each_user_setting_is_refused_under_the_key_the_definitions_give_it():
+    """A refusal names ``<key>.<field>``: the key must be the one the launchpad shows."""
+    from wordcloud_pipeline.definitions import emr_resources, local_resources, serverless_resources
+    from wordcloud_pipeline.resources.user_settings import UserSettings
+
+    for resources in (local_resources(), emr_resources(), serverless_resources()):
+        for key, resource in resources.items():
+            if isinstance(resource, UserSettings):
+                assert type(resource).config_key == key

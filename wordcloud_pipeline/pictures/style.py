@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import dagster as dg
 import matplotlib
 from PIL import ImageColor
 from pydantic import Field, field_validator
 
 from wordcloud_pipeline.pictures import clouds, masks
+from wordcloud_pipeline.resources.user_settings import SettingsRefused, UserSettings
 
 
-class CloudStyle(dg.ConfigurableResource):
+class CloudStyle(UserSettings):
     """Size and look of the clouds, their animation and the rank plot: same settings and counts, same bytes."""
+
+    config_key: ClassVar[str] = "cloud_style"
 
     width: int = Field(default=1200, ge=100, le=6000, description="width of each cloud, in pixels")
     height: int = Field(default=800, ge=100, le=6000, description="height of each cloud, in pixels")
@@ -70,7 +75,7 @@ class CloudStyle(dg.ConfigurableResource):
         not minutes later when the first cloud is drawn."""
         problems = self.problems()
         if problems:
-            raise dg.Failure("; ".join(problems))
+            raise SettingsRefused("; ".join(problems))
 
     def problems(self) -> list[str]:
         """One line per setting that cannot be drawn with, naming the field, the value and what is
@@ -78,12 +83,12 @@ class CloudStyle(dg.ConfigurableResource):
         found = []
         mask = masks.mask_problem(self.mask)
         if mask:
-            found.append(f"cloud_style.mask: {mask}")
+            found.append(f"{self.config_key}.mask: {mask}")
         for field in ("colormap", "plot_colormap"):
             value = getattr(self, field)
             if value not in matplotlib.colormaps:
                 found.append(
-                    f"cloud_style.{field}: {value!r} is not a matplotlib colormap "
+                    f"{self.config_key}.{field}: {value!r} is not a matplotlib colormap "
                     "(e.g. viridis, plasma, tab10; all: list(matplotlib.colormaps))"
                 )
         for field in ("background_color", "label_color"):
@@ -92,7 +97,7 @@ class CloudStyle(dg.ConfigurableResource):
                 ImageColor.getrgb(value)
             except ValueError:
                 found.append(
-                    f"cloud_style.{field}: {value!r} is not a colour (a name such as white, "
+                    f"{self.config_key}.{field}: {value!r} is not a colour (a name such as white, "
                     "or #rrggbb)"
                 )
         return found

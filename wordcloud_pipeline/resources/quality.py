@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import dagster as dg
+from typing import ClassVar
+
 from pydantic import Field
 
 from spark_scripts.domain import DEFAULT_MAX_DROP_FRACTION
+from wordcloud_pipeline.resources.user_settings import UserSettings
 
 
-class QualityGates(dg.ConfigurableResource):
+class QualityGates(UserSettings):
     """Thresholds the Spark jobs and asset checks enforce before a run may replace a year's data."""
+
+    config_key: ClassVar[str] = "quality_gates"
 
     max_row_drop_fraction: float = Field(
         default=DEFAULT_MAX_DROP_FRACTION,

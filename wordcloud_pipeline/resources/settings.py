@@ -4,7 +4,8 @@ How the pictures look is ``pictures.style.CloudStyle``."""
 
 from __future__ import annotations
 
-import dagster as dg
+from typing import ClassVar
+
 from pydantic import Field
 
 from spark_scripts.domain import (
@@ -17,10 +18,13 @@ from spark_scripts.domain import (
     Counting,
 )
 from spark_scripts.job_contract import TitleOptions
+from wordcloud_pipeline.resources.user_settings import UserSettings
 
 
-class TitleProcessing(dg.ConfigurableResource):
+class TitleProcessing(UserSettings):
     """Which reviews count and how titles become words (passed to spark_scripts/preprocess_titles.py)."""
+
+    config_key: ClassVar[str] = "title_processing"
 
     category: str = Field(
         default=DEFAULT_CATEGORY, description="product_category whose titles are counted"

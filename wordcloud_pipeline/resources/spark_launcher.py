@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shlex
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
 import dagster as dg
 
@@ -20,6 +20,7 @@ from spark_scripts.job_contract import Metrics, SparkJob, metrics_from_messages
 from spark_scripts.year_gate import YearCollapseError, refusal_from_messages
 from wordcloud_pipeline.checks import data_quality
 from wordcloud_pipeline.partitions import partition_years
+from wordcloud_pipeline.resources.user_settings import UserSettings
 
 __all__ = [
     "SparkJob",
@@ -107,8 +108,10 @@ def metrics_of_session(session: dg.PipesSession, job: SparkJob) -> Metrics:
     return metrics
 
 
-class SparkJobLauncher(dg.ConfigurableResource, ABC):
+class SparkJobLauncher(UserSettings, ABC):
     """Runs a ``SparkJob`` to completion and returns the metrics its script reported."""
+
+    config_key: ClassVar[str] = "spark_jobs"
 
     @abstractmethod
     def run(self, context: dg.AssetExecutionContext, job: SparkJob) -> Metrics: ...

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import ClassVar
 
 import dagster as dg
 from pydantic import Field, field_validator
 
 from wordcloud_pipeline import files
+from wordcloud_pipeline.resources.user_settings import UserSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,13 +45,15 @@ WORD_CLOUD_ANIMATION = dg.AssetKey("word_cloud_animation")
 WORD_RANK_TRENDS = dg.AssetKey("word_rank_trends")
 
 
-class PipelineStorage(dg.ConfigurableResource):
+class PipelineStorage(UserSettings):
     """Where the raw reviews are read and where each asset writes: its storage_uri plus the asset's name.
 
     Unset fields fall back to WORDCLOUD_REVIEWS_URI / WORDCLOUD_STORAGE_URI, read when a run uses
     them (never at import), then to data/ under the working directory. Locations are local folders or
     s3:// prefixes.
     """
+
+    config_key: ClassVar[str] = "storage"
 
     reviews_uri: str | None = Field(
         default=None,

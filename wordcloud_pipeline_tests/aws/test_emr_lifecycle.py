@@ -20,6 +20,7 @@ from wordcloud_pipeline.aws.emr.cluster import (
 from wordcloud_pipeline.aws.emr.config import ClusterConfig, FleetConfig, SparkSettings
 from wordcloud_pipeline.aws.emr.cost_guard_sensor import emr_cost_guard_sensor, sweep
 from wordcloud_pipeline.aws.emr.run_end_sensor import emr_run_end_sensor
+from wordcloud_pipeline.resources.user_settings import SettingsRefused
 from wordcloud_pipeline_tests.aws.conftest import active_clusters, emr_test_resource
 
 BOOT = "s3://wordcloud-test-project/code/v/bootstrap.sh"
@@ -324,7 +325,7 @@ def test_the_cost_guard_never_ends_a_cluster_whose_step_may_still_run(bucket, in
     # Three Spark steps a run (ingest, titles, counts), each tried twice, plus an hour to start.
     assert resource.max_cluster_age() == timedelta(hours=3 * 2 * 24 + 1)
     assert resource.max_cluster_age() > timedelta(hours=resource.step_timeout_hours)
-    with pytest.raises(ValueError, match="max_cluster_hours=12 would end clusters"):
+    with pytest.raises(SettingsRefused, match=r"^emr: max_cluster_hours=12 would end clusters"):
         emr_test_resource(step_timeout_hours=24, max_cluster_hours=12)
     # The step count comes from the definitions; without it (and without a limit) the guard refuses.
     with pytest.raises(ValueError, match="set spark_steps_per_run"):

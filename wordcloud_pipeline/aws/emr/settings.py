@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
-import dagster as dg
 from pydantic import Field, model_validator
 
 from wordcloud_pipeline.aws import clients, estimate
@@ -20,6 +19,7 @@ from wordcloud_pipeline.aws.emr.config import ClusterConfig, ClusterMode, EmrCon
 from wordcloud_pipeline.aws.emr.cost import PriceTable
 from wordcloud_pipeline.aws.layout import BucketLayout
 from wordcloud_pipeline.aws.names import DEFAULT_PREFIX
+from wordcloud_pipeline.resources.user_settings import UserSettings
 
 # What the cost guard's age limit is derived from: the Spark steps of one run (``spark_steps_per_run``),
 # each tried at most twice (the retry after a spot interruption), plus start-up.
@@ -32,7 +32,7 @@ STEP_TIMEOUT_FLOOR_HOURS = 1.0
 STEP_TIMEOUT_CEILING_HOURS = 12.0
 
 
-class EmrClusterResource(dg.ConfigurableResource):
+class EmrClusterResource(UserSettings):
     """The EMR settings of the run: bucket, region, cluster mode and shape, timeouts, prices.
 
     The bucket comes from WORDCLOUD_EMR_BUCKET. Region, cluster mode and subnets, when not set here,
@@ -40,6 +40,8 @@ class EmrClusterResource(dg.ConfigurableResource):
     WORDCLOUD_EMR_CLUSTER_MODE (else per_run) and WORDCLOUD_EMR_SUBNET_IDS (comma-separated, else the
     default VPC).
     """
+
+    config_key: ClassVar[str] = "emr"
 
     # Region, cluster mode and subnets fall back to environment variables by hand, read when used (never
     # at import): dg.EnvVar has no default for an unset variable and these have one, and the region is
