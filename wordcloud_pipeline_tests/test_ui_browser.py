@@ -218,9 +218,11 @@ def run_ids(webserver: Webserver) -> set[str]:
         return {run.run_id for run in instance.get_runs()}
 
 
-def wait_for_run(page: Page, webserver: Webserver, before: set[str]) -> str:
+def wait_for_run(
+    page: Page, webserver: Webserver, before: set[str], expected: str = "Success"
+) -> str:
     """Waits for the run the UI just launched to appear in the instance, then on its page until it
-    ends. No toast: a toast shows for seconds, and a loaded machine can miss it."""
+    ends with ``expected``. No toast: a toast shows for seconds, and a loaded machine can miss it."""
     deadline = time.monotonic() + UI_TIMEOUT_MS / 1000
     while not (new := run_ids(webserver) - before):
         assert time.monotonic() < deadline, "the UI launched no run"
@@ -230,7 +232,7 @@ def wait_for_run(page: Page, webserver: Webserver, before: set[str]) -> str:
     status = page.get_by_text(re.compile(r"^(Success|Failure|Canceled)$")).first
     expect(status).to_be_visible(timeout=RUN_TIMEOUT_MS)
     outcome = status.inner_text()
-    assert outcome == "Success", f"run {run_id} ended with {outcome}:\n{webserver.log.read_text()}"
+    assert outcome == expected, f"run {run_id} ended with {outcome}:\n{webserver.log.read_text()}"
     return run_id
 
 
@@ -278,6 +280,30 @@ def open_preview(page: Page, alt: str) -> Locator:
     return image
 
 
+def launch_year(page: Page, webserver: Webserver, artifacts: Path | None = None) -> str:
+    """Launches ``yearly_job`` for YEAR from its partition dialog, as a user does, and waits for success."""
+    # The named job: everything a year needs, upstream included.
+    page.goto(f"{webserver.url}/locations/{LOCATION}/jobs/yearly_job")
+    page.get_by_role("button", name=re.compile(r"Materialize all")).click()
+    dialog = page.get_by_role("dialog")
+    title = dialog.get_by_text("Launch runs to materialize 4 assets")
+    expect(title).to_be_visible()
+    # One year from the instance's years, so one run (not a backfill, which would need the daemon).
+    dialog.get_by_text("Select a partition or create one").click()
+    page.keyboard.type(YEAR)
+    page.get_by_role("menuitem").filter(has_text=re.compile(rf"^{YEAR}")).last.click()
+    title.click()  # closes the partition menu, keeps the dialog
+    launch = dialog.get_by_role("button", name="Launch 1 run")
+    expect(launch).to_be_enabled()
+    settle(page)
+    if artifacts:
+        page.screenshot(path=artifacts / "launch-dialog.png")
+    before = run_ids(webserver)
+    launch.click()
+
+    return wait_for_run(page, webserver, before)
+
+
 def test_partitions_are_the_years_of_the_data_oldest_first(
     page: Page, webserver: Webserver, artifacts: Path
 ) -> None:
@@ -323,25 +349,7 @@ def test_launch_one_year_from_the_yearly_job_shows_its_cloud_and_check(
         expect(page.get_by_text(name, exact=True).first).to_be_visible()
     page.screenshot(path=artifacts / "asset-graph.png")
 
-    # The named job: everything a year needs, upstream included.
-    page.goto(f"{webserver.url}/locations/{LOCATION}/jobs/yearly_job")
-    page.get_by_role("button", name=re.compile(r"Materialize all")).click()
-    dialog = page.get_by_role("dialog")
-    title = dialog.get_by_text("Launch runs to materialize 4 assets")
-    expect(title).to_be_visible()
-    # One year from the instance's years, so one run (not a backfill, which would need the daemon).
-    dialog.get_by_text("Select a partition or create one").click()
-    page.keyboard.type(YEAR)
-    page.get_by_role("menuitem").filter(has_text=re.compile(rf"^{YEAR}")).last.click()
-    title.click()  # closes the partition menu, keeps the dialog
-    launch = dialog.get_by_role("button", name="Launch 1 run")
-    expect(launch).to_be_enabled()
-    settle(page)
-    page.screenshot(path=artifacts / "launch-dialog.png")
-    before = run_ids(webserver)
-    launch.click()
-
-    run_id = wait_for_run(page, webserver, before)
+    run_id = launch_year(page, webserver, artifacts)
     expect(page.get_by_text(f"partition: {YEAR}")).to_be_visible()
     expect(page.get_by_text("yearly_job").first).to_be_visible()
     page.screenshot(path=artifacts / "run-success.png")
@@ -403,3 +411,100 @@ def test_the_animation_preview_plays_in_the_ui(
     # Large enough to read the words: the clouds' width up to the preview's 640 px.
     assert image.evaluate("img => img.naturalWidth") in (600, 640)
     page.screenshot(path=artifacts / "animation-preview.png")
+
+
+def files_under(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file below ``folder`` with its size and modification time: what a run would change."""
+    if not folder.exists():
+        return {}
+    return {
+        str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
+        for path in folder.rglob("*")
+        if path.is_file()
+    }
+
+
+def run_events(webserver: Webserver, run_id: str) -> list[str]:
+    with dg.DagsterInstance.from_config(str(webserver.home)) as instance:
+        return [e.dagster_event_type.value for e in instance.all_logs(run_id) if e.is_dagster_event]
+
+
+def test_a_bad_mask_set_in_the_launchpad_is_refused_before_any_spark_job(
+    page: Page, webserver: Webserver, artifacts: Path
+) -> None:
+    """The launchpad's config reaches the run; the run fails as its resources start, in one line."""
+    storage = Path(webserver.storage.storage_uri)
+    written = files_under(storage)
+    page.goto(f"{webserver.url}/locations/{LOCATION}/jobs/yearly_job/playground")
+    page.get_by_placeholder("Partition").click()
+    page.keyboard.type(YEAR)
+    page.get_by_role("menuitem").filter(has_text=re.compile(rf"^{YEAR}$")).last.click()
+    # The partition's config replaces the editor's: edit the mask once it is there.
+    expect(page.get_by_text(f"partition: {YEAR}")).to_be_visible()
+    mask = page.locator(".CodeMirror-line", has_text="mask: 'usa'")
+    mask.click()
+    page.keyboard.press("End")
+    for _ in "'usa'":
+        page.keyboard.press("Backspace")
+    page.keyboard.type("'/no/such/mask.png'")
+    expect(page.locator(".CodeMirror-line", has_text="mask: '/no/such/mask.png'")).to_be_visible()
+    before = run_ids(webserver)
+    page.get_by_role("button", name="Launch Run").click()
+
+    run_id = wait_for_run(page, webserver, before, expected="Failure")
+    refusal = "cloud_style.mask: '/no/such/mask.png' is neither one of usa, none nor an image file"
+    expect(page.get_by_text(refusal).first).to_be_visible()
+    page.screenshot(path=artifacts / "bad-mask-refused.png")
+    events = run_events(webserver, run_id)
+    assert "RESOURCE_INIT_FAILURE" in events
+    assert "STEP_START" not in events and "ASSET_MATERIALIZATION" not in events
+    assert files_under(storage) == written, "the refused run changed the data"
+
+
+def graphql(page: Page, webserver: Webserver, query: str) -> dict:
+    response = page.request.post(f"{webserver.url}/graphql", data={"query": query})
+    assert response.ok, response.text()
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def stale_status(page: Page, webserver: Webserver, asset: str) -> tuple[str, list[str]]:
+    """What the UI's asset graph shows for ``asset``: its status and the reasons it is unsynced."""
+    data = graphql(
+        page,
+        webserver,
+        f'{{ assetNodes(assetKeys: [{{path: ["{asset}"]}}]) '
+        "{ staleStatus staleCauses { reason } } }",
+    )
+    (node,) = data["assetNodes"]
+    return node["staleStatus"], [cause["reason"] for cause in node["staleCauses"]]
+
+
+def test_a_no_op_rerun_of_a_year_leaves_nothing_unsynced(
+    page: Page, webserver: Webserver, artifacts: Path
+) -> None:
+    """The same data gives the same data version, so the pictures drawn from it stay in sync."""
+    counts = dg.AssetKey("words_by_year")
+    if not files.has_files(webserver.storage.asset_location(counts)):
+        launch_year(page, webserver)  # when run alone: the year the re-run repeats
+    page.goto(f"{webserver.url}/assets/word_rank_trends")
+    before = run_ids(webserver)
+    page.get_by_role("button", name=re.compile(r"\bMaterialize$")).click()
+    wait_for_run(page, webserver, before)
+    assert stale_status(page, webserver, "word_rank_trends") == ("FRESH", [])
+
+    def year_version() -> str | None:
+        with dg.DagsterInstance.from_config(str(webserver.home)) as instance:
+            event = instance.get_latest_materialization_event(counts)
+            assert event and event.dagster_event.partition == YEAR
+            return event.asset_materialization.tags.get("dagster/data_version")
+
+    version = year_version()
+    rerun = launch_year(page, webserver)
+    assert year_version() == version, f"run {rerun} gave the unchanged year a new data version"
+    assert stale_status(page, webserver, "word_rank_trends") == ("FRESH", [])
+    page.goto(f"{webserver.url}/asset-groups")
+    expect(page.get_by_text("word_rank_trends", exact=True).first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Unsynced"))).to_have_count(0)
+    page.screenshot(path=artifacts / "no-op-rerun.png")
