@@ -1,5 +1,7 @@
 """The whole local graph with the sparknlp backend on a small sample: spark-nlp really runs in Dagster."""
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
@@ -7,10 +9,14 @@ from wordcloud_pipeline import tables
 from wordcloud_pipeline.definitions import ALL_ASSETS, YEARLY_ASSETS
 from wordcloud_pipeline.partitions import range_tags
 from wordcloud_pipeline.resources.settings import TitleProcessing
+from wordcloud_pipeline_tests.bestseller_titles import write_bestsellers
 from wordcloud_pipeline_tests.conftest import instance_with_years, local_test_resources
 
 pytestmark = pytest.mark.slow
 YEARS = (2003, 2005)
+# What spark-nlp's dictionary lemmatizer makes of the bestsellers' words: Stories, Wolves, Secrets,
+# Elephants, Heroes, Sorcerer's, Children.
+LEMMAS = {"story", "wolf", "secret", "elephant", "hero", "sorcerer", "potter", "harry"}
 
 
 def test_the_graph_runs_on_sparknlp_and_says_so(spark, sample_tsv, tmp_path):
@@ -57,19 +63,36 @@ print("backend:", event.asset_materialization.metadata["backend"].value)
 """
 
 
-def test_yearly_job_runs_sparknlp_for_one_year_in_a_fresh_process(sample_tsv, tmp_path):
+@pytest.fixture(params=["demo_sample", "bestsellers"])
+def reviews_2005(request, sample_tsv, tmp_path_factory) -> Path:
+    """The demo sample, and the held sample of real book titles (all reviewed in 2005)."""
+    if request.param == "demo_sample":
+        return sample_tsv
+    folder = tmp_path_factory.mktemp("bestsellers")
+    write_bestsellers(folder, 2005)
+    return folder
+
+
+def test_yearly_job_runs_sparknlp_for_one_year_in_a_fresh_process(reviews_2005, tmp_path):
     """The ingest starts the run's session first: it must already carry spark-nlp's jar (no JVM of
     this test process to lean on: a new interpreter, as `dagster dev` runs a launched run)."""
     import subprocess
     import sys
 
     done = subprocess.run(
-        [sys.executable, "-c", FRESH_PROCESS_RUN, str(sample_tsv), str(tmp_path)],
+        [sys.executable, "-c", FRESH_PROCESS_RUN, str(reviews_2005), str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "backend: sparknlp" in done.stdout
-    assert tables.read_years(str(tmp_path / "preprocessed_titles"), [2005]).num_rows > 0
+    words = set(tables.read_years(str(tmp_path / "preprocessed_titles"), [2005]).column("word"))
+    assert words
     assert (tmp_path / "word_clouds" / "2005.png").stat().st_size > 0
+    if reviews_2005.name != "bestsellers":
+        return
+    # Real titles: entities decoded, plurals (regular and irregular) folded to the dictionary's lemma,
+    # stop words and the domain's words (book, novel, series) dropped.
+    assert LEMMAS <= words, LEMMAS - words
+    assert not words & {"stories", "wolves", "secrets", "book", "novel", "series", "the", "39"}
