@@ -8,7 +8,18 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
-from dagster._core.definitions.data_version import DATA_VERSION_TAG  # not exported
+
+# Not exported: the tags by which Dagster records a materialization's provenance (what it was computed
+# from), which its staleness ("Unsynced") compares with the current versions.
+from dagster._core.definitions.data_version import (
+    CODE_VERSION_TAG,
+    DATA_VERSION_TAG,
+    DEFAULT_DATA_VERSION,
+    NULL_EVENT_POINTER,
+    extract_data_version_from_entry,
+    get_input_data_version_tag,
+    get_input_event_pointer_tag,
+)
 
 from spark_scripts.domain import format_years
 from spark_scripts.job_contract import CountsMetrics, IngestMetrics, TitlesMetrics
@@ -38,7 +49,9 @@ def yearly_results(
     although its data did not change. So a range run's result is followed by one materialization per
     year carrying that year's version (the latest per year is what Dagster compares). A one-year run
     needs no second event. The downstream assets of the run still start: the result is the output.
-    ``run_metadata`` (the whole run's figures, named ``run_*``) is shown on every year besides its own.
+    Each year's event carries the provenance Dagster would give a one-year run (``year_provenance``), so
+    a year changed upstream later still marks it unsynced. ``run_metadata`` (the whole run's figures,
+    named ``run_*``) is shown on every year besides its own.
     """
     run_metadata = {f"run_{name}": value for name, value in run_metadata.items()}
     for year, metadata in metadata_by_year.items():
@@ -55,8 +68,31 @@ def yearly_results(
             asset_key=context.asset_key,
             partition=str(year),
             metadata={**run_metadata, **metadata_by_year[year]},
-            tags={DATA_VERSION_TAG: version.value},
+            tags={**year_provenance(context, year), DATA_VERSION_TAG: version.value},
         )
+
+
+def year_provenance(context: dg.AssetExecutionContext, year: int) -> dict[str, str]:
+    """The provenance tags of ``year``'s materialization: the asset's code version, and each upstream
+    asset's data version and event as this run left them (the upstream's own year when it is split by
+    years, else its latest). Dagster writes these tags itself on the events it builds from a result;
+    it has no public call for an event built by hand, so they are spelled here as its
+    ``execute_step._build_data_version_tags`` spells them."""
+    key = context.asset_key
+    graph = context.job_def.asset_layer.asset_graph
+    code_version = context.assets_def.code_versions_by_key.get(key) or context.run.run_id
+    tags = {CODE_VERSION_TAG: code_version}
+    for parent in sorted(graph.get(key).parent_keys, key=lambda k: k.to_user_string()):
+        partitioned = graph.has(parent) and graph.get(parent).is_partitioned
+        record = context.instance.get_latest_data_version_record(
+            parent, partition_key=str(year) if partitioned else None
+        )
+        version = record and extract_data_version_from_entry(record.event_log_entry)
+        tags[get_input_data_version_tag(parent)] = (version or DEFAULT_DATA_VERSION).value
+        tags[get_input_event_pointer_tag(parent)] = (
+            str(record.storage_id) if record else NULL_EVENT_POINTER
+        )
+    return tags
 
 
 def top_words_table(top_by_year: Mapping[str, Sequence[Sequence[Any]]]) -> str:

@@ -195,6 +195,54 @@ def test_a_no_op_rerun_of_a_year_after_the_range_run_leaves_nothing_stale(graph)
         assert stale_status(instance, resources, name) == StaleStatus.FRESH, name
 
 
+def test_each_year_of_the_range_run_records_what_it_was_computed_from(graph):
+    """A range run's per-year events carry the provenance a one-year run's would: the code version and
+    the upstream year's data version and event. So a year changed upstream later is unsynced, alone."""
+    from dagster._core.definitions.data_version import StaleStatus
+
+    from wordcloud_pipeline.resources.quality import QualityGates
+    from wordcloud_pipeline.resources.settings import TitleProcessing
+
+    _, resources, instance, _ = graph
+
+    def latest(name: str, year: int):
+        (record,) = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(name), asset_partitions=[str(year)]),
+            limit=1,
+        ).records
+        return record
+
+    for year in (1995, 2007):
+        titles, counts = latest("preprocessed_titles", year), latest("words_by_year", year)
+        tags = counts.event_log_entry.tags
+        assert tags["dagster/code_version"] == "1"
+        assert (
+            tags["dagster/input_data_version/preprocessed_titles"]
+            == titles.event_log_entry.tags["dagster/data_version"]
+        )
+        assert tags["dagster/input_event_pointer/preprocessed_titles"] == str(titles.storage_id)
+
+    def titles_2007(counting: str) -> None:
+        assert dg.materialize(
+            ALL_ASSETS,
+            resources={
+                **resources,
+                "title_processing": TitleProcessing(counting=counting),
+                # reviews -> titles drops most of the year's rows, on purpose
+                "quality_gates": QualityGates(max_row_drop_fraction=1.0),
+            },
+            instance=instance,
+            selection=["preprocessed_titles"],
+            partition_key="2007",
+        ).success
+
+    titles_2007("reviews")  # other words for 2007: only 2007's counts are behind
+    assert stale_status(instance, resources, "words_by_year", "2007") == StaleStatus.STALE
+    assert stale_status(instance, resources, "words_by_year", "2008") == StaleStatus.FRESH
+    titles_2007("titles")  # back to what the counts were computed from
+    assert stale_status(instance, resources, "words_by_year", "2007") == StaleStatus.FRESH
+
+
 def test_a_year_recounted_another_way_makes_the_pictures_stale_and_the_check_warn(graph):
     """Runs last: it leaves 2005 counted by reviews, the other years by titles."""
     from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
