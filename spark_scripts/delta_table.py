@@ -35,13 +35,28 @@ class ConcurrentCommitError(RuntimeError):
     """Another run committed to the same table (and part) first; this run committed nothing."""
 
 
+class NoSpaceLeftError(RuntimeError):
+    """A disk filled up while the table was written; nothing was committed."""
+
+
+# How Java words ENOSPC, wherever in a write it happens (a data file, the commit, Spark's scratch space).
+NO_SPACE = "No space left on device"
+
+
 @contextmanager
 def one_commit(uri: str) -> Iterator[None]:
-    """Turns Delta's conflict with a concurrent writer (``ConcurrentAppendException`` and its kin,
-    a Java trace of some hundred lines) into one line that says what happened and what to do."""
+    """Turns the failures a write meets in daily use, each a Java trace of some hundred lines, into one
+    line that says what happened and what to do: Delta's conflict with a concurrent writer
+    (``ConcurrentAppendException`` and its kin) and a full disk."""
     try:
         yield
     except Exception as error:
+        if NO_SPACE in str(error):
+            raise NoSpaceLeftError(
+                f"no space left on device while writing {uri} (its disk, or Spark's scratch space "
+                "spark.local.dir): this run committed nothing and the table keeps its previous "
+                "version; free space (or set storage_uri elsewhere) and run it again"
+            ) from None
         kind = next(
             (word for word in str(error).replace(":", " ").split() if "Concurrent" in word), None
         )

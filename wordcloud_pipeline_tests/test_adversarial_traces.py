@@ -3,6 +3,11 @@ the problem and what to do (or, for hidden files, a line in the run's log)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -92,3 +97,55 @@ def test_a_concurrent_commit_is_one_line():
             )
     assert one_line(error).startswith("another run committed to /t while this one ran")
     assert "ConcurrentAppendException" in str(error.value)
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(where: Path, size: str, read_only: bool = False) -> Iterator[Path]:
+    """A real filesystem of ``size`` at ``where`` (root only; CI runs as root), unmounted at the end."""
+    where.mkdir(parents=True, exist_ok=True)
+    options = f"size={size}" + (",ro" if read_only else "")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); CI runs as root")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=True)
+
+
+def test_a_full_disk_during_a_write_is_one_line_and_keeps_the_table(spark, tmp_path):
+    """A real full filesystem: the first commit fits, the second (incompressible MBs) cannot."""
+    from pyspark.sql import functions as F
+
+    with mounted_tmpfs(tmp_path / "small", "1m") as disk:
+        table = str(disk / "words_by_year")
+        small = spark.range(3).select(F.lit(2005).alias("year"), F.col("id").cast("string"))
+        version = delta_table.replace_years(small, table, [2005])
+        big = spark.range(40_000).select(
+            F.lit(2005).alias("year"), F.sha2(F.col("id").cast("string"), 512).alias("id")
+        )
+        with pytest.raises(delta_table.NoSpaceLeftError) as error:
+            delta_table.replace_years(big.repartition(1), table, [2005])
+        assert one_line(error).startswith(f"no space left on device while writing {table}")
+        assert delta_table.latest_version(spark, table) == version
+        assert delta_table.read(spark, table).count() == 3
+
+
+def test_a_read_only_dagster_home_is_one_line_before_any_run(tmp_path):
+    home = tmp_path / "home"
+    with mounted_tmpfs(home, "1m", read_only=True):
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("wordcloud-years"))],
+            env={**os.environ, "DAGSTER_HOME": str(home)},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"DAGSTER_HOME {home} is not writable (Read-only file system): Dagster keeps the runs, "
+        "their events and the year partitions there; set DAGSTER_HOME to a folder you can write"
+    )
