@@ -15,6 +15,7 @@ from spark_scripts.reviews import MAX_TITLE_CHARS, REVIEW_COLUMNS, ReviewDataErr
 from wordcloud_pipeline import files
 from wordcloud_pipeline.pictures.style import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
+from wordcloud_pipeline.resources.user_settings import SettingsRefused
 from wordcloud_pipeline_tests.test_reviews import review, write_tsv
 
 
@@ -100,14 +101,20 @@ def test_a_string_year_column_keeps_every_row_accounted_for(spark, tmp_path):
 def test_a_font_path_that_is_not_a_font_is_refused_naming_it(tmp_path):
     not_a_font = tmp_path / "notes.ttf"
     not_a_font.write_text("hello")
-    with pytest.raises(ValueError, match=str(not_a_font)):
+    with pytest.raises(SettingsRefused) as refused:
         CloudStyle(font_path=str(not_a_font))
+    assert refused.value.description == (
+        f"cloud_style.font_path: font_path {str(not_a_font)!r} is not a TrueType/OpenType font PIL "
+        "can open (unknown file format)"
+    )
 
 
 def test_locations_may_not_climb_out_with_dot_dot():
-    with pytest.raises(ValueError, match=r"contains '\.\.'"):
+    with pytest.raises(
+        SettingsRefused, match=r"^storage\.storage_uri: location .* contains '\.\.'"
+    ):
         PipelineStorage(storage_uri="data/storage/../../etc")
-    with pytest.raises(ValueError, match=r"contains '\.\.'"):
+    with pytest.raises(SettingsRefused, match=r"contains '\.\.'"):
         PipelineStorage(reviews_uri="s3://bucket/reviews/../other")
     assert PipelineStorage(storage_uri="s3://bucket/a..b/c").storage_root() == "s3://bucket/a..b/c"
 

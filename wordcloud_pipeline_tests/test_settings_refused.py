@@ -73,7 +73,7 @@ def test_settings_out_of_range_in_the_launchpad_are_one_line_each(tmp_path: Path
         (
             PipelineStorage,
             {"storage_uri": "data/../../etc"},
-            "storage.storage_uri: 'data/../../etc'",
+            "storage.storage_uri: location 'data/../../etc' contains '..'",
         ),
         (TitleProcessing, {"min_token_length": 0}, "title_processing.min_token_length: 0"),
     ],

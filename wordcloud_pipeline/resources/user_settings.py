@@ -33,6 +33,9 @@ def refusal_lines(key: str, error: ValidationError) -> list[str]:
             lines.append(f"{where}: {reason}")
         elif problem["type"] == "missing":
             lines.append(f"{where}: missing, it has no default")
+        elif problem["type"] == "value_error" and repr(problem["input"]) in reason:
+            # our own validators' reasons name the value themselves
+            lines.append(f"{where}: {reason}")
         else:
             lines.append(f"{where}: {problem['input']!r} refused: {reason}")
     return lines
