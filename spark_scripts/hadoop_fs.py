@@ -7,6 +7,7 @@ Going through the JVM keeps one code path for every location Spark can read: loc
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from pyspark.sql import SparkSession
 
@@ -121,6 +122,20 @@ class LineTooLongError(ValueError):
     """A file's first line is longer than the bound given: it is not read into memory."""
 
 
+_CODEC_FACTORIES: dict[int, Any] = {}
+
+
+def _codecs(spark: SparkSession):
+    """The session's ``CompressionCodecFactory``, built once: building one loads every codec class, a
+    cost each of thousands of small files would pay again."""
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    key = id(spark.sparkContext)
+    if key not in _CODEC_FACTORIES:
+        factory = spark.sparkContext._jvm.org.apache.hadoop.io.compress.CompressionCodecFactory
+        _CODEC_FACTORIES[key] = factory(conf)
+    return _CODEC_FACTORIES[key]
+
+
 def read_first_line(spark: SparkSession, uri: str, max_bytes: int) -> str | None:
     """The first line of a text file, decompressed by extension (.gz, .bz2) like Spark does; None for
     an empty file. A first line longer than ``max_bytes`` raises ``LineTooLongError`` after reading
@@ -128,9 +143,7 @@ def read_first_line(spark: SparkSession, uri: str, max_bytes: int) -> str | None
     the heap."""
     jvm = spark.sparkContext._jvm
     fs, path = fs_and_path(spark, uri)
-    codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(
-        spark.sparkContext._jsc.hadoopConfiguration()
-    ).getCodec(path)
+    codec = _codecs(spark).getCodec(path)
     stream = fs.open(path)
     if codec is not None:
         stream = codec.createInputStream(stream)

@@ -7,8 +7,10 @@ one layout; which one is detected from the file names.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -171,6 +173,9 @@ def source_names(spark: SparkSession, location: str) -> Column:
     return F.regexp_replace(F.url_decode(uri), below, "")
 
 
+HEADER_READERS = 8
+
+
 def _tsv_header(spark: SparkSession, file: str) -> list[str]:
     try:
         line = hadoop_fs.read_first_line(spark, file, MAX_LINE_BYTES)
@@ -208,9 +213,12 @@ def _first_line(error: Exception) -> str:
 
 
 def _read_tsv(spark: SparkSession, files: list[str]) -> DataFrame:
-    header = _tsv_header(spark, files[0])
-    for file in files:
-        columns = header if file == files[0] else _tsv_header(spark, file)
+    # The first lines are read by a few threads at once (py4j serves each thread on its own connection):
+    # on S3 each is a request's latency, which thousands of small new files would wait for one by one.
+    with ThreadPoolExecutor(HEADER_READERS) as pool:
+        headers = list(pool.map(functools.partial(_tsv_header, spark), files))
+    header = headers[0]
+    for file, columns in zip(files, headers, strict=True):
         missing = [c for c in REQUIRED_TSV_COLUMNS if c not in columns]
         if missing:
             # The header is not quoted: a file that is no review TSV (a key file) must not leak.

@@ -112,6 +112,11 @@ SUBSTITUTIONS = [
         "benchmarks/bench_clouds.py --years 2 --words 30 --width 300 --height 200",
         "two small clouds check the script; the figures need the full 21",
     ),
+    Substitution(
+        r"benchmarks/bench_many_files\.py(?! --)",
+        "benchmarks/bench_many_files.py --files 60 --rows 600",
+        "60 files check the script; the figures need 2,000",
+    ),
     Substitution(r"--version 3\b", "--version 0", "the sandbox's tables have fewer versions"),
     Substitution(r"<bucket-with-your-reviews>", "docs-reviews", "a bucket name (moto)"),
     Substitution(r"<printed by up>", MOTO_BUCKET, "what `up` prints under moto's account"),
