@@ -59,7 +59,7 @@ FLOOR = "no-op (ingested_reviews alone, nothing new)"
 ONE_YEAR = "one year (2005) re-run"
 SMALLEST_YEAR = "smallest year (1995) re-run"
 NEW_FILE = "new file (sensor tick + its runs)"
-# Proposed in place of the two wall-time targets (README, "Incremental runs"): beyond a run's fixed cost
+# Proposed in place of the two wall-time targets (docs/performance.md, "Incremental runs"): beyond a run's fixed cost
 # (the smallest year's re-run), a run costs at most the share of the reviews its years hold, of what the
 # full range costs beyond the floor, plus this much for the noise of medians of 3.
 PROPOSED_SLACK = 0.10

@@ -42,7 +42,7 @@ SPARK_STEPS = ("ingested_reviews", "preprocessed_titles", "words_by_year")
 # does not grow with the data (the JVM's heap is capped; what is measured is what the OS gave the processes).
 TARGET_PER_MILLION = 2.0
 TARGET_MEMORY_GROWTH = 1.15
-# Proposed in its place (README, Performance): each extra million costs the graph at most this many times
+# Proposed in its place (docs/performance.md): each extra million costs the graph at most this many times
 # what it costs Spark to run the per-row query alone, i.e. the graph's checks, table write and tokenizing
 # at most double Spark's own least cost of reading the rows.
 TARGET_OVER_QUERY = 2.0
@@ -94,8 +94,8 @@ json.dump({
 # tasks per core), grouped per file, year and title; no check, no write. "bytes" runs the same query on
 # a reader that cuts the lines as bytes (review_lines/), giving the same rows. The graph's cost per
 # million against "grouped" is what its own work adds to Spark's least reading of the rows (its cold
-# JVM's compiling is a fixed cost: the README's Performance section). Imports are not counted: a run has
-# them loaded before its first step starts.
+# JVM's compiling is a fixed cost: docs/design.md, "Local Spark: a fixed cost per run"). Imports are not
+# counted: a run has them loaded before its first step starts.
 FLOOR_CHILD = """
 import glob, sys, time
 from dagster_pyspark.resources import spark_session_from_config
