@@ -7,6 +7,7 @@ Going through the JVM keeps one code path for every location Spark can read: loc
 from __future__ import annotations
 
 import os
+import weakref
 from typing import Any
 
 from pyspark.sql import SparkSession
@@ -122,18 +123,18 @@ class LineTooLongError(ValueError):
     """A file's first line is longer than the bound given: it is not read into memory."""
 
 
-_CODEC_FACTORIES: dict[int, Any] = {}
+# Per SparkContext, forgotten with it: a stopped context's JVM objects must not serve its successor.
+_CODEC_FACTORIES: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 def _codecs(spark: SparkSession):
     """The session's ``CompressionCodecFactory``, built once: building one loads every codec class, a
     cost each of thousands of small files would pay again."""
-    conf = spark.sparkContext._jsc.hadoopConfiguration()
-    key = id(spark.sparkContext)
-    if key not in _CODEC_FACTORIES:
-        factory = spark.sparkContext._jvm.org.apache.hadoop.io.compress.CompressionCodecFactory
-        _CODEC_FACTORIES[key] = factory(conf)
-    return _CODEC_FACTORIES[key]
+    context = spark.sparkContext
+    if context not in _CODEC_FACTORIES:
+        factory = context._jvm.org.apache.hadoop.io.compress.CompressionCodecFactory
+        _CODEC_FACTORIES[context] = factory(context._jsc.hadoopConfiguration())
+    return _CODEC_FACTORIES[context]
 
 
 def read_first_line(spark: SparkSession, uri: str, max_bytes: int) -> str | None:
