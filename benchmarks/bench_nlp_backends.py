@@ -25,6 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
+# The held sample of real titles lives with the tests (they check the lemmas on it); the test package is
+# not installed, so it is imported from the checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from wordcloud_pipeline_tests.bestseller_titles import BESTSELLER_TITLES
 
 YEARS = list(range(1995, 2016))
