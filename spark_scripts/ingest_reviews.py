@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -39,8 +40,12 @@ from spark_scripts import delta_table, job_cli
 from spark_scripts.domain import DROP_REASONS
 from spark_scripts.job_contract import IngestMetrics, SparkJob
 from spark_scripts.reviews import (
+    HEADER_READERS,
+    LINE_BYTES,
+    NOT_A_REVIEW,
     SOURCE_URI,
     ReviewDataError,
+    check_no_line_skipped,
     file_statuses,
     read_reviews,
     review_files,
@@ -238,7 +243,8 @@ def ingest(
     usable = None
     try:
         if to_read:
-            usable, by_file = _read_files(spark, input_uri, to_read, category)
+            sizes = {name: listing[name][0] for name in to_read}
+            usable, by_file = _read_files(spark, input_uri, to_read, category, sizes)
             rows = [_file_record(name, listing[name], category, by_file[name]) for name in to_read]
             for name in to_read:
                 for year, n in by_file[name]["kept_by_year"].items():
@@ -312,10 +318,15 @@ def _small_read_tasks(spark: SparkSession) -> Iterator[None]:
 
 
 def _read_files(
-    spark: SparkSession, input_uri: str, names: Sequence[str], category: str
+    spark: SparkSession,
+    input_uri: str,
+    names: Sequence[str],
+    category: str,
+    sizes: Mapping[str, int],
 ) -> tuple[DataFrame, dict[str, dict[str, Any]]]:
     """The files' rows aggregated to (source_file, drop_reason, year, product_title, reviews), kept in
     memory for the write, and per file: rows, kept reviews per year and dropped rows per reason.
+    A file with a line Hadoop skipped for its length (its listed size in ``sizes`` tells) fails it.
 
     One aggregation gives both, so each file is read once. It groups by the file's URI as Spark gives it,
     and turns that into the listing's name after the aggregation: decoding and cutting the URI of each
@@ -323,7 +334,12 @@ def _read_files(
     """
     with _small_read_tasks(spark):
         reviews = read_reviews(spark, input_uri, only=names)
-    annotated = with_drop_reason(reviews.frame, category, keep=[F.col(SOURCE_URI)])
+    # TSV: every line, headers and blank ones too, for the bytes of each file's lines.
+    lines = reviews.lines if reviews.lines is not None else reviews.frame
+    line_bytes = F.col(LINE_BYTES) if LINE_BYTES in lines.columns else F.lit(None).cast("long")
+    annotated = with_drop_reason(
+        lines, category, keep=[F.col(SOURCE_URI), line_bytes.alias(LINE_BYTES)]
+    )
     kept = F.col("drop_reason").isNull()
     usable = (
         annotated.groupBy(
@@ -332,13 +348,14 @@ def _read_files(
             F.when(kept, F.col("year")).alias("year"),
             F.when(kept, F.col("product_title")).alias("product_title"),
         )
-        .agg(F.count("*").alias("reviews"))
+        .agg(F.count("*").alias("reviews"), F.sum(LINE_BYTES).alias(LINE_BYTES))
         .select(
             source_names(spark, input_uri).alias("source_file"),
             "drop_reason",
             "year",
             "product_title",
             "reviews",
+            LINE_BYTES,
         )
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
@@ -346,7 +363,7 @@ def _read_files(
         with _small_read_tasks(spark):
             counts = (
                 usable.groupBy("source_file", "drop_reason", "year")
-                .agg(F.sum("reviews").alias("rows"))
+                .agg(F.sum("reviews").alias("rows"), F.sum(LINE_BYTES).alias(LINE_BYTES))
                 .collect()
             )
     except Py4JJavaError:
@@ -356,7 +373,7 @@ def _read_files(
             raise
         raise error from None
     by_file: dict[str, dict[str, Any]] = {
-        name: {"rows": 0, "kept_by_year": {}, "dropped": {}} for name in names
+        name: {"rows": 0, "kept_by_year": {}, "dropped": {}, "line_bytes": 0} for name in names
     }
     unexpected = sorted({row["source_file"] for row in counts} - set(names))
     if unexpected:
@@ -364,12 +381,28 @@ def _read_files(
         raise RuntimeError(f"rows attributed to files that were not asked for: {unexpected[:3]}")
     for row in counts:
         entry = by_file[row["source_file"]]
+        entry["line_bytes"] += row[LINE_BYTES] or 0
+        if row["drop_reason"] == NOT_A_REVIEW:
+            continue
         entry["rows"] += row["rows"]
         if row["drop_reason"] is None:
             entry["kept_by_year"][int(row["year"])] = int(row["rows"])
         else:
             dropped = entry["dropped"]
             dropped[row["drop_reason"]] = dropped.get(row["drop_reason"], 0) + int(row["rows"])
+    if reviews.layout == "tsv":
+        root = input_uri.rstrip("/") + "/"
+
+        def check(name: str) -> None:
+            check_no_line_skipped(spark, root + name, sizes[name], by_file[name]["line_bytes"])
+
+        try:
+            # Threads, as for the headers: on S3 a gzip trailer is a request's wait.
+            with ThreadPoolExecutor(HEADER_READERS) as pool:
+                list(pool.map(check, names))
+        except ReviewDataError:
+            usable.unpersist()
+            raise
     return usable, by_file
 
 

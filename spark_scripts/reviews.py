@@ -50,8 +50,13 @@ SOURCE_URI = "_source_uri"
 MAX_TITLE_CHARS = 1000
 # A whole line's bound (a review body runs to some kilobytes): Hadoop's line reader keeps no more of a
 # line than this, so a gzip bomb (megabytes holding one line of gigabytes) cannot fill the heap. A first
-# line over it fails its file; Hadoop skips a later one (it keeps no count of skipped lines).
+# line over it fails its file; Hadoop skips a later one without a word, which the ingest finds by the
+# bytes missing from its lines (``check_no_line_skipped``) and fails the file too.
 MAX_LINE_BYTES = 4 * 1024 * 1024
+# Columns of ``Reviews.lines`` only: each line's bytes and one for its end, and whether it is a header
+# or blank.
+LINE_BYTES = "_line_bytes"
+NOT_A_REVIEW = "_not_a_review"
 BYTE_ORDER_MARK = "\ufeff"
 _GLOB_CHARACTER = re.compile(r"([\\*?\[\]{}])")
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -66,11 +71,17 @@ class ReviewDataError(ValueError):
 
 @dataclass(frozen=True)
 class Reviews:
-    """The raw reviews as Spark reads them, with the layout they came in and the files read."""
+    """The raw reviews as Spark reads them, with the layout they came in and the files read.
+
+    The TSV layout also gives ``lines``: every line of the files, headers and blank ones too (flagged
+    ``NOT_A_REVIEW``), each with its bytes (``LINE_BYTES``), which tell whether Hadoop skipped an
+    over-long line (``check_no_line_skipped``).
+    """
 
     frame: DataFrame
     layout: str
     files: tuple[str, ...]
+    lines: DataFrame | None = None
 
 
 def detect_layout(files: list[str], location: str) -> str:
@@ -155,7 +166,7 @@ def read_reviews(spark: SparkSession, location: str, only: Sequence[str] | None 
         files = [root + name for name in only]
     layout, files = review_files(files, location)
     if layout == "tsv":
-        return Reviews(_read_tsv(spark, files), "tsv", tuple(files))
+        return _read_tsv(spark, files)
     return Reviews(_read_parquet(spark, location, files, only is not None), "parquet", tuple(files))
 
 
@@ -200,6 +211,53 @@ def _tsv_header(spark: SparkSession, file: str) -> list[str]:
     return line.removeprefix(BYTE_ORDER_MARK).rstrip("\r\n").split("\t")
 
 
+# Deflate (gzip's compression) turns one byte into at most 1032: a smaller gzip file cannot hold a line
+# Hadoop skips, and is not checked.
+DEFLATE_MAX_RATIO = 1032
+
+
+def check_no_line_skipped(spark: SparkSession, file: str, file_size: int, line_bytes: int) -> None:
+    """Raises ``ReviewDataError`` when Hadoop's line reader skipped a line of ``file`` (``file_size``
+    bytes as listed) over ``MAX_LINE_BYTES``: ``line_bytes``, the bytes of its lines as read (each
+    with one byte for its line end), then falls short of the file's decompressed size.
+
+    A whole read is within a few bytes of that size: a line loses its UTF-8 byte order mark (3 bytes),
+    a last line without a line end counts one more. The size is taken as cheaply as it is exact: a plain
+    file's length; a gzip file's trailer (modulo 2**32, and its last member's only); else the file is
+    decompressed again in the JVM, holding nothing. Lines ending in "\r\n" count a byte short each: a
+    file still short is read once more, cut at "\n" alone so that every byte counts, before it fails.
+    """
+    if file.endswith(".gz") and file_size * DEFLATE_MAX_RATIO < MAX_LINE_BYTES:
+        return
+    if file.endswith(".gz"):
+        stated = hadoop_fs.gzip_stored_size(spark, file)
+        if _whole((stated - line_bytes + 1) % 2**32 - 1):
+            return
+    compressed = file.endswith((".gz", ".bz2"))
+    size = hadoop_fs.decompressed_size(spark, file) if compressed else file_size
+    if _whole(size - line_bytes):
+        return
+    every_byte = (
+        spark.read.option("mapreduce.input.linerecordreader.line.maxlength", str(MAX_LINE_BYTES))
+        .option("lineSep", "\n")
+        .text(literal_paths([file]))
+        .select(F.sum(F.octet_length("value") + 1))
+        .first()[0]
+    )
+    gap = size - (every_byte or 0)
+    if _whole(gap):
+        return
+    raise ReviewDataError(
+        f"{file} holds lines longer than {MAX_LINE_BYTES:,} bytes ({gap:,} bytes of them), which "
+        "are not read: no review is that long (a missing line break or no review TSV); fix or "
+        "remove the file"
+    )
+
+
+def _whole(gap: int) -> bool:
+    return -1 <= gap <= 3
+
+
 def _first_line(error: Exception) -> str:
     """The root cause of a (Java) error in one line: Spark wraps a truncated gzip's ``EOFException`` in
     "Job aborted due to stage failure", which says nothing about the file."""
@@ -212,7 +270,7 @@ def _first_line(error: Exception) -> str:
     return (causes[-1] if causes else lines[0])[:200]
 
 
-def _read_tsv(spark: SparkSession, files: list[str]) -> DataFrame:
+def _read_tsv(spark: SparkSession, files: list[str]) -> Reviews:
     # The first lines are read by a few threads at once (py4j serves each thread on its own connection):
     # on S3 each is a request's latency, which thousands of small new files would wait for one by one.
     with ThreadPoolExecutor(HEADER_READERS) as pool:
@@ -246,21 +304,37 @@ def _read_tsv(spark: SparkSession, files: list[str]) -> DataFrame:
     # split costs less than that pass plus cutting each field out on its own (5M reviews: the three fields
     # the count needs in 6.0 s against 10.3 s). Every value stays a string; types are parsed where they are
     # used, so one bad value drops one row instead of failing the read.
+    #
+    # Headers and blank lines stay in ``lines`` for their bytes: a file's lines then add up to its size,
+    # which tells a line Hadoop skipped for its length.
     width = len(header)
     line = F.col("value")
     header_line = "\t".join(header)
+    spacer = line.isin(header_line, BYTE_ORDER_MARK + header_line) | (line == "")
     fields = (
         spark.read.option("mapreduce.input.linerecordreader.line.maxlength", str(MAX_LINE_BYTES))
         .text(literal_paths(files))
-        .where(~line.isin(header_line, BYTE_ORDER_MARK + header_line) & (line != ""))
         # split() takes a regular expression; a tab is no metacharacter, so Java splits at it directly.
-        .select(line, F.split(line, "\t").alias("_fields"))
+        .select(
+            line,
+            spacer.alias(NOT_A_REVIEW),
+            F.split(line, "\t").alias("_fields"),
+            (F.octet_length(line) + 1).alias(LINE_BYTES),
+        )
     )
     well_formed = F.size("_fields") == width
-    return fields.select(
+    lines = fields.select(
         *[F.when(well_formed, F.col("_fields")[i]).alias(name) for i, name in enumerate(header)],
         F.when(~well_formed, line).alias(CORRUPT_RECORD),
         F.input_file_name().alias(SOURCE_URI),
+        NOT_A_REVIEW,
+        LINE_BYTES,
+    )
+    return Reviews(
+        lines.where(~F.col(NOT_A_REVIEW)).drop(NOT_A_REVIEW, LINE_BYTES),
+        "tsv",
+        tuple(files),
+        lines,
     )
 
 
@@ -400,6 +474,8 @@ def with_drop_reason(
     Without ``years`` (the ingest, which keeps every year) no row is dropped for its year.
     """
     corrupt = F.col(CORRUPT_RECORD) if CORRUPT_RECORD in reviews.columns else F.lit(None)
+    # ``Reviews.lines``' headers and blank lines: no row, kept apart for their bytes alone.
+    spacer = F.col(NOT_A_REVIEW) if NOT_A_REVIEW in reviews.columns else F.lit(False)
     title = F.col("product_title")
     # The year in a column of its own, which the reason and the output both read: as one expression in
     # both, Spark parsed each kept row's date twice (the reason's test sits in a branch, which Spark's
@@ -412,7 +488,8 @@ def with_drop_reason(
     too_long = (F.octet_length(title) > MAX_TITLE_CHARS) & (F.length(title) > MAX_TITLE_CHARS)
     blank = title.isNull() | (title == "") | (title.startswith(" ") & (F.trim(title) == ""))
     reason = (
-        F.when(corrupt.isNotNull() | too_long, "malformed_row")
+        F.when(spacer, NOT_A_REVIEW)
+        .when(corrupt.isNotNull() | too_long, "malformed_row")
         .when(blank, "blank_title")
         .when(year.isNull(), "unparseable_date")
         .when((year < FIRST_YEAR) | (year > datetime.now(UTC).year), "date_out_of_range")

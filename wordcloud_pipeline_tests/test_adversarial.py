@@ -8,12 +8,13 @@ file's contents.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from spark_scripts import delta_table, ingest_reviews
-from spark_scripts.reviews import ReviewDataError
+from spark_scripts.reviews import REVIEW_COLUMNS, ReviewDataError
 from wordcloud_pipeline_tests.test_reviews import review, write_tsv
 
 
@@ -217,3 +218,101 @@ def test_a_gzip_bomb_line_fails_its_file_within_the_line_bound(spark, tmp_path):
     message = one_line(error)
     assert "bomb.tsv.gz" in message and "longer than" in message
     assert "aaaa" not in message
+
+
+def tsv_bytes(rows: list[list[str]], newline: str = "\n", header=True) -> bytes:
+    lines = (["\t".join(REVIEW_COLUMNS)] if header else []) + ["\t".join(row) for row in rows]
+    return "".join(line + newline for line in lines).encode()
+
+
+def compressed(suffix: str, *parts: bytes) -> bytes:
+    """``parts`` as a file ending in ``suffix``: a gzip of one member per part (as ``cat a.gz b.gz``
+    makes), one bzip2 stream, or plain."""
+    import bz2
+    import gzip
+
+    if suffix.endswith(".gz"):
+        return b"".join(gzip.compress(part, compresslevel=1) for part in parts)
+    if suffix.endswith(".bz2"):
+        return bz2.compress(b"".join(parts), compresslevel=1)
+    return b"".join(parts)
+
+
+@pytest.mark.parametrize(
+    "name,members",
+    [("one-member.tsv.gz", 1), ("two-members.tsv.gz", 2), ("plain.tsv", 1), ("b.tsv.bz2", 1)],
+)
+def test_a_later_over_long_line_fails_its_file_naming_it(spark, tmp_path, name, members):
+    """Hadoop's line reader skips a line over the bound without a word; the file's bytes tell."""
+    from spark_scripts.reviews import MAX_LINE_BYTES
+
+    folder = tmp_path / "reviews"
+    write_tsv(folder / "a.tsv.gz", [review("Wizard", "2005-01-02")])
+    # Compressed: exactly the bound with its "\n", the shortest line Hadoop skips. A plain file is
+    # split into several reads, where Hadoop returns such a line as one (malformed, counted) row.
+    length = MAX_LINE_BYTES if name.endswith(("gz", "bz2")) else 2 * MAX_LINE_BYTES
+    bomb = b"a" * (length - 1) + b"\n"
+    before = tsv_bytes([review("Moon", "2005-01-02")])
+    after = tsv_bytes([review("Sun", "2006-01-02")], header=False)
+    parts = [before + bomb, after] if members == 2 else [before + bomb + after]
+    (folder / name).write_bytes(compressed(name, *parts))
+    with pytest.raises(ReviewDataError) as error:
+        ingest(folder, tmp_path / "table")
+    message = one_line(error)
+    assert f"{name} holds lines longer than {MAX_LINE_BYTES:,} bytes" in message
+    missing = int(re.search(r"\(([\d,]+) bytes of them\)", message)[1].replace(",", ""))
+    assert 0 < missing <= length and "aaaa" not in message
+    assert not delta_table.is_table(spark, str(tmp_path / "table"))
+
+
+def test_lines_that_add_up_otherwise_are_read_whole(spark, tmp_path):
+    """Windows line ends, blank lines, a byte order mark, a repeated header, no last line break and
+    gzip files of several members all make a file's lines add up to other than its stated size: each
+    is still read whole, not taken for a skipped line. Each file holds 300 reviews of random titles
+    too: a gzip file too small to hold an over-long line is not looked at."""
+    from spark_scripts.reviews import DEFLATE_MAX_RATIO, MAX_LINE_BYTES
+
+    def filler(newline: str = "\n") -> bytes:
+        rows = [review(os.urandom(16).hex(), "2010-01-02") for _ in range(300)]
+        return tsv_bytes(rows, newline, header=False)
+
+    folder = tmp_path / "reviews"
+    folder.mkdir()
+    crlf = tsv_bytes([review(f"Crlf {i}", "2005-01-02") for i in range(3)], "\r\n")
+    blank = tsv_bytes([review("Blank", "2005-01-02")]) + b"\n\r\n\n"
+    marked = "\ufeff".encode() + tsv_bytes([review("Marked", "2006-01-02")])
+    unended = (tsv_bytes([review("Unended", "2006-01-02")]) + filler()).rstrip(b"\n")
+    again = tsv_bytes([review("Again", "2007-01-02")]) * 2
+    files = {
+        "crlf.tsv.gz": [crlf + filler("\r\n")],
+        "blank.tsv": [blank + filler()],
+        "marked.tsv.gz": [marked + filler()],
+        "unended.tsv.bz2": [unended],
+        "again.tsv.gz": [again + filler()],
+        # One member per review: the last member's stated size is far from the file's.
+        "members.tsv.gz": [tsv_bytes([]), filler()]
+        + [tsv_bytes([review(f"Member {i}", "2008-01-02")], header=False) for i in range(40)],
+    }
+    for name, parts in files.items():
+        (folder / name).write_bytes(compressed(name, *parts))
+        if name.endswith(".gz"):
+            assert (folder / name).stat().st_size * DEFLATE_MAX_RATIO > MAX_LINE_BYTES
+    metrics = ingest(folder, tmp_path / "table")
+    assert metrics["rows_read"] == 3 + 1 + 1 + 1 + 2 + 40 + 6 * 300
+    assert metrics["rows_dropped"]["malformed_row"] == 0
+    records = ingest_reviews.file_records(spark, str(tmp_path / "table"))
+    assert {name: dict(r.kept_by_year) for name, r in records.items()} == {
+        "crlf.tsv.gz": {2005: 3, 2010: 300},
+        "blank.tsv": {2005: 1, 2010: 300},
+        "marked.tsv.gz": {2006: 1, 2010: 300},
+        "unended.tsv.bz2": {2006: 1, 2010: 300},
+        "again.tsv.gz": {2007: 2, 2010: 300},
+        "members.tsv.gz": {2008: 40, 2010: 300},
+    }
+    titles = spark.read.format("delta").load(str(tmp_path / "table")).where("year = 2005")
+    assert sorted(r.product_title for r in titles.collect()) == [
+        "Blank",
+        "Crlf 0",
+        "Crlf 1",
+        "Crlf 2",
+    ]
