@@ -172,9 +172,12 @@ def gzip_stored_size(spark: SparkSession, uri: str) -> int:
     stream = fs.open(path)
     try:
         stream.seek(length - 4)
-        return int.from_bytes(bytes(stream.readNBytes(4)), "little")
+        # One call for the four bytes (py4j copies a byte array rather than filling it); Java reads
+        # them big-endian, gzip writes them little-endian.
+        trailer = stream.readInt().to_bytes(4, "big", signed=True)
     finally:
         stream.close()
+    return int.from_bytes(trailer, "little")
 
 
 def decompressed_size(spark: SparkSession, uri: str) -> int:
