@@ -130,6 +130,11 @@ def test_a_local_run_gets_stage_logs_and_metrics_through_pipes(spark, sample_par
     assert result.success
     logs = [e.user_message for e in instance.all_logs(result.run_id)]
 
+    # One session for the run's three jobs, its start said with its packages and what it took.
+    (starting,) = [m for m in logs if m.startswith("starting the run's local Spark session")]
+    assert "packages io.delta:delta-spark" in starting
+    assert len([m for m in logs if re.match(r"^local Spark session started in [\d.]+ s$", m)]) == 1
+
     # Each stage of the scripts, as it finished, in the run's own log (Pipes "log" messages): the
     # ingest reads the raw files, preprocessing only its year of the reviews table.
     read = [m for m in logs if re.match(r"^read [\d,]+ rows from \d+ parquet file\(s\)", m)]

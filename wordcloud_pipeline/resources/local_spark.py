@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import dagster as dg
@@ -89,8 +89,9 @@ class LocalSparkLauncher(SparkJobLauncher):
     def _vetted_spark_conf(cls, conf: dict[str, str]) -> dict[str, str]:
         return check_spark_conf(conf)
 
-    def session(self, packages: Sequence[str] = (), log=None):
-        """The run's session, with at least ``packages`` on its classpath.
+    def session(self, packages: Sequence[str] = (), log: Callable[[str], None] | None = None):
+        """The run's session, with at least ``packages`` on its classpath; ``log`` hears when a JVM
+        starts and what it took, since resolving spark-nlp's jars alone can take many seconds.
 
         A session that is running without a package a later job needs is an error, not a restart: the
         JVM resolves packages once, when the gateway starts, so a new session in it would not have
@@ -111,14 +112,22 @@ class LocalSparkLauncher(SparkJobLauncher):
         # Spark's UI listens on SPARK_LOCAL_IP, else on every interface; no setting moves it. The
         # JVM started below inherits this environment (an administrator's own value is kept).
         os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
+        coordinates = spark_packages.configured_packages(conf)
+        if log:
+            log(
+                f"starting the run's local Spark session ({conf.get('spark.master', 'local[*]')}"
+                f"{', packages ' + ', '.join(coordinates) if coordinates else ''})"
+            )
+        started = time.monotonic()
         try:
             self._session = spark_session_from_config(conf)
         except PySparkRuntimeError as error:
-            coordinates = spark_packages.configured_packages(conf)
             if not coordinates:
                 raise
             raise spark_packages.resolution_error(coordinates, conf) from error
         self._session.sparkContext.setLogLevel(self.log_level)
+        if log:
+            log(f"local Spark session started in {time.monotonic() - started:.1f} s")
         return self._session
 
     def run(self, context: dg.AssetExecutionContext, job: SparkJob) -> Metrics:
