@@ -9,6 +9,7 @@ instance). The UI lists dynamic partitions in insertion order, so ``add_years`` 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
@@ -28,6 +29,16 @@ __all__ = ["FIRST_YEAR", "LAST_YEAR", "add_years", "range_tags", "tagged_years",
 YEAR_PARTITIONS_NAME = "years"
 
 year_partitions = dg.DynamicPartitionsDefinition(name=YEAR_PARTITIONS_NAME)
+
+# A backfill of many years is one run, and each Spark asset one job over all its years, not a run per
+# year: the yearly assets' policy. Dagster 1.13 calls the asset decorator's `backfill_policy` parameter
+# beta and warns at each use, four times at every import, so every `dagster` command a user types would
+# open with eight lines of it. The parameter is used knowingly (test_defs holds each asset to it), so that
+# one warning is silenced here, where the policy is; every other warning stays.
+YEAR_RANGE_IN_ONE_RUN = dg.BackfillPolicy.single_run()
+warnings.filterwarnings(
+    "ignore", message=r"Parameter `backfill_policy` of function `asset`", category=dg.BetaWarning
+)
 
 
 def partition_years(context: dg.AssetExecutionContext) -> list[int]:

@@ -11,7 +11,7 @@ from wordcloud_pipeline.assets.counts import words_by_year
 from wordcloud_pipeline.checks import data_quality
 from wordcloud_pipeline.checks.counting_modes import COUNTING_MODES_CHECK, counting_modes_result
 from wordcloud_pipeline.concurrency import writer_pool
-from wordcloud_pipeline.partitions import partition_years, year_partitions
+from wordcloud_pipeline.partitions import YEAR_RANGE_IN_ONE_RUN, partition_years, year_partitions
 from wordcloud_pipeline.pictures import clouds
 from wordcloud_pipeline.pictures.style import CloudStyle
 from wordcloud_pipeline.resources.storage import PipelineStorage
@@ -21,7 +21,7 @@ TOP_WORDS_SHOWN = 10
 
 @dg.asset(
     partitions_def=year_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=YEAR_RANGE_IN_ONE_RUN,
     deps=[words_by_year],
     automation_condition=dg.AutomationCondition.eager(),
     group_name="wordcloud",

@@ -9,7 +9,7 @@ from wordcloud_pipeline import files, metadata
 from wordcloud_pipeline.assets.titles import preprocessed_titles
 from wordcloud_pipeline.checks import data_quality
 from wordcloud_pipeline.concurrency import writer_pool
-from wordcloud_pipeline.partitions import year_partitions
+from wordcloud_pipeline.partitions import YEAR_RANGE_IN_ONE_RUN, year_partitions
 from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.spark_launcher import SparkJobLauncher, yearly_spark_job
 from wordcloud_pipeline.resources.storage import PipelineStorage
@@ -17,7 +17,7 @@ from wordcloud_pipeline.resources.storage import PipelineStorage
 
 @dg.asset(
     partitions_def=year_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=YEAR_RANGE_IN_ONE_RUN,
     deps=[preprocessed_titles],
     automation_condition=dg.AutomationCondition.eager(),
     group_name="wordcloud",

@@ -14,6 +14,7 @@ from wordcloud_pipeline import files, metadata, reviews_table
 from wordcloud_pipeline.assets.raw_reviews import raw_reviews
 from wordcloud_pipeline.checks import data_quality
 from wordcloud_pipeline.concurrency import writer_pool
+from wordcloud_pipeline.partitions import YEAR_RANGE_IN_ONE_RUN
 from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline.resources.spark_launcher import SparkJobLauncher
@@ -26,7 +27,7 @@ from wordcloud_pipeline.sample_data import DEMO_SAMPLE_ROWS, write_sample
     metadata={INPUT_METADATA: REVIEWS_LOCATION},
     # One run for any range of years: `dagster asset materialize --partition-range` takes a selection
     # only when every asset in it runs a range as one run; unpartitioned, it runs once in that run.
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=YEAR_RANGE_IN_ONE_RUN,
     group_name="wordcloud",
     pool=writer_pool("ingested_reviews"),
     code_version="1",  # bump when this asset computes differently: marks it and downstream stale

@@ -9,7 +9,7 @@ from wordcloud_pipeline import files, metadata, tables
 from wordcloud_pipeline.assets.ingest import ingested_reviews
 from wordcloud_pipeline.checks import data_quality
 from wordcloud_pipeline.concurrency import writer_pool
-from wordcloud_pipeline.partitions import year_partitions
+from wordcloud_pipeline.partitions import YEAR_RANGE_IN_ONE_RUN, year_partitions
 from wordcloud_pipeline.resources.quality import QualityGates
 from wordcloud_pipeline.resources.settings import TitleProcessing
 from wordcloud_pipeline.resources.spark_launcher import SparkJobLauncher, yearly_spark_job
@@ -18,7 +18,7 @@ from wordcloud_pipeline.resources.storage import PipelineStorage
 
 @dg.asset(
     partitions_def=year_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=YEAR_RANGE_IN_ONE_RUN,
     deps=[ingested_reviews],
     group_name="wordcloud",
     pool=writer_pool("preprocessed_titles"),
