@@ -1,5 +1,6 @@
 """The whole local graph with the sparknlp backend on a small sample: spark-nlp really runs in Dagster."""
 
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -87,6 +88,8 @@ def test_yearly_job_runs_sparknlp_for_one_year_in_a_fresh_process(reviews_2005, 
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "backend: sparknlp" in done.stdout
+    # What a terminal running the job shows: no Python warning (Spark's own WARN lines are its to keep).
+    assert not re.findall(r"\w+Warning: .*", done.stderr)
     words = set(tables.read_years(str(tmp_path / "preprocessed_titles"), [2005]).column("word"))
     assert words
     assert (tmp_path / "word_clouds" / "2005.png").stat().st_size > 0

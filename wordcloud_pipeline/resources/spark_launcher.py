@@ -9,6 +9,7 @@ the run's log while it runs and its metrics come back as a Pipes message.
 from __future__ import annotations
 
 import shlex
+import warnings
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
@@ -21,6 +22,15 @@ from spark_scripts.year_gate import YearCollapseError, refusal_from_messages
 from wordcloud_pipeline.checks import data_quality
 from wordcloud_pipeline.partitions import partition_years
 from wordcloud_pipeline.resources.user_settings import UserSettings
+
+# Dagster's own Pipes message handler reads every reader's `expected_writer_count`, a property it marks
+# as preview, so each Pipes session (every Spark job, whichever launcher) printed a PreviewWarning about
+# Dagster's code, not ours. That one warning is silenced; every other stays.
+warnings.filterwarnings(
+    "ignore",
+    message=r"Function `PipesMessageReader\.expected_writer_count`",
+    category=dg.PreviewWarning,
+)
 
 __all__ = [
     "SparkJob",
