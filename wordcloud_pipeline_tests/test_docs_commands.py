@@ -124,18 +124,21 @@ SUBSTITUTIONS = [
 ]
 
 # Defined before every block: `dagster dev` on a free port of 127.0.0.1 until the webserver reports the
-# project's code location loaded (a load error fails the block), then stopped with its whole group.
+# project's code location loaded (a load error fails the block), then stopped as Ctrl-C stops it, with
+# its whole group, and killed only if it has not ended 20 s later. A background command of a script
+# starts with SIGINT ignored, and dagster dev maps SIGTERM to its SIGINT handler, so it would ignore
+# both: `trap - INT` gives it the default handler back, and it shuts down cleanly in seconds.
 PREAMBLE = r"""
 docs_dagster_dev() {
   local port log pid rc=0
   port="$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   log="$DOCS_TMP/dagster_dev.$port.log"
-  setsid dagster dev -h 127.0.0.1 -p "$port" "$@" >"$log" 2>&1 &
+  (trap - INT; exec setsid dagster dev -h 127.0.0.1 -p "$port" "$@" >"$log" 2>&1) &
   pid=$!
   python "$DOCS_TMP/wait_for_dagster.py" "$port" "$pid" || rc=$?
-  kill -TERM -- "-$pid" 2>/dev/null || true
+  kill -INT -- "-$pid" 2>/dev/null || true
   for _ in $(seq 1 100); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.2; done
-  kill -KILL -- "-$pid" 2>/dev/null || true
+  if kill -KILL -- "-$pid" 2>/dev/null; then echo "dagster dev killed: not stopped 20 s after Ctrl-C"; fi
   wait "$pid" 2>/dev/null || true
   if [ "$rc" != 0 ]; then tail -30 "$log" >&2; fi
   return "$rc"
