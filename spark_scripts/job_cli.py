@@ -190,7 +190,11 @@ def run_main(
     job = SparkJob.from_argv(script, argv, description)
     params = pipes if pipes is not None else pipes_params(argv)
     with report(script, params) as reporter:
-        spark = SparkSession.builder.appName(script).getOrCreate()
+        # The local launcher's session when it runs the script in its process (asking the builder for
+        # it with an app name would log Spark's "Using an existing Spark session" warning every job).
+        spark = (
+            SparkSession.getActiveSession() or SparkSession.builder.appName(script).getOrCreate()
+        )
         reporter.log(f"{job.name}: reading {job.input}, writing {job.output}")
         metrics = run(spark, job, reporter.log)
         reporter.metrics(metrics)

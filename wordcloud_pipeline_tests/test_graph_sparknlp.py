@@ -48,12 +48,17 @@ FRESH_PROCESS_RUN = """
 import sys
 import dagster as dg
 from wordcloud_pipeline.definitions import ALL_ASSETS, YEARLY_ASSETS
+from wordcloud_pipeline.resources.local_spark import LocalSparkLauncher
 from wordcloud_pipeline.resources.settings import TitleProcessing
-from wordcloud_pipeline_tests.conftest import instance_with_years, local_test_resources
+from wordcloud_pipeline_tests.conftest import (
+    TEST_SPARK_OVERRIDES, instance_with_years, local_test_resources
+)
 
 resources = {
     **local_test_resources(sys.argv[1], sys.argv[2]),
     "title_processing": TitleProcessing(backend="sparknlp"),
+    # Spark's default log level, as a user's run has it: its warnings reach stderr.
+    "spark_jobs": LocalSparkLauncher(spark_conf=TEST_SPARK_OVERRIDES),
 }
 instance = instance_with_years(first=2005, last=2005)
 result = dg.materialize(
@@ -90,6 +95,7 @@ def test_yearly_job_runs_sparknlp_for_one_year_in_a_fresh_process(reviews_2005, 
     assert "backend: sparknlp" in done.stdout
     # What a terminal running the job shows: no Python warning (Spark's own WARN lines are its to keep).
     assert not re.findall(r"\w+Warning: .*", done.stderr)
+    assert "Using an existing Spark session" not in done.stderr  # each job reuses the run's session
     words = set(tables.read_years(str(tmp_path / "preprocessed_titles"), [2005]).column("word"))
     assert words
     assert (tmp_path / "word_clouds" / "2005.png").stat().st_size > 0
