@@ -89,15 +89,20 @@ def pipes_params(
 
 
 class _Reporter:
-    """Progress and metrics to stdout, and to a Pipes session when there is one."""
+    """Progress and metrics to a Pipes session when there is one, and to stdout unless ``echo`` is off.
 
-    def __init__(self, script: str, pipes: Any = None):
+    stdout is a step's own log on EMR (and all a run by hand has); a script the local launcher runs in
+    its own process would only print each line a second time beside the run's log."""
+
+    def __init__(self, script: str, pipes: Any = None, echo: bool = True):
         self.script = script
         self.pipes = pipes
+        self.echo = echo or pipes is None
 
     def log(self, message: str) -> None:
-        sys.stdout.write(f"[{self.script}] {message}\n")
-        sys.stdout.flush()
+        if self.echo:
+            sys.stdout.write(f"[{self.script}] {message}\n")
+            sys.stdout.flush()
         if self.pipes is not None:
             self.pipes.log.info(message)
 
@@ -105,7 +110,8 @@ class _Reporter:
         payload = job_contract.metrics_message(metrics)
         if self.pipes is not None:
             self.pipes.report_custom_message(payload)
-        sys.stdout.write(f"METRICS {json.dumps(metrics.to_dict(), sort_keys=True)}\n")
+        if self.echo:
+            sys.stdout.write(f"METRICS {json.dumps(metrics.to_dict(), sort_keys=True)}\n")
 
     def refused(self, error: year_gate.YearCollapseError) -> None:
         if self.pipes is not None:
@@ -113,7 +119,7 @@ class _Reporter:
 
 
 @contextmanager
-def report(script: str, params: Mapping[str, str] | None) -> Iterator[_Reporter]:
+def report(script: str, params: Mapping[str, str] | None, echo: bool = True) -> Iterator[_Reporter]:
     """A reporter for one run of ``script``; with ``params``, inside a Pipes session that closes (and
     flushes its messages) when the run ends, reporting the run's exception if it raised.
 
@@ -144,7 +150,7 @@ def report(script: str, params: Mapping[str, str] | None) -> Iterator[_Reporter]
     else:
         context_loader, writer = PipesDefaultContextLoader(), PipesDefaultMessageWriter()
     with PipesContext(loader, context_loader, writer) as pipes:
-        reporter = _Reporter(script, pipes)
+        reporter = _Reporter(script, pipes, echo)
         try:
             yield reporter
         except year_gate.YearCollapseError as error:
@@ -189,7 +195,8 @@ def run_main(
     argv = sys.argv[1:] if argv is None else list(argv)
     job = SparkJob.from_argv(script, argv, description)
     params = pipes if pipes is not None else pipes_params(argv)
-    with report(script, params) as reporter:
+    # Params handed over as a mapping come from the local launcher, whose run log shows every line.
+    with report(script, params, echo=pipes is None) as reporter:
         # The local launcher's session when it runs the script in its process (asking the builder for
         # it with an app name would log Spark's "Using an existing Spark session" warning every job).
         spark = (

@@ -118,7 +118,9 @@ def test_the_emr_bootstrap_installs_the_dagster_pipes_this_project_pins():
 
 
 @pytest.mark.slow
-def test_a_local_run_gets_stage_logs_and_metrics_through_pipes(spark, sample_parquet, tmp_path):
+def test_a_local_run_gets_stage_logs_and_metrics_through_pipes(
+    spark, sample_parquet, tmp_path, capsys
+):
     resources = local_test_resources(sample_parquet, tmp_path / "storage")
     instance = instance_with_years(dg.DagsterInstance.ephemeral())
     result = dg.materialize(
@@ -157,6 +159,9 @@ def test_a_local_run_gets_stage_logs_and_metrics_through_pipes(spark, sample_par
     # Nothing of the old hand-made channel: no metrics file, no warnings from the Pipes session.
     assert not any("[pipes] did not receive" in m for m in logs)
     assert not list(tmp_path.rglob("*.json*metrics*"))
+    # The run's log has every line: the terminal does not get them a second time.
+    printed = capsys.readouterr().out.splitlines()
+    assert not [line for line in printed if line.startswith(("[ingest_reviews]", "METRICS"))]
 
 
 def test_a_script_run_by_hand_without_pipes_prints_its_stages_and_metrics(
